@@ -1,0 +1,63 @@
+// Package message defines the messages inside a conversation and who sends
+// them: a user (registered or guest) or a seller's data source.
+package message
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// SenderKind is who wrote a message: seed 000's content_type.
+type SenderKind string
+
+// The sender kinds.
+const (
+	SenderUser       SenderKind = "user"
+	SenderDataSource SenderKind = "datasource"
+)
+
+// Valid reports whether k is a known sender kind.
+func (k SenderKind) Valid() bool { return k == SenderUser || k == SenderDataSource }
+
+// UserType says whether a user is registered (seed 000's user_type).
+type UserType string
+
+// The user types.
+const (
+	UserRegistered UserType = "registered"
+	UserGuest      UserType = "guest"
+)
+
+// Valid reports whether t is a known user type.
+func (t UserType) Valid() bool { return t == UserRegistered || t == UserGuest }
+
+// Sender is the author of a message: seed 000's content_type and content_id.
+// UserType is set for users and empty for data sources.
+type Sender struct {
+	Kind     SenderKind
+	ID       string
+	UserType UserType
+}
+
+// User returns the Sender for a user.
+func User(id string, t UserType) Sender { return Sender{Kind: SenderUser, ID: id, UserType: t} }
+
+// DataSource returns the Sender for a seller's data source.
+func DataSource(id string) Sender { return Sender{Kind: SenderDataSource, ID: id} }
+
+// Message is one message of a conversation. Stores assign ID and Seq; the
+// Service assigns everything else.
+type Message struct {
+	ID             int64     // assigned by the store, unique across conversations
+	Code           uuid.UUID // a UUIDv7, stable public code (seed 001's code)
+	ConversationID int64
+	// Seq is the message's position in its conversation (1, 2, 3, ...),
+	// assigned by the store under the conversation's lock, so that reading
+	// "every message after Seq n" never misses a concurrent write.
+	Seq       int64
+	Sender    Sender
+	Content   string
+	Language  string // BCP 47 language code of Content, if known (seed 001)
+	CreatedAt time.Time
+}
