@@ -100,3 +100,20 @@ func eventArgs(e *notify.Event) []any {
 		string(e.Recipient.Kind), e.Recipient.ID, string(e.Sender.Kind), e.Sender.ID,
 		micros(e.CreatedAt), micros(e.DueAt), e.DigestKey, string(notify.StatePending), 0, e.LastError}
 }
+
+// stored returns t as it reads back from the database: UTC, whole
+// microseconds.
+func stored(t time.Time) time.Time { return fromMicros(micros(t)) }
+
+// storedConversation returns c with its times as they read back, so that a
+// write's result equals what a later read returns.
+func storedConversation(c conversation.Conversation) conversation.Conversation {
+	c.CreatedAt, c.ModifiedAt, c.LastMessageAt = stored(c.CreatedAt), stored(c.ModifiedAt), stored(c.LastMessageAt)
+	return c
+}
+
+// storedMessage is storedConversation for a message.
+func storedMessage(m message.Message) message.Message {
+	m.CreatedAt = stored(m.CreatedAt)
+	return m
+}

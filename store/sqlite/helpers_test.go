@@ -89,3 +89,8 @@ func newEvent(kind notify.Kind, channel string, typ conversation.Type, to, from 
 		DigestKey:        channel + "|" + string(to.Kind) + "|" + to.ID,
 	}
 }
+
+// claimAll returns ClaimParams that claim every event due at now.
+func claimAll(now time.Time) notify.ClaimParams {
+	return notify.ClaimParams{Worker: "test", Now: now, Lease: time.Minute, Limit: 1000}
+}

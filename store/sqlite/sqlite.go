@@ -400,10 +400,6 @@ func (s *Store) closePools() error {
 		errs = append(errs, s.r.Close())
 	}
 	if s.w != nil {
-		if !s.memory {
-			// Keep the query planner's statistics fresh for the next open.
-			_, _ = s.w.Exec("PRAGMA optimize")
-		}
 		errs = append(errs, s.w.Close())
 	}
 	return errors.Join(errs...)

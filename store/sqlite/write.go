@@ -179,7 +179,7 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 		if err := t.record(p.Idempotency, c.ID, m.ID); err != nil {
 			return err
 		}
-		res = store.CreateResult{Conversation: c, Message: m}
+		res = store.CreateResult{Conversation: storedConversation(c), Message: storedMessage(m)}
 		return nil
 	})
 	if err != nil {
@@ -226,7 +226,7 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 		if err := t.record(p.Idempotency, c.ID, m.ID); err != nil {
 			return err
 		}
-		res = store.AppendResult{Conversation: c, Message: m}
+		res = store.AppendResult{Conversation: storedConversation(c), Message: storedMessage(m)}
 		return nil
 	})
 	if err != nil {
@@ -246,7 +246,7 @@ func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversati
 		if err := runCheck(p.Check, c); err != nil {
 			return err
 		}
-		c.Status, c.ModifiedAt = p.Status, p.At
+		c.Status, c.ModifiedAt = p.Status, stored(p.At)
 		_, err = t.stmt(s.st.updateStatus).ExecContext(ctx, string(c.Status), micros(c.ModifiedAt), c.ID)
 		return err
 	})
