@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -234,9 +235,22 @@ func (r *raw) prepare(b *testing.B, db *sql.DB, query string) *sql.Stmt {
 	return st
 }
 
-// report adds the throughput to the benchmark's results.
-func report(b *testing.B) {
+// cpuTime returns the CPU time (user and system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// report adds the throughput to the benchmark's results, and the CPU time
+// per operation since cpu0 (taken just before the loop): on a machine
+// shared with other work, wall time per operation varies with their load,
+// CPU time much less.
+func report(b *testing.B, cpu0 time.Duration) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // benchUser numbers the users of created conversations, unique in the
@@ -256,6 +270,7 @@ func BenchmarkAppendMessage(b *testing.B) {
 		s := openBench(b, d)
 		ctx := context.Background()
 		at := t0.Add(1000 * time.Hour)
+		cpu0 := cpuTime()
 		for b.Loop() {
 			p := newAppend(d.mid, message.DataSource(benchSeller), "A reply from the seller, about one line long.", at)
 			p.Events = []notify.Event{benchEvent(notify.KindMessagePosted, at)}
@@ -263,7 +278,7 @@ func BenchmarkAppendMessage(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		report(b)
+		report(b, cpu0)
 	})
 }
 
@@ -277,6 +292,7 @@ func BenchmarkAppendMessageRaw(b *testing.B) {
 		insEvent := r.prepare(b, r.w, sqlInsertEvent)
 		ctx := context.Background()
 		at := micros(t0.Add(1000 * time.Hour))
+		cpu0 := cpuTime()
 		for b.Loop() {
 			code := uuid.Must(uuid.NewV7())
 			ev := benchEvent(notify.KindMessagePosted, fromMicros(at))
@@ -319,7 +335,7 @@ func BenchmarkAppendMessageRaw(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		report(b)
+		report(b, cpu0)
 	})
 }
 
@@ -328,6 +344,7 @@ func BenchmarkCreateConversation(b *testing.B) {
 		s := openBench(b, d)
 		ctx := context.Background()
 		at := t0.Add(1000 * time.Hour)
+		cpu0 := cpuTime()
 		for b.Loop() {
 			p := newCreate(benchChannel, "new-user-"+strconv.FormatInt(benchUser.Add(1), 10), "ds-new",
 				conversation.TypeMessage, conversation.Item{}, at)
@@ -336,7 +353,7 @@ func BenchmarkCreateConversation(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		report(b)
+		report(b, cpu0)
 	})
 }
 
@@ -348,6 +365,7 @@ func BenchmarkCreateConversationRaw(b *testing.B) {
 		insEvent := r.prepare(b, r.w, sqlInsertEvent)
 		ctx := context.Background()
 		at := micros(t0.Add(1000 * time.Hour))
+		cpu0 := cpuTime()
 		for b.Loop() {
 			convCode, msgCode := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 			user := "new-user-" + strconv.FormatInt(benchUser.Add(1), 10)
@@ -378,7 +396,7 @@ func BenchmarkCreateConversationRaw(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		report(b)
+		report(b, cpu0)
 	})
 }
 
@@ -387,13 +405,14 @@ func BenchmarkListConversations(b *testing.B) {
 		s := openBench(b, d)
 		ctx := context.Background()
 		q := store.ConversationQuery{Channel: benchChannel, Filter: conversation.Filter{DataSourceID: benchSeller}, Limit: 20}
+		cpu0 := cpuTime()
 		for b.Loop() {
 			p, err := s.ListConversations(ctx, q)
 			if err != nil || len(p.Items) != 20 {
 				b.Fatal(err, len(p.Items))
 			}
 		}
-		report(b)
+		report(b, cpu0)
 	})
 }
 
@@ -403,6 +422,7 @@ func BenchmarkListConversationsRaw(b *testing.B) {
 		list := r.prepare(b, r.r, `SELECT `+conversationColumns+` FROM conversations
 WHERE channel = ? AND datasource_id = ? ORDER BY last_message_at DESC, id DESC LIMIT ?`)
 		ctx := context.Background()
+		cpu0 := cpuTime()
 		for b.Loop() {
 			items, err := func() ([]conversation.Conversation, error) {
 				rows, err := list.QueryContext(ctx, benchChannel, benchSeller, 21)
@@ -433,7 +453,7 @@ WHERE channel = ? AND datasource_id = ? ORDER BY last_message_at DESC, id DESC L
 				b.Fatal(err, len(items))
 			}
 		}
-		report(b)
+		report(b, cpu0)
 	})
 }
 
@@ -442,13 +462,14 @@ func BenchmarkListMessages(b *testing.B) {
 		s := openBench(b, d)
 		ctx := context.Background()
 		q := store.MessageQuery{ConversationID: d.big, Limit: 50}
+		cpu0 := cpuTime()
 		for b.Loop() {
 			p, err := s.ListMessages(ctx, q)
 			if err != nil || len(p.Items) != 50 {
 				b.Fatal(err, len(p.Items))
 			}
 		}
-		report(b)
+		report(b, cpu0)
 	})
 }
 
@@ -457,6 +478,7 @@ func BenchmarkListMessagesRaw(b *testing.B) {
 		r := openRaw(b, d)
 		list := r.prepare(b, r.r, `SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?`)
 		ctx := context.Background()
+		cpu0 := cpuTime()
 		for b.Loop() {
 			items, err := func() ([]message.Message, error) {
 				rows, err := list.QueryContext(ctx, d.big, 51)
@@ -474,7 +496,7 @@ func BenchmarkListMessagesRaw(b *testing.B) {
 				b.Fatal(err, len(items))
 			}
 		}
-		report(b)
+		report(b, cpu0)
 	})
 }
 
@@ -496,13 +518,14 @@ func BenchmarkMessagesAfter(b *testing.B) {
 	benchSizes(b, func(b *testing.B, d *dataset) {
 		s := openBench(b, d)
 		ctx := context.Background()
+		cpu0 := cpuTime()
 		for b.Loop() {
 			ms, err := s.MessagesAfter(ctx, d.big, d.lastOfBig, 100)
 			if err != nil || len(ms) != 0 {
 				b.Fatal(err, len(ms))
 			}
 		}
-		report(b)
+		report(b, cpu0)
 	})
 }
 
@@ -511,6 +534,7 @@ func BenchmarkMessagesAfterRaw(b *testing.B) {
 		r := openRaw(b, d)
 		poll := r.prepare(b, r.r, sqlMessagesAfter)
 		ctx := context.Background()
+		cpu0 := cpuTime()
 		for b.Loop() {
 			n, found, err := func() (n int, found bool, err error) {
 				rows, err := poll.QueryContext(ctx, d.lastOfBig, d.big, 100)
@@ -530,6 +554,6 @@ func BenchmarkMessagesAfterRaw(b *testing.B) {
 				b.Fatal(err, found, n)
 			}
 		}
-		report(b)
+		report(b, cpu0)
 	})
 }
