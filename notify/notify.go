@@ -13,9 +13,10 @@ package notify
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
@@ -82,9 +83,10 @@ type Event struct {
 }
 
 // DigestKeyOf returns the DigestKey of events for recipient r in the
-// conversation with id conversationID, in channel.
-func DigestKeyOf(channel string, r Party, conversationID int64) string {
-	return channel + "|" + string(r.Kind) + "|" + r.ID + "|" + strconv.FormatInt(conversationID, 10)
+// conversation with the given code (known before the store assigns the
+// conversation's id), in channel.
+func DigestKeyOf(channel string, r Party, conversationCode uuid.UUID) string {
+	return channel + "|" + string(r.Kind) + "|" + r.ID + "|" + conversationCode.String()
 }
 
 // Notification is what a Notifier delivers: one or more events for the
