@@ -312,9 +312,11 @@ func (w *Worker) cycle(ctx context.Context) (cycleResult, error) {
 func (w *Worker) group(events []Event) []group {
 	digest := w.cfg.DigestWindow > 0
 	type gkey struct {
-		digest   string
-		attempts int
-		failed   bool
+		digest       string
+		conversation int64 // the DigestKey says it; the store's ids make sure
+		recipient    Party
+		attempts     int
+		failed       bool
 	}
 	var groups []group
 	index := map[gkey]int{}
@@ -323,7 +325,7 @@ func (w *Worker) group(events []Event) []group {
 			groups = append(groups, group{events: []Event{e}, attempts: e.Attempts})
 			continue
 		}
-		k := gkey{e.DigestKey, e.Attempts, e.LastError != ""}
+		k := gkey{e.DigestKey, e.ConversationID, e.Recipient, e.Attempts, e.LastError != ""}
 		i, ok := index[k]
 		if !ok {
 			i = len(groups)
