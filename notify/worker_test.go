@@ -333,7 +333,7 @@ func TestWorker_Crash(t *testing.T) {
 		first := &notify.Recorder{}
 		crashing := notify.Func(func(ctx context.Context, n notify.Notification) error {
 			_ = first.Notify(ctx, n) // the email went out...
-			panic("process killed") // ...and the process died before marking it done
+			panic("process killed")  // ...and the process died before marking it done
 		})
 		w1 := e.worker("w1", crashing)
 		assert.Panics(t, func() { _, _ = w1.RunOnce(context.Background()) })
