@@ -90,7 +90,10 @@ type WorkerConfig struct {
 	Now func() time.Time
 	// Logger receives the worker's log. nil: logs are discarded.
 	Logger *slog.Logger
-	// OnDead, if set, is called with each event the worker marks dead.
+	// OnDead, if set, is called with each event the worker marks dead
+	// (after the outbox accepted it: if the worker's lease had run out and
+	// another worker held the event, the outbox left it alone and OnDead
+	// may report an event that is not dead).
 	OnDead func(ctx context.Context, e Event)
 }
 
@@ -140,8 +143,20 @@ func (c WorkerConfig) Validate() error {
 
 // Worker delivers the events of an Outbox to a Notifier: at least once,
 // with retries and backoff, never holding an event another worker holds.
-// See the package doc. A Worker is safe for concurrent use, but one Run at
-// a time per worker name is what the outbox expects.
+// See the package doc.
+//
+// A notification carries the messages of its own events that the
+// recipient has not read when it is sent (Seq above the recipient's
+// ReadSeq, written by the other side), oldest first; other unread messages
+// of the conversation were the subject of earlier notifications and are
+// not repeated. The worker reads them through its Source: from the
+// recipient's read position if the Source is a SeqSource, otherwise from
+// the conversation's first message, stopping as soon as it has found the
+// messages of every event, and never reading more than MaxScan messages
+// (beyond that the delivery fails with an error naming MaxScan).
+//
+// A Worker is safe for concurrent use, but one Run at a time per worker
+// name is what the outbox expects.
 type Worker struct {
 	outbox   Outbox
 	src      Source
