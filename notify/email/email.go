@@ -221,8 +221,13 @@ func (s *Notifier) Compose(ctx context.Context, nt notify.Notification) (*Messag
 	if len(nt.Events) > 0 {
 		data.Kind = nt.Events[0].Kind
 		data.Sender.Party = nt.Events[0].Sender
+		// "Started" only if the recipient is yet to read the first message.
+		unread := make(map[int64]bool, len(nt.Messages))
+		for _, m := range nt.Messages {
+			unread[m.ID] = true
+		}
 		for _, e := range nt.Events {
-			data.Started = data.Started || e.Kind == notify.KindConversationStarted
+			data.Started = data.Started || (e.Kind == notify.KindConversationStarted && unread[e.MessageID])
 		}
 		sn, sa, err := s.cfg.Recipients.Address(ctx, channel, data.Sender.Party)
 		if err != nil {

@@ -23,7 +23,8 @@ type Contact struct {
 type Data struct {
 	Notification notify.Notification
 	// Kind is the kind of the notification's first event; Started reports
-	// whether any of its events started the conversation.
+	// whether one of its events started the conversation and the
+	// recipient has not read that first message yet.
 	Kind    notify.Kind
 	Started bool
 	// Conversation and Messages are the notification's: the messages the
