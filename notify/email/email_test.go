@@ -138,7 +138,7 @@ func parse(t *testing.T, data string) parsed {
 
 func TestNotifier_Notify(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
-		srv := startSMTP(t, nil, false)
+		srv := startSMTP(t, smtpOptions{})
 		n := newNotifier(t, email.Config{
 			Addr: srv.Addr, TLS: email.NoTLS,
 			Link: func(n notify.Notification) string { return "https://shop.example/inbox?c=7&x=<y>" },
@@ -183,7 +183,7 @@ func TestNotifier_Notify(t *testing.T) {
 	})
 
 	t.Run("Digest", func(t *testing.T) {
-		srv := startSMTP(t, nil, false)
+		srv := startSMTP(t, smtpOptions{})
 		n := newNotifier(t, email.Config{Addr: srv.Addr, TLS: email.NoTLS})
 		nt := notification("", "one", "two", "three")
 		nt.Events = nt.Events[1:] // no conversation.started among them
@@ -198,7 +198,7 @@ func TestNotifier_Notify(t *testing.T) {
 	})
 
 	t.Run("HeaderInjectionInSubjectIsFolded", func(t *testing.T) {
-		srv := startSMTP(t, nil, false)
+		srv := startSMTP(t, smtpOptions{})
 		n := newNotifier(t, email.Config{Addr: srv.Addr, TLS: email.NoTLS})
 		nt := notification("Hi\r\nBcc: victim@example.com\r\nX-Evil: 1", "body")
 		require.NoError(t, n.Notify(context.Background(), nt))
@@ -252,7 +252,7 @@ func TestNotifier_Notify(t *testing.T) {
 			},
 		} {
 			t.Run(name, func(t *testing.T) {
-				srv := startSMTP(t, nil, false)
+				srv := startSMTP(t, smtpOptions{})
 				tc.cfg.Addr, tc.cfg.TLS = srv.Addr, email.NoTLS
 				n := newNotifier(t, tc.cfg)
 				err := n.Notify(context.Background(), tc.nt)
@@ -267,7 +267,7 @@ func TestNotifier_Notify(t *testing.T) {
 	})
 
 	t.Run("NoAddressSendsNothing", func(t *testing.T) {
-		srv := startSMTP(t, nil, false)
+		srv := startSMTP(t, smtpOptions{})
 		n := newNotifier(t, email.Config{Addr: srv.Addr, TLS: email.NoTLS,
 			Recipients: directory{"ds1": {"Shop", ""}, "u1": {"Alice", ""}}})
 		require.NoError(t, n.Notify(context.Background(), notification("s", "body")))
@@ -275,7 +275,7 @@ func TestNotifier_Notify(t *testing.T) {
 	})
 
 	t.Run("LookupErrorIsRetried", func(t *testing.T) {
-		srv := startSMTP(t, nil, false)
+		srv := startSMTP(t, smtpOptions{})
 		lookupErr := errors.New("directory down")
 		n := newNotifier(t, email.Config{Addr: srv.Addr, TLS: email.NoTLS,
 			Recipients: email.RecipientsFunc(func(context.Context, string, notify.Party) (string, string, error) {
@@ -289,7 +289,7 @@ func TestNotifier_Notify(t *testing.T) {
 
 	t.Run("StartTLSAndAuth", func(t *testing.T) {
 		serverTLS, clientTLS := selfSigned(t)
-		srv := startSMTP(t, serverTLS, false)
+		srv := startSMTP(t, smtpOptions{TLS: serverTLS})
 		n := newNotifier(t, email.Config{Addr: srv.Addr, TLSConfig: clientTLS,
 			Username: "mailer", Password: "s3cret"})
 		require.NoError(t, n.Notify(context.Background(), notification("s", "body")))
@@ -300,8 +300,36 @@ func TestNotifier_Notify(t *testing.T) {
 		assert.Equal(t, []string{"seller@shop.example"}, got.Rcpt)
 	})
 
+	t.Run("ImplicitTLS", func(t *testing.T) {
+		serverTLS, clientTLS := selfSigned(t)
+		srv := startSMTP(t, smtpOptions{TLS: serverTLS, Implicit: true})
+		n := newNotifier(t, email.Config{Addr: srv.Addr, TLS: email.ImplicitTLS, TLSConfig: clientTLS,
+			Username: "mailer", Password: "s3cret"})
+		require.NoError(t, n.Notify(context.Background(), notification("s", "body")))
+		got := srv.next(t)
+		assert.True(t, got.TLS)
+		assert.Equal(t, "mailer", got.AuthUser)
+	})
+
+	t.Run("UntrustedCertificate", func(t *testing.T) {
+		serverTLS, _ := selfSigned(t)
+		srv := startSMTP(t, smtpOptions{TLS: serverTLS})
+		n := newNotifier(t, email.Config{Addr: srv.Addr}) // the system roots do not trust it
+		require.Error(t, n.Notify(context.Background(), notification("s", "body")))
+		srv.none(t)
+	})
+
+	t.Run("RejectedRecipientIsRetried", func(t *testing.T) {
+		srv := startSMTP(t, smtpOptions{RejectRcpt: true})
+		n := newNotifier(t, email.Config{Addr: srv.Addr, TLS: email.NoTLS})
+		err := n.Notify(context.Background(), notification("s", "body"))
+		require.ErrorContains(t, err, "550")
+		assert.False(t, notify.IsPermanent(err))
+		srv.none(t)
+	})
+
 	t.Run("StartTLSRequired", func(t *testing.T) {
-		srv := startSMTP(t, nil, false) // offers no STARTTLS
+		srv := startSMTP(t, smtpOptions{}) // offers no STARTTLS
 		n := newNotifier(t, email.Config{Addr: srv.Addr})
 		err := n.Notify(context.Background(), notification("s", "body"))
 		require.ErrorContains(t, err, "STARTTLS")
@@ -309,7 +337,7 @@ func TestNotifier_Notify(t *testing.T) {
 	})
 
 	t.Run("ContextCancelled", func(t *testing.T) {
-		srv := startSMTP(t, nil, true)
+		srv := startSMTP(t, smtpOptions{Silent: true})
 		n := newNotifier(t, email.Config{Addr: srv.Addr, TLS: email.NoTLS})
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {

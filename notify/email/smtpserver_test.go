@@ -38,17 +38,25 @@ type smtpServer struct {
 	Messages chan received
 	// Connected receives a value when a client connects.
 	Connected chan struct{}
-	// Silent makes the server accept connections and never answer.
-	Silent bool
-
-	ln  net.Listener
-	tls *tls.Config
-	wg  sync.WaitGroup
+	opts      smtpOptions
+	ln        net.Listener
+	wg        sync.WaitGroup
 }
 
-// startSMTP starts a server; with tlsConfig it offers STARTTLS, with
-// silent it never answers.
-func startSMTP(t *testing.T, tlsConfig *tls.Config, silent bool) *smtpServer {
+// smtpOptions shape a test server.
+type smtpOptions struct {
+	// TLS, if set, is offered with STARTTLS, or spoken from the first
+	// byte with Implicit.
+	TLS      *tls.Config
+	Implicit bool
+	// Silent servers accept connections and never answer.
+	Silent bool
+	// RejectRcpt makes RCPT fail with 550.
+	RejectRcpt bool
+}
+
+// startSMTP starts a server.
+func startSMTP(t *testing.T, opts smtpOptions) *smtpServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,9 +66,8 @@ func startSMTP(t *testing.T, tlsConfig *tls.Config, silent bool) *smtpServer {
 		Addr:      ln.Addr().String(),
 		Messages:  make(chan received, 16),
 		Connected: make(chan struct{}, 16),
-		Silent:    silent,
+		opts:      opts,
 		ln:        ln,
-		tls:       tlsConfig,
 	}
 	s.wg.Add(1)
 	go func() {
@@ -88,10 +95,19 @@ func (s *smtpServer) serve(t *testing.T, conn net.Conn) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(time.Minute)) // a stuck client must not hang the test run
 	s.Connected <- struct{}{}
-	if s.Silent {
+	if s.opts.Silent {
 		var b [1]byte
 		_, _ = conn.Read(b[:]) // until the client gives up and closes
 		return
+	}
+	var cur received
+	if s.opts.Implicit {
+		tc := tls.Server(conn, s.opts.TLS)
+		if err := tc.Handshake(); err != nil {
+			t.Logf("smtp server: TLS handshake: %v", err) // the client reports it
+			return
+		}
+		conn, cur.TLS = tc, true
 	}
 	r := bufio.NewReader(conn)
 	reply := func(lines ...string) {
@@ -104,7 +120,6 @@ func (s *smtpServer) serve(t *testing.T, conn net.Conn) {
 		}
 	}
 	reply("220 test.invalid ESMTP")
-	var cur received
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
@@ -115,7 +130,7 @@ func (s *smtpServer) serve(t *testing.T, conn net.Conn) {
 		switch strings.ToUpper(verb) {
 		case "EHLO", "HELO":
 			lines := []string{"250 test.invalid"}
-			if s.tls != nil && !cur.TLS {
+			if s.opts.TLS != nil && !cur.TLS {
 				lines = append(lines, "250 STARTTLS")
 			}
 			if cur.TLS {
@@ -123,14 +138,14 @@ func (s *smtpServer) serve(t *testing.T, conn net.Conn) {
 			}
 			reply(append(lines, "250 8BITMIME")...)
 		case "STARTTLS":
-			if s.tls == nil || cur.TLS {
+			if s.opts.TLS == nil || cur.TLS {
 				reply("502 no")
 				continue
 			}
 			reply("220 go ahead")
-			tc := tls.Server(conn, s.tls)
+			tc := tls.Server(conn, s.opts.TLS)
 			if err := tc.Handshake(); err != nil {
-				t.Errorf("smtp server: TLS handshake: %v", err)
+				t.Logf("smtp server: TLS handshake: %v", err) // the client reports it
 				return
 			}
 			conn, r = tc, bufio.NewReader(tc)
@@ -149,6 +164,10 @@ func (s *smtpServer) serve(t *testing.T, conn net.Conn) {
 			cur.From = between(arg, "<", ">")
 			reply("250 ok")
 		case "RCPT":
+			if s.opts.RejectRcpt {
+				reply("550 no such mailbox")
+				continue
+			}
 			cur.Rcpt = append(cur.Rcpt, between(arg, "<", ">"))
 			reply("250 ok")
 		case "DATA":

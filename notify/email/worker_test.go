@@ -68,7 +68,7 @@ func TestWorker_DigestEmail(t *testing.T) {
 	_, err = st.MarkRead(ctx, store.ReadParams{ConversationID: c.ID, Side: conversation.SideSeller, UpToMessageID: second})
 	require.NoError(t, err)
 
-	srv := startSMTP(t, nil, false)
+	srv := startSMTP(t, smtpOptions{})
 	mailer := newNotifier(t, email.Config{Addr: srv.Addr, TLS: email.NoTLS})
 	cfg := notify.DefaultWorkerConfig()
 	cfg.DigestWindow = window
