@@ -48,14 +48,14 @@ func (c *clock) Advance(d time.Duration) {
 // it: each message carries an event for the other side, due DigestWindow
 // after it was written.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	st     *memory.Store
 	src    notify.Source // what workers read from: st, or a wrapper
 	clock  *clock
 	window time.Duration
 }
 
-func newEnv(t *testing.T, window time.Duration) *env {
+func newEnv(t testing.TB, window time.Duration) *env {
 	t.Helper()
 	st := memory.New()
 	t.Cleanup(func() { _ = st.Close() })
