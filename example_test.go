@@ -71,7 +71,7 @@ func ExampleService_Start_rules() {
 
 	// Output:
 	// already exists: true
-	// parley: post message: DataSource can't reply to a review.
+	// DataSource can't reply to a review.
 }
 
 // A trusted integration writes on behalf of the party it names; users and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"github.com/google/uuid"
 	"strings"
 	"sync"
@@ -50,6 +51,7 @@ func newHarness(t *testing.T, edit ...func(*parley.Options)) *harness {
 	opts := parley.DefaultOptions()
 	opts.Now = (&clock{now: time.Date(2026, 11, 21, 9, 0, 0, 123456789, time.UTC)}).Now
 	opts.Notifier = h.notes
+	opts.Logger = slog.New(slog.DiscardHandler)
 	opts.OnNotifyError = func(_ context.Context, _ notify.Notification, err error) { h.notifyEr = append(h.notifyEr, err) }
 	for _, e := range edit {
 		e(&opts)
