@@ -47,6 +47,10 @@ type Options struct {
 	// Optional: without it, a start must name its data source.
 	DefaultDataSource func(ctx context.Context, channel, userID string) (string, error)
 
+	// Translator, if set, lets readers ask for messages in their own
+	// language (Service.Translate). Optional.
+	Translator Translator
+
 	// Limits bound what the Service accepts.
 	Limits Limits
 

@@ -260,3 +260,16 @@ type UnreadSummary struct {
 	// Conversations is the number of conversations with unread messages.
 	Conversations int64
 }
+
+// MessageFeed is an optional interface for stores shared by several
+// processes (PostgreSQL): it reports messages appended by any process, so
+// that a Service can wake its waiters without polling. A Service whose
+// store implements it starts nothing by itself: the program runs
+// parley.Service.Listen.
+type MessageFeed interface {
+	// WatchMessages calls fn with the conversation id of every message
+	// appended from now on, by any process, until ctx ends; it then
+	// returns ctx's error. Notifications may be coalesced or repeated,
+	// never lost while WatchMessages runs.
+	WatchMessages(ctx context.Context, fn func(conversationID int64)) error
+}
