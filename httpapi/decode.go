@@ -121,7 +121,7 @@ func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 	if !json.Valid(trimmed) {
 		var syn *json.SyntaxError
 		var v any
-		if err := json.Unmarshal(trimmed, &v); errors.As(err, &syn) {
+		if err := json.Unmarshal(body, &v); errors.As(err, &syn) {
 			return nil, &Error{Status: http.StatusBadRequest, Body: detail(fmt.Sprintf("JSON parse error at byte %d.", syn.Offset))}
 		}
 		return nil, &Error{Status: http.StatusBadRequest, Body: detail("JSON parse error.")}
