@@ -185,7 +185,11 @@ func TestE2E_SeedFlows(t *testing.T) {
 
 	t.Run("ListFilters", func(t *testing.T) {
 		// Seed 000's commerce examples.
-		p := e.list(userConvs+"?data_source_id=1", tokUser2)
+		p := e.list(userConvs, tokUser2)
+		assert.Equal(t, int64(3), p.Count)
+		assert.Nil(t, p.Next)
+		assert.Nil(t, p.Previous)
+		p = e.list(userConvs+"?data_source_id=1", tokUser2)
 		assert.Equal(t, int64(3), p.Count)
 		p = e.list(userConvs+"?data_source_id=1&conversation_type=question", tokUser2)
 		require.Equal(t, int64(1), p.Count)

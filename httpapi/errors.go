@@ -90,7 +90,7 @@ func validationBody(err error) map[string][]string {
 	body := map[string][]string{}
 	for _, v := range parley.ValidationErrors(err) {
 		field := v.Field
-		if field == "" || field == parley.FieldFilter {
+		if field == "" {
 			field = "non_field_errors"
 		}
 		body[field] = append(body[field], sentence(v.Reason))
