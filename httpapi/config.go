@@ -47,7 +47,8 @@ type Config struct {
 	// BaseURL, if set, is the scheme and host (and any path a reverse
 	// proxy strips) that the next links of listings start with, such as
 	// "https://api.example.com". Empty: taken from the request (https if
-	// it came over TLS, else http, and its Host).
+	// it came over TLS, else http, and its Host header, which the client
+	// chooses: set BaseURL in production, or behind a proxy).
 	BaseURL string
 
 	// PublicChannel is the channel that /public-questions/ and

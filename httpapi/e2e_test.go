@@ -479,6 +479,7 @@ func TestE2E_Paging(t *testing.T) {
 		for url != "" {
 			r := doURL(t, http.MethodGet, url, tokChannel, nil)
 			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			assert.NotContains(t, r.Raw, `\u0026`, "links are written as they are")
 			var p listPage
 			r.JSON(t, &p)
 			assert.Equal(t, int64(n), p.Count)

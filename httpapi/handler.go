@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -191,14 +192,17 @@ func (p *statusProbe) WriteHeader(status int) {
 
 // json writes v as the JSON response with the given status.
 func (c *call) json(status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // links keep their '&'; the type is JSON, with nosniff
+	if err := enc.Encode(v); err != nil {
 		// Only the handler's own types are written: this cannot happen
 		// unless a Directory returns Extras that JSON cannot encode.
 		status = http.StatusInternalServerError
-		b, _ = json.Marshal(map[string]string{"detail": bodyServerError, "request_id": c.id})
+		buf.Reset()
+		_ = enc.Encode(map[string]string{"detail": bodyServerError, "request_id": c.id})
 	}
-	b = append(b, '\n')
+	b := buf.Bytes()
 	hd := c.w.Header()
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Content-Length", strconv.Itoa(len(b)))
