@@ -46,7 +46,13 @@ func seedUser(typ, content string) obj {
 }
 
 func TestE2E_SeedFlows(t *testing.T) {
-	e := newEnv(t)
+	for name, newStore := range stores {
+		t.Run(name, func(t *testing.T) { seedFlows(t, newEnvOn(t, newStore(t))) })
+	}
+}
+
+// seedFlows walks seed 000's flows and error cases against e.
+func seedFlows(t *testing.T, e *env) {
 	created := map[string]int64{}
 
 	t.Run("RemoteProductAndOrderBased", func(t *testing.T) {
@@ -460,7 +466,14 @@ func keys(m map[string]any) []string {
 
 // TestE2E_Paging walks 35 conversations page by page with next.
 func TestE2E_Paging(t *testing.T) {
-	e := newEnv(t, func(_ *parley.Options, c *httpapi.Config) { c.Prefix = "/parley" })
+	for name, newStore := range stores {
+		t.Run(name, func(t *testing.T) {
+			paging(t, newEnvOn(t, newStore(t), func(_ *parley.Options, c *httpapi.Config) { c.Prefix = "/parley" }))
+		})
+	}
+}
+
+func paging(t *testing.T, e *env) {
 	const n = 35
 	want := map[int64]bool{}
 	for i := range n {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +20,9 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/store"
 	"github.com/parleyhq/parley/store/memory"
+	"github.com/parleyhq/parley/store/sqlite"
 )
 
 // The tokens of the test world, as the example server's.
@@ -97,8 +100,24 @@ type env struct {
 
 type envOption func(*parley.Options, *httpapi.Config)
 
+// stores are the backends the end-to-end tests run over.
+var stores = map[string]func(t *testing.T) store.Store{
+	"memory": func(*testing.T) store.Store { return memory.New() },
+	"sqlite": func(t *testing.T) store.Store {
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "parley.db"), sqlite.DefaultOptions())
+		require.NoError(t, err)
+		return st
+	},
+}
+
 // newEnv starts the handler on a real listener on 127.0.0.1.
 func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	return newEnvOn(t, stores["memory"](t), opts...)
+}
+
+// newEnvOn is newEnv over st, which it closes at the end of the test.
+func newEnvOn(t *testing.T, st store.Store, opts ...envOption) *env {
 	t.Helper()
 	po := parley.DefaultOptions()
 	po.Now = stepClock()
@@ -113,7 +132,6 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&po, &cfg)
 	}
-	st := memory.New()
 	t.Cleanup(func() { _ = st.Close() })
 	svc, err := parley.New(st, po)
 	require.NoError(t, err)

@@ -53,6 +53,26 @@ func TestApp_Request(t *testing.T) {
 	assert.Equal(t, 2.0, body["count"])
 }
 
+// TestApp_ReopenFile starts the app twice over the same SQLite file: the
+// second start seeds again without failing and without writing twice.
+func TestApp_ReopenFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "demo.db")
+	for range 2 {
+		a, err := newApp(ctx, path, slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/remote/1/conversations/", nil)
+		req.Header.Set("Authorization", "Token demo-channel-1")
+		rec := httptest.NewRecorder()
+		a.handler.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		var body struct{ Count int }
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+		assert.Equal(t, 4, body.Count)
+		require.NoError(t, a.Close())
+	}
+}
+
 // TestRun serves on a free port, answers one request and shuts down when
 // its context ends.
 func TestRun(t *testing.T) {

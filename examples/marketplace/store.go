@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/parleyhq/parley/store"
-	"github.com/parleyhq/parley/store/memory"
+	"github.com/parleyhq/parley/store/sqlite"
 )
 
-// openStore opens the example's store. Until the SQLite backend lands it
-// is the in-memory store and path is not used: conversations last as long
-// as the process.
-func openStore(_ context.Context, path string) (store.Store, string, error) {
-	return memory.New(), "in-memory store; -db " + path + " is not used until store/sqlite lands", nil
+// openStore opens (creating it if needed) the SQLite file at path.
+func openStore(ctx context.Context, path string) (store.Store, string, error) {
+	st, err := sqlite.Open(ctx, path, sqlite.DefaultOptions())
+	if err != nil {
+		return nil, "", fmt.Errorf("open %s: %w", path, err)
+	}
+	return st, "SQLite file " + path, nil
 }
