@@ -1,0 +1,154 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/store"
+)
+
+func TestOptions_Validate(t *testing.T) {
+	t.Run("ZeroIsDefaults", func(t *testing.T) {
+		require.NoError(t, Options{}.Validate())
+		require.NoError(t, DefaultOptions().Validate())
+		d := Options{}.withDefaults()
+		require.Equal(t, SynchronousNormal, d.Synchronous)
+		require.Equal(t, 5*time.Second, d.BusyTimeout)
+		require.Equal(t, 4, d.MaxReaders)
+	})
+	t.Run("Full", func(t *testing.T) {
+		require.NoError(t, Options{Synchronous: SynchronousFull}.Validate())
+	})
+	for name, o := range map[string]Options{
+		"ErrSynchronous": {Synchronous: "OFF"},
+		"ErrBusyTimeout": {BusyTimeout: -time.Second},
+		"ErrMaxReaders":  {MaxReaders: -1},
+		"ErrMaxReaders2": {MaxReaders: 1000},
+		"ErrCacheSize":   {CacheSizeKiB: 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			require.ErrorIs(t, o.Validate(), ErrInvalidOptions)
+			_, err := Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), o)
+			require.ErrorIs(t, err, ErrInvalidOptions)
+		})
+	}
+}
+
+// fileHash returns the SHA-256 of the file at path.
+func fileHash(t *testing.T, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return sha256.Sum256(b)
+}
+
+// rawExec runs statements on the file at path with a plain connection.
+func rawExec(t *testing.T, path string, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open(driverName, path)
+	require.NoError(t, err)
+	defer db.Close()
+	for _, s := range stmts {
+		_, err := db.Exec(s)
+		require.NoError(t, err, s)
+	}
+}
+
+func TestOpen_Refuses(t *testing.T) {
+	ctx := context.Background()
+	t.Run("ErrNotParley/OtherTables", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "other.db")
+		rawExec(t, path, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total INTEGER)", "INSERT INTO invoices VALUES (1, 100)")
+		before := fileHash(t, path)
+		_, err := Open(ctx, path, Options{})
+		require.ErrorIs(t, err, ErrNotParley)
+		require.Equal(t, before, fileHash(t, path), "file modified")
+		require.NoFileExists(t, path+"-wal")
+	})
+	t.Run("ErrNotParley/NotSQLite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "notes.txt")
+		require.NoError(t, os.WriteFile(path, []byte("these are my notes, not a database, and they are long enough to hold a header.\n"), 0o600))
+		before := fileHash(t, path)
+		_, err := Open(ctx, path, Options{})
+		require.ErrorIs(t, err, ErrNotParley)
+		require.Equal(t, before, fileHash(t, path), "file modified")
+	})
+	t.Run("ErrSchemaTooNew", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "parley.db")
+		s, err := Open(ctx, path, Options{})
+		require.NoError(t, err)
+		require.NoError(t, s.Close())
+		rawExec(t, path, "INSERT INTO parley_migrations (version, name, applied_at) VALUES (99, '0099_future.sql', 0)")
+		before := fileHash(t, path)
+		_, err = Open(ctx, path, Options{})
+		require.ErrorIs(t, err, ErrSchemaTooNew)
+		var ve *SchemaVersionError
+		require.ErrorAs(t, err, &ve)
+		require.Equal(t, 99, ve.Found)
+		require.Equal(t, latestVersion(), ve.Known)
+		require.Equal(t, before, fileHash(t, path), "file modified")
+	})
+}
+
+func TestOpen_Creates(t *testing.T) {
+	ctx := context.Background()
+	t.Run("EmptyFile", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "empty.db")
+		require.NoError(t, os.WriteFile(path, nil, 0o600))
+		s, err := Open(ctx, path, Options{})
+		require.NoError(t, err)
+		defer s.Close()
+		v, err := s.SchemaVersion(ctx)
+		require.NoError(t, err)
+		require.Equal(t, latestVersion(), v)
+	})
+	t.Run("Settings", func(t *testing.T) {
+		s, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"), Options{Synchronous: SynchronousFull, BusyTimeout: 1234 * time.Millisecond})
+		require.NoError(t, err)
+		defer s.Close()
+		// Every reader connection has the settings, not only the first:
+		// hold several at once.
+		var conns []*sql.Conn
+		for range 3 {
+			c, err := s.r.Conn(ctx)
+			require.NoError(t, err)
+			conns = append(conns, c)
+		}
+		w, err := s.w.Conn(ctx)
+		require.NoError(t, err)
+		for i, c := range append(conns, w) {
+			var mode string
+			var fk, busy, sync, queryOnly int
+			require.NoError(t, c.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode))
+			require.NoError(t, c.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk))
+			require.NoError(t, c.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy))
+			require.NoError(t, c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync))
+			require.NoError(t, c.QueryRowContext(ctx, "PRAGMA query_only").Scan(&queryOnly))
+			require.Equal(t, "wal", mode)
+			require.Equal(t, 1, fk)
+			require.Equal(t, 1234, busy)
+			require.Equal(t, 2, sync) // FULL
+			require.Equal(t, i < len(conns), queryOnly == 1, "readers are query_only, the writer is not")
+		}
+		for _, c := range append(conns, w) {
+			require.NoError(t, c.Close())
+		}
+	})
+	t.Run("MemoryIsPrivate", func(t *testing.T) {
+		a, b := MustOpen(t, MemoryPath), MustOpen(t, MemoryPath)
+		_, err := a.CreateConversation(ctx, newCreate("c", "u", "d", conversation.TypeMessage, conversation.Item{}, t0))
+		require.NoError(t, err)
+		_, err = b.GetConversation(ctx, 1)
+		require.ErrorIs(t, err, store.ErrNotFound)
+		_, err = a.GetConversation(ctx, 1)
+		require.NoError(t, err)
+	})
+}

@@ -1,0 +1,364 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/store"
+)
+
+// maxCachedLists bounds the prepared listing queries kept by a Store (one
+// per combination of filter fields in use).
+const maxCachedLists = 256
+
+// GetConversation implements store.Store.
+func (s *Store) GetConversation(ctx context.Context, id int64) (conversation.Conversation, error) {
+	if err := s.check(ctx); err != nil {
+		return conversation.Conversation{}, err
+	}
+	c, err := scanConversation(s.st.getConversation.QueryRowContext(ctx, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return conversation.Conversation{}, fmt.Errorf("sqlite: conversation %d: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return conversation.Conversation{}, s.fail(ctx, "get conversation", err)
+	}
+	return c, nil
+}
+
+// pageSize returns the number of rows to fetch for a page of limit items:
+// one more, to learn whether another page follows.
+func pageSize(limit int) (int, error) {
+	if limit < 1 {
+		return 0, fmt.Errorf("sqlite: limit %d: want at least 1", limit)
+	}
+	return min(limit, math.MaxInt32) + 1, nil
+}
+
+// listQuery is the SQL of a conversation listing: the page query and, for
+// the total, the count of every match without the keyset.
+type listQuery struct {
+	page, count         string
+	pageArgs, countArgs []any
+}
+
+// publicTypes is the set of types whose conversations are listed publicly:
+// the generated column conversations.public is 1 for exactly these, and
+// an index serves the listing.
+var publicTypes = func() []conversation.Type {
+	var ts []conversation.Type
+	for _, t := range conversation.Types {
+		if t.Public() {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}()
+
+// buildList translates a ConversationQuery to SQL with the semantics of
+// conversation.Filter.Match. The conditions are equalities and ranges on
+// the columns the listing indexes start with, so SQLite walks one index
+// in (last_message_at, id) order and stops after the page.
+func buildList(q store.ConversationQuery, limit int) listQuery {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	f := q.Filter
+	add("channel = ?", q.Channel)
+	if f.UserID != "" {
+		add("user_id = ?", f.UserID)
+	}
+	if f.DataSourceID != "" {
+		add("datasource_id = ?", f.DataSourceID)
+	}
+	if f.ProductID != "" {
+		add("item_kind = ? AND item_id = ?", string(conversation.ItemProduct), f.ProductID)
+	}
+	if f.OrderItemID != "" {
+		add("item_kind = ? AND item_id = ?", string(conversation.ItemOrderItem), f.OrderItemID)
+	}
+	if f.ItemKind != conversation.ItemNone {
+		add("item_kind = ?", string(f.ItemKind))
+	}
+	if len(q.Types) > 0 {
+		types := slices.Clone(q.Types)
+		slices.Sort(types)
+		types = slices.Compact(types)
+		switch {
+		case slices.Equal(types, publicTypes):
+			add("public = 1")
+		case len(types) == 1:
+			add("type = ?", string(types[0]))
+		default:
+			marks := strings.TrimSuffix(strings.Repeat("?, ", len(types)), ", ")
+			var a []any
+			for _, t := range types {
+				a = append(a, string(t))
+			}
+			add("type IN ("+marks+")", a...)
+		}
+	}
+	if f.Type != "" {
+		add("type = ?", string(f.Type))
+	}
+	if f.Status != "" {
+		add("status = ?", string(f.Status))
+	}
+	if !f.CreatedFrom.IsZero() {
+		add("created_at >= ?", micros(f.CreatedFrom))
+	}
+	if !f.CreatedTo.IsZero() {
+		add("created_at <= ?", micros(f.CreatedTo))
+	}
+	if !f.ModifiedFrom.IsZero() {
+		add("modified_at >= ?", micros(f.ModifiedFrom))
+	}
+	if !f.ModifiedTo.IsZero() {
+		add("modified_at <= ?", micros(f.ModifiedTo))
+	}
+	for _, eq := range []struct{ col, v string }{
+		{"product_base_code", f.ProductBaseCode},
+		{"user_first_name", f.UserFirstName},
+		{"user_last_name", f.UserLastName},
+		{"order_number", f.OrderNumber},
+	} {
+		if eq.v != "" {
+			add(eq.col+" = ?", eq.v)
+		}
+	}
+	var lq listQuery
+	lq.count = "SELECT count(*) FROM conversations WHERE " + strings.Join(where, " AND ")
+	lq.countArgs = slices.Clone(args)
+	if q.After != nil {
+		add("(last_message_at, id) < (?, ?)", micros(q.After.LastMessageAt), q.After.ID)
+	}
+	lq.page = "SELECT " + conversationColumns + " FROM conversations WHERE " + strings.Join(where, " AND ") +
+		" ORDER BY last_message_at DESC, id DESC LIMIT ?"
+	lq.pageArgs = append(args, limit)
+	return lq
+}
+
+// listStmt returns the prepared statement of a listing query, preparing it
+// on the read pool the first time, and the function to call when done
+// with it (which closes statements the full cache could not keep).
+func (s *Store) listStmt(ctx context.Context, query string) (*sql.Stmt, func(), error) {
+	s.listMu.Lock()
+	defer s.listMu.Unlock()
+	if st, ok := s.lists[query]; ok {
+		return st, func() {}, nil
+	}
+	if s.closed.Load() {
+		return nil, nil, store.ErrClosed
+	}
+	st, err := s.r.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(s.lists) >= maxCachedLists {
+		return st, func() { st.Close() }, nil
+	}
+	s.lists[query] = st
+	return st, func() {}, nil
+}
+
+// readTx runs fn on the read pool; in a read transaction (one snapshot
+// for several queries) if snapshot is set.
+func (s *Store) readTx(ctx context.Context, snapshot bool, fn func(bind func(*sql.Stmt) *sql.Stmt) error) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if !snapshot {
+		return fn(func(st *sql.Stmt) *sql.Stmt { return st })
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(func(st *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, st) }); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// ListConversations implements store.Store.
+func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery) (store.Page[conversation.Conversation], error) {
+	page := store.Page[conversation.Conversation]{Total: -1}
+	n, err := pageSize(q.Limit)
+	if err != nil {
+		return page, err
+	}
+	if err := s.check(ctx); err != nil {
+		return page, err
+	}
+	lq := buildList(q, n)
+	// Statements are prepared before the read transaction starts: an
+	// in-memory store has a single connection, which the transaction holds.
+	pageSt, done, err := s.listStmt(ctx, lq.page)
+	if err != nil {
+		return page, s.fail(ctx, "list conversations", err)
+	}
+	defer done()
+	var countSt *sql.Stmt
+	if q.WithTotal {
+		var done func()
+		if countSt, done, err = s.listStmt(ctx, lq.count); err != nil {
+			return page, s.fail(ctx, "list conversations", err)
+		}
+		defer done()
+	}
+	err = s.readTx(ctx, q.WithTotal, func(bind func(*sql.Stmt) *sql.Stmt) error {
+		rows, err := bind(pageSt).QueryContext(ctx, lq.pageArgs...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		page.Items = make([]conversation.Conversation, 0, min(n, 128))
+		for rows.Next() {
+			c, err := scanConversation(rows)
+			if err != nil {
+				return err
+			}
+			page.Items = append(page.Items, c)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if !q.WithTotal {
+			return nil
+		}
+		return bind(countSt).QueryRowContext(ctx, lq.countArgs...).Scan(&page.Total)
+	})
+	if err != nil {
+		return store.Page[conversation.Conversation]{}, s.fail(ctx, "list conversations", err)
+	}
+	if len(page.Items) > q.Limit {
+		page.Items, page.More = page.Items[:q.Limit], true
+	}
+	return page, nil
+}
+
+// ListMessages implements store.Store.
+func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.Page[message.Message], error) {
+	page := store.Page[message.Message]{Total: -1}
+	n, err := pageSize(q.Limit)
+	if err != nil {
+		return page, err
+	}
+	before := q.BeforeSeq
+	if before == 0 {
+		before = math.MaxInt64
+	}
+	err = s.readTx(ctx, q.WithTotal, func(bind func(*sql.Stmt) *sql.Stmt) error {
+		rows, err := bind(s.st.listMessages).QueryContext(ctx, q.ConversationID, before, n)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		page.Items = make([]message.Message, 0, min(n, 128))
+		for rows.Next() {
+			m, err := scanMessage(rows)
+			if err != nil {
+				return err
+			}
+			page.Items = append(page.Items, m)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if !q.WithTotal {
+			return nil
+		}
+		// The conversation counts its messages; a missing conversation
+		// has none.
+		err = bind(s.st.messageCount).QueryRowContext(ctx, q.ConversationID).Scan(&page.Total)
+		if errors.Is(err, sql.ErrNoRows) {
+			page.Total, err = 0, nil
+		}
+		return err
+	})
+	if err != nil {
+		return store.Page[message.Message]{}, s.fail(ctx, "list messages", err)
+	}
+	if len(page.Items) > q.Limit {
+		page.Items, page.More = page.Items[:q.Limit], true
+	}
+	return page, nil
+}
+
+// MessagesAfter implements store.Store.
+func (s *Store) MessagesAfter(ctx context.Context, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("sqlite: limit %d: want at least 1", limit)
+	}
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if afterMessageID == 0 {
+		rows, err = s.st.messagesFromStart.QueryContext(ctx, conversationID, limit)
+	} else {
+		rows, err = s.st.messagesAfter.QueryContext(ctx, afterMessageID, conversationID, limit)
+	}
+	if err != nil {
+		return nil, s.fail(ctx, "messages after", err)
+	}
+	defer rows.Close()
+	var (
+		ms     []message.Message
+		anchor = afterMessageID == 0
+	)
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, s.fail(ctx, "messages after", err)
+		}
+		anchor = true
+		if m.ID != 0 { // 0: the anchor exists, nothing follows it
+			ms = append(ms, m)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(ctx, "messages after", err)
+	}
+	if !anchor {
+		return nil, fmt.Errorf("sqlite: message %d in conversation %d: %w", afterMessageID, conversationID, store.ErrNotFound)
+	}
+	return ms, nil
+}
+
+// Unread implements store.Store.
+func (s *Store) Unread(ctx context.Context, q store.UnreadQuery) (store.UnreadSummary, error) {
+	var st *sql.Stmt
+	switch q.Side {
+	case conversation.SideUser:
+		st = s.st.unreadUser
+	case conversation.SideSeller:
+		st = s.st.unreadSeller
+	default:
+		return store.UnreadSummary{}, fmt.Errorf("sqlite: unread: unknown side %q", q.Side)
+	}
+	if err := s.check(ctx); err != nil {
+		return store.UnreadSummary{}, err
+	}
+	var u store.UnreadSummary
+	if err := st.QueryRowContext(ctx, q.Channel, q.PartyID).Scan(&u.Messages, &u.Conversations); err != nil {
+		return store.UnreadSummary{}, s.fail(ctx, "unread", err)
+	}
+	return u, nil
+}

@@ -1,0 +1,450 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/parleyhq/parley/store"
+)
+
+// driverName is the database/sql name of modernc.org/sqlite.
+const driverName = "sqlite"
+
+// Errors returned by Open. Check them with errors.Is.
+var (
+	// ErrNotParley: the file exists but is not a Parley database: it is
+	// not SQLite at all, or it holds tables but no Parley migrations
+	// table. Open leaves such a file untouched.
+	ErrNotParley = errors.New("sqlite: not a Parley database")
+	// ErrSchemaTooNew: the database was written by a newer Parley whose
+	// schema this code does not know. The error is a *SchemaVersionError.
+	// Open leaves such a file untouched.
+	ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this code")
+)
+
+// SchemaVersionError reports a database whose schema version is newer than
+// the newest migration this code has. It unwraps to ErrSchemaTooNew.
+type SchemaVersionError struct {
+	Path  string
+	Found int // the database's schema version
+	Known int // the newest version this code knows
+}
+
+func (e *SchemaVersionError) Error() string {
+	return fmt.Sprintf("sqlite: %s: schema version %d is newer than the newest known (%d)", e.Path, e.Found, e.Known)
+}
+
+// Unwrap returns ErrSchemaTooNew.
+func (e *SchemaVersionError) Unwrap() error { return ErrSchemaTooNew }
+
+// MemoryPath is the path that opens a private in-memory database.
+const MemoryPath = ":memory:"
+
+// Store is a store.Store on a SQLite database. It is safe for concurrent
+// use. Create it with Open and release it with Close.
+type Store struct {
+	path   string
+	memory bool
+	opts   Options
+
+	w *sql.DB // the single writer connection
+	r *sql.DB // the read-only pool (w itself for in-memory databases)
+
+	st     stmts
+	listMu sync.Mutex
+	lists  map[string]*sql.Stmt // prepared listing queries, by SQL
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+
+	// hook, if set by a test, is called at named points inside write
+	// transactions (e.g. "create:conversation" after the conversation row
+	// is inserted) with the transaction's context.
+	hook func(ctx context.Context, point string)
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens the Parley database at path, creating it if it does not exist
+// and bringing its schema up to date, or a fresh in-memory database when
+// path is MemoryPath (":memory:") or "".
+//
+// A file database has one writer connection, whose transactions take the
+// write lock when they begin (BEGIN IMMEDIATE), and a pool of
+// opts.MaxReaders read-only connections that read concurrently with it in
+// WAL mode. Every connection gets the same settings from its DSN (WAL,
+// foreign keys, busy timeout, synchronous, cache size).
+//
+// An in-memory database is private to the Store and lives in a single
+// connection that serves reads and writes in turn, so it never sees
+// another connection's view of the data; it is gone after Close. It is
+// meant for tests and examples.
+//
+// Open returns an error wrapping ErrNotParley for a file that is not a
+// Parley database, a *SchemaVersionError (ErrSchemaTooNew) for one written
+// by a newer version, and ErrInvalidOptions for options out of range; it
+// does not modify such a file.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	s := &Store{path: path, opts: opts, lists: make(map[string]*sql.Stmt)}
+	if path == "" || path == MemoryPath {
+		s.memory = true
+		s.path = MemoryPath
+	}
+	if err := s.open(ctx); err != nil {
+		s.closePools()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) open(ctx context.Context) error {
+	if !s.memory {
+		abs, err := filepath.Abs(s.path)
+		if err != nil {
+			return fmt.Errorf("sqlite: open %s: %w", s.path, err)
+		}
+		s.path = abs
+		if err := probe(ctx, abs); err != nil {
+			return err
+		}
+	}
+	var err error
+	if s.w, err = sql.Open(driverName, s.dsn(false)); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", s.path, err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	s.w.SetConnMaxIdleTime(0)
+	if err := s.w.PingContext(ctx); err != nil {
+		return s.fail(ctx, "open "+s.path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	if s.memory {
+		s.r = s.w
+	} else {
+		if s.r, err = sql.Open(driverName, s.dsn(true)); err != nil {
+			return fmt.Errorf("sqlite: open %s: %w", s.path, err)
+		}
+		s.r.SetMaxOpenConns(s.opts.MaxReaders)
+		s.r.SetMaxIdleConns(s.opts.MaxReaders)
+		s.r.SetConnMaxLifetime(0)
+		s.r.SetConnMaxIdleTime(0)
+	}
+	return s.st.prepare(ctx, s.w, s.r)
+}
+
+// dsn returns the data source name of a writer or reader connection. The
+// settings are query parameters so that every connection database/sql
+// opens gets them, not only the first.
+func (s *Store) dsn(reader bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(s.opts.BusyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous("+string(s.opts.Synchronous)+")")
+	q.Add("_pragma", "cache_size(-"+strconv.Itoa(s.opts.CacheSizeKiB)+")")
+	q.Add("_pragma", "temp_store(memory)")
+	if s.memory {
+		q.Set("_txlock", "immediate")
+		return MemoryPath + "?" + q.Encode()
+	}
+	q.Add("_pragma", "journal_mode(WAL)")
+	// Bound the WAL file left behind after large checkpoints.
+	q.Add("_pragma", "journal_size_limit(67108864)")
+	if reader {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return fileURI(s.path, q.Encode())
+}
+
+// fileURI returns the SQLite URI of the file at the absolute path abs with
+// the given encoded query.
+func fileURI(abs, query string) string {
+	u := url.URL{Path: filepath.ToSlash(abs)}
+	return "file:" + u.EscapedPath() + "?" + query
+}
+
+// probe checks, without writing to it, that the existing file at path is
+// a Parley database this code can open, or an empty one. A missing file is
+// fine: Open creates it.
+func probe(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db, err := sql.Open(driverName, fileURI(path, "mode=ro"))
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	defer db.Close()
+	names, err := schemaObjects(ctx, db)
+	if err != nil {
+		if driverCode(err)&0xff == sqlite3.SQLITE_NOTADB {
+			return fmt.Errorf("%w: %s: %w", ErrNotParley, path, err)
+		}
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if !names[migrationsTable] {
+		return fmt.Errorf("%w: %s holds other tables and no %s table", ErrNotParley, path, migrationsTable)
+	}
+	var version int
+	if err := db.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM "+migrationsTable).Scan(&version); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if known := latestVersion(); version > known {
+		return &SchemaVersionError{Path: path, Found: version, Known: known}
+	}
+	return nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// schemaObjects returns the names of the tables, views, indexes and
+// triggers of the database, SQLite's own excepted.
+func schemaObjects(ctx context.Context, q querier) (map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names[n] = true
+	}
+	return names, rows.Err()
+}
+
+// Migrations.
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migrationsTable records the applied migrations.
+const migrationsTable = "parley_migrations"
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations in version order. Their file
+// names are NNNN_name.sql.
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		prefix, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(prefix)
+		if !ok || err != nil || v < 1 {
+			return nil, fmt.Errorf("sqlite: migration %q: name must be NNNN_name.sql", e.Name())
+		}
+		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("sqlite: migration %q: want version %d", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// latestVersion is the schema version of the newest embedded migration.
+func latestVersion() int {
+	ms, err := migrations()
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+// migrate applies the migrations the database lacks, each in its own
+// write transaction, and records them. It checks again, under the write
+// lock, that the database is Parley's and not newer than this code, so that
+// two processes opening a new file at once do not both migrate it.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	for {
+		done, err := s.migrateOne(ctx, ms)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// migrateOne applies the next missing migration, or reports done.
+func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err error) {
+	op := "migrate " + s.path
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, s.fail(ctx, op, err)
+	}
+	defer tx.Rollback()
+	names, err := schemaObjects(ctx, tx)
+	if err != nil {
+		return false, s.fail(ctx, op, err)
+	}
+	version := 0
+	switch {
+	case names[migrationsTable]:
+		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM "+migrationsTable).Scan(&version); err != nil {
+			return false, s.fail(ctx, op, err)
+		}
+	case len(names) > 0:
+		return false, fmt.Errorf("%w: %s holds other tables and no %s table", ErrNotParley, s.path, migrationsTable)
+	default:
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE `+migrationsTable+` (
+	version    INTEGER PRIMARY KEY,
+	name       TEXT    NOT NULL,
+	applied_at INTEGER NOT NULL
+)`); err != nil {
+			return false, s.fail(ctx, op, err)
+		}
+	}
+	if version > len(ms) {
+		return false, &SchemaVersionError{Path: s.path, Found: version, Known: len(ms)}
+	}
+	if version == len(ms) {
+		return true, s.fail(ctx, op, tx.Commit())
+	}
+	m := ms[version]
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return false, s.fail(ctx, op+": "+m.name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO `+migrationsTable+` (version, name, applied_at) VALUES (?, ?, ?)`,
+		m.version, m.name, micros(s.opts.Now())); err != nil {
+		return false, s.fail(ctx, op+": "+m.name, err)
+	}
+	return false, s.fail(ctx, op+": "+m.name, tx.Commit())
+}
+
+// SchemaVersion returns the version of the database's schema: the newest
+// migration applied.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	var v int
+	err := s.r.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM "+migrationsTable).Scan(&v)
+	return v, s.fail(ctx, "schema version", err)
+}
+
+// Close closes the database. Methods called afterwards return an error
+// wrapping store.ErrClosed. Closing twice is fine.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		s.closeErr = s.closePools()
+	})
+	return s.closeErr
+}
+
+func (s *Store) closePools() error {
+	var errs []error
+	errs = append(errs, s.st.close())
+	s.listMu.Lock()
+	for q, st := range s.lists {
+		errs = append(errs, st.Close())
+		delete(s.lists, q)
+	}
+	s.listMu.Unlock()
+	if s.r != nil && s.r != s.w {
+		errs = append(errs, s.r.Close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// check returns an error if the store is closed or ctx is done.
+func (s *Store) check(ctx context.Context) error {
+	if s.closed.Load() {
+		return fmt.Errorf("sqlite: %w", store.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return nil
+}
+
+// fail translates an error at the store's boundary: nil stays nil, store
+// errors pass through, a closed store gives ErrClosed, a done context its
+// error, and driver errors are wrapped with the operation's name (they
+// remain reachable with errors.As as *sqlite.Error).
+func (s *Store) fail(ctx context.Context, op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConversationExists),
+		errors.Is(err, store.ErrIdempotencyMismatch), errors.Is(err, store.ErrClosed):
+		return err
+	case s.closed.Load():
+		return fmt.Errorf("sqlite: %s: %w", op, store.ErrClosed)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	case ctx.Err() != nil:
+		// The transaction was rolled back because ctx is done; the
+		// driver's error (interrupted, transaction done) says less.
+		return fmt.Errorf("sqlite: %s: %w", op, ctx.Err())
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// driverCode returns the SQLite extended result code of err, or 0 if err
+// is not a driver error.
+func driverCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()
+	}
+	return 0
+}

@@ -1,0 +1,196 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// The columns of a conversation and a message, in the order scanConversation
+// and scanMessage read them.
+const (
+	conversationColumns = `id, code, channel, type, user_id, datasource_id, item_kind, item_id,
+	subject, status, started_by, language,
+	user_first_name, user_last_name, product_base_code, order_number,
+	created_at, modified_at, last_message_at, last_message_id, last_seq, message_count,
+	user_read_seq, user_unread, seller_read_seq, seller_unread`
+
+	messageColumns = `id, conversation_id, seq, code, sender_kind, sender_id, sender_user_type,
+	content, language, created_at`
+
+	eventColumns = `id, kind, channel, conversation_id, message_id, conversation_type,
+	recipient_kind, recipient_id, sender_kind, sender_id,
+	created_at, due_at, digest_key, state, attempts, last_error`
+
+	// notLeased holds for events that no unexpired lease holds at ?now.
+	notLeased = `(lease_until IS NULL OR lease_until <= ?)`
+)
+
+// The statements every store method uses, prepared once at Open. Writer
+// statements run inside write transactions (tx.StmtContext); reader
+// statements run on the read pool.
+var (
+	// insertConversation inserts a conversation whose first message gets
+	// the next message id: the write lock is held, so max(id)+1 is free.
+	sqlInsertConversation = `INSERT INTO conversations (
+	code, channel, type, user_id, datasource_id, item_kind, item_id,
+	subject, status, started_by, language,
+	user_first_name, user_last_name, product_base_code, order_number,
+	created_at, modified_at, last_message_at, last_message_id, last_seq, message_count,
+	user_read_seq, user_unread, seller_read_seq, seller_unread
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+	(SELECT coalesce(max(id), 0) + 1 FROM messages), ?, ?, ?, ?, ?, ?)
+RETURNING id, last_message_id`
+
+	sqlConversationByKey = `SELECT id FROM conversations
+WHERE channel = ? AND user_id = ? AND datasource_id = ? AND type = ? AND item_kind = ? AND item_id = ?`
+
+	sqlInsertMessage = `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+	sqlGetConversation = `SELECT ` + conversationColumns + ` FROM conversations WHERE id = ?`
+
+	sqlGetMessage = `SELECT ` + messageColumns + ` FROM messages WHERE id = ?`
+
+	sqlUpdateApplied = `UPDATE conversations SET
+	modified_at = ?, last_message_at = ?, last_message_id = ?, last_seq = ?, message_count = ?,
+	user_read_seq = ?, user_unread = ?, seller_read_seq = ?, seller_unread = ?
+WHERE id = ?`
+
+	sqlUpdateStatus = `UPDATE conversations SET status = ?, modified_at = ? WHERE id = ?`
+
+	sqlUpdateRead = `UPDATE conversations SET
+	user_read_seq = ?, user_unread = ?, seller_read_seq = ?, seller_unread = ?
+WHERE id = ?`
+
+	sqlMessageSeq = `SELECT seq FROM messages WHERE id = ? AND conversation_id = ?`
+
+	sqlCountUnread = `SELECT count(*) FROM messages WHERE conversation_id = ? AND seq > ? AND sender_kind = ?`
+
+	sqlInsertEvent = `INSERT INTO events (` + eventColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+	sqlGetIdempotency = `SELECT fingerprint, conversation_id, message_id FROM idempotency WHERE scope = ? AND key = ?`
+
+	sqlInsertIdempotency = `INSERT INTO idempotency (scope, key, fingerprint, conversation_id, message_id) VALUES (?, ?, ?, ?, ?)`
+
+	sqlListMessages = `SELECT ` + messageColumns + ` FROM messages
+WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`
+
+	sqlMessageCount = `SELECT message_count FROM conversations WHERE id = ?`
+
+	sqlMessagesFromStart = `SELECT ` + messageColumns + ` FROM messages
+WHERE conversation_id = ? AND seq > 0 ORDER BY seq LIMIT ?`
+
+	// sqlMessagesAfter finds the anchor message and the messages after it
+	// in one query: no row if the anchor is not in the conversation, one
+	// row of zeros if nothing follows it.
+	sqlMessagesAfter = `SELECT ifnull(m.id, 0), ifnull(m.conversation_id, 0), ifnull(m.seq, 0), ifnull(m.code, x''),
+	ifnull(m.sender_kind, ''), ifnull(m.sender_id, ''), ifnull(m.sender_user_type, ''),
+	ifnull(m.content, ''), ifnull(m.language, ''), ifnull(m.created_at, 0)
+FROM messages a LEFT JOIN messages m ON m.conversation_id = a.conversation_id AND m.seq > a.seq
+WHERE a.id = ? AND a.conversation_id = ?
+ORDER BY m.seq LIMIT ?`
+
+	sqlUnreadUser = `SELECT coalesce(sum(user_unread), 0), count(*) FROM conversations
+WHERE channel = ? AND user_id = ? AND user_unread > 0`
+
+	sqlUnreadSeller = `SELECT coalesce(sum(seller_unread), 0), count(*) FROM conversations
+WHERE channel = ? AND datasource_id = ? AND seller_unread > 0`
+
+	sqlClaimDue = `SELECT ` + eventColumns + ` FROM events
+WHERE state = 'pending' AND due_at <= ? AND ` + notLeased + `
+ORDER BY due_at, id LIMIT ?`
+
+	sqlClaimDigest = `SELECT ` + eventColumns + ` FROM events
+WHERE state = 'pending' AND digest_key = ? AND ` + notLeased
+
+	sqlClaimEvent = `UPDATE events SET claimed_by = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ?`
+
+	sqlCompleteEvent = `UPDATE events SET state = 'done'
+WHERE id = ? AND state = 'pending' AND claimed_by = ?`
+
+	sqlFailEventRetry = `UPDATE events SET last_error = ?, due_at = ?, claimed_by = NULL, lease_until = NULL
+WHERE id = ? AND state = 'pending' AND claimed_by = ?`
+
+	sqlFailEventDead = `UPDATE events SET last_error = ?, state = 'dead', claimed_by = NULL, lease_until = NULL
+WHERE id = ? AND state = 'pending' AND claimed_by = ?`
+
+	sqlListDeadEvents = `SELECT ` + eventColumns + ` FROM events
+WHERE state = 'dead' AND id > ? ORDER BY id LIMIT ?`
+
+	sqlRetryDeadEvent = `UPDATE events SET state = 'pending', due_at = ?, attempts = 0, claimed_by = NULL, lease_until = NULL
+WHERE id = ? AND state = 'dead'`
+)
+
+// stmts are the prepared statements of a Store.
+type stmts struct {
+	// writer
+	insertConversation, conversationByKey, insertMessage *sql.Stmt
+	getConversationW, getMessageW                        *sql.Stmt
+	updateApplied, updateStatus, updateRead              *sql.Stmt
+	messageSeq, countUnread, insertEvent                 *sql.Stmt
+	getIdempotency, insertIdempotency                    *sql.Stmt
+	claimDue, claimDigest, claimEvent, completeEvent     *sql.Stmt
+	failEventRetry, failEventDead, retryDeadEvent        *sql.Stmt
+	// readers
+	getConversation, listMessages, messageCount                *sql.Stmt
+	messagesFromStart, messagesAfter, unreadUser, unreadSeller *sql.Stmt
+	listDeadEvents                                             *sql.Stmt
+
+	all []*sql.Stmt
+}
+
+// prepare prepares every statement, the writer's on w and the readers' on r.
+func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
+	for _, p := range []struct {
+		db   *sql.DB
+		dst  **sql.Stmt
+		text string
+	}{
+		{w, &st.insertConversation, sqlInsertConversation},
+		{w, &st.conversationByKey, sqlConversationByKey},
+		{w, &st.insertMessage, sqlInsertMessage},
+		{w, &st.getConversationW, sqlGetConversation},
+		{w, &st.getMessageW, sqlGetMessage},
+		{w, &st.updateApplied, sqlUpdateApplied},
+		{w, &st.updateStatus, sqlUpdateStatus},
+		{w, &st.updateRead, sqlUpdateRead},
+		{w, &st.messageSeq, sqlMessageSeq},
+		{w, &st.countUnread, sqlCountUnread},
+		{w, &st.insertEvent, sqlInsertEvent},
+		{w, &st.getIdempotency, sqlGetIdempotency},
+		{w, &st.insertIdempotency, sqlInsertIdempotency},
+		{w, &st.claimDue, sqlClaimDue},
+		{w, &st.claimDigest, sqlClaimDigest},
+		{w, &st.claimEvent, sqlClaimEvent},
+		{w, &st.completeEvent, sqlCompleteEvent},
+		{w, &st.failEventRetry, sqlFailEventRetry},
+		{w, &st.failEventDead, sqlFailEventDead},
+		{w, &st.retryDeadEvent, sqlRetryDeadEvent},
+		{r, &st.getConversation, sqlGetConversation},
+		{r, &st.listMessages, sqlListMessages},
+		{r, &st.messageCount, sqlMessageCount},
+		{r, &st.messagesFromStart, sqlMessagesFromStart},
+		{r, &st.messagesAfter, sqlMessagesAfter},
+		{r, &st.unreadUser, sqlUnreadUser},
+		{r, &st.unreadSeller, sqlUnreadSeller},
+		{r, &st.listDeadEvents, sqlListDeadEvents},
+	} {
+		s, err := p.db.PrepareContext(ctx, p.text)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare %q: %w", p.text, err)
+		}
+		*p.dst = s
+		st.all = append(st.all, s)
+	}
+	return nil
+}
+
+func (st *stmts) close() error {
+	var errs []error
+	for _, s := range st.all {
+		errs = append(errs, s.Close())
+	}
+	st.all = nil
+	return errors.Join(errs...)
+}

@@ -1,0 +1,301 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/notify"
+	"github.com/parleyhq/parley/store"
+)
+
+// wtx is a write transaction: the single writer connection, holding the
+// database's write lock from BEGIN IMMEDIATE to commit or rollback.
+type wtx struct {
+	ctx context.Context
+	tx  *sql.Tx
+	s   *Store
+}
+
+// stmt returns the writer statement st bound to the transaction.
+func (t *wtx) stmt(st *sql.Stmt) *sql.Stmt { return t.tx.StmtContext(t.ctx, st) }
+
+// at calls the test hook, if any.
+func (t *wtx) at(point string) {
+	if t.s.hook != nil {
+		t.s.hook(t.ctx, point)
+	}
+}
+
+// write runs fn in a write transaction and commits it if fn returns nil.
+// Errors of fn are returned as they are; translating them is the caller's.
+func (s *Store) write(ctx context.Context, fn func(t *wtx) error) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(&wtx{ctx: ctx, tx: tx, s: s}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// checkError carries the error of a Check callback out of a transaction,
+// so that it is returned unchanged.
+type checkError struct{ err error }
+
+func (e *checkError) Error() string { return e.err.Error() }
+
+// runCheck runs check, if any, on c.
+func runCheck(check func(conversation.Conversation) error, c conversation.Conversation) error {
+	if check == nil {
+		return nil
+	}
+	if err := check(c); err != nil {
+		return &checkError{err}
+	}
+	return nil
+}
+
+// result translates the error of a write: a Check error comes back
+// unchanged, others through fail.
+func (s *Store) result(ctx context.Context, op string, err error) error {
+	var ce *checkError
+	if errors.As(err, &ce) {
+		return ce.err
+	}
+	return s.fail(ctx, op, err)
+}
+
+// replay looks up an idempotency record. found reports a replay: the
+// record's fingerprint matches and c and m are the conversation's current
+// state and the original message. A record with another fingerprint is
+// ErrIdempotencyMismatch.
+func (t *wtx) replay(p *store.Idempotency) (c conversation.Conversation, m message.Message, found bool, err error) {
+	if p == nil {
+		return c, m, false, nil
+	}
+	var (
+		fingerprint string
+		convID, msg int64
+	)
+	err = t.stmt(t.s.st.getIdempotency).QueryRowContext(t.ctx, p.Scope, p.Key).Scan(&fingerprint, &convID, &msg)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return c, m, false, nil
+	case err != nil:
+		return c, m, false, err
+	case fingerprint != p.Fingerprint:
+		return c, m, false, fmt.Errorf("sqlite: idempotency key %q: %w", p.Key, store.ErrIdempotencyMismatch)
+	}
+	if c, err = t.conversation(convID); err != nil {
+		return c, m, false, err
+	}
+	m, err = scanMessage(t.stmt(t.s.st.getMessageW).QueryRowContext(t.ctx, msg))
+	if err != nil {
+		return c, m, false, err
+	}
+	return c, m, true, nil
+}
+
+// conversation reads the conversation with the given id, or ErrNotFound.
+func (t *wtx) conversation(id int64) (conversation.Conversation, error) {
+	c, err := scanConversation(t.stmt(t.s.st.getConversationW).QueryRowContext(t.ctx, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("sqlite: conversation %d: %w", id, store.ErrNotFound)
+	}
+	return c, err
+}
+
+// record writes the idempotency record of a write, if it has one.
+func (t *wtx) record(p *store.Idempotency, conversationID, messageID int64) error {
+	if p == nil {
+		return nil
+	}
+	_, err := t.stmt(t.s.st.insertIdempotency).ExecContext(t.ctx, p.Scope, p.Key, p.Fingerprint, conversationID, messageID)
+	return err
+}
+
+// events stores the events of a write, pending, with the ids it assigned.
+// The caller's events are updated in place with ConversationID and
+// MessageID.
+func (t *wtx) events(events []notify.Event, conversationID, messageID int64) error {
+	if len(events) == 0 {
+		return nil
+	}
+	ins := t.stmt(t.s.st.insertEvent)
+	for i := range events {
+		e := &events[i]
+		e.ConversationID, e.MessageID = conversationID, messageID
+		if _, err := ins.ExecContext(t.ctx, eventArgs(e)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateConversation implements store.Store. The events of p are updated in
+// place with the ids the store assigned.
+func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (store.CreateResult, error) {
+	var res store.CreateResult
+	err := s.write(ctx, func(t *wtx) error {
+		c, m, replayed, err := t.replay(p.Idempotency)
+		if err != nil || replayed {
+			res = store.CreateResult{Conversation: c, Message: m, Replayed: replayed}
+			return err
+		}
+		c, m = p.Conversation, p.Message
+		err = t.stmt(s.st.insertConversation).QueryRowContext(ctx, conversationArgs(&c)...).Scan(&c.ID, &c.LastMessageID)
+		if driverCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+			// The only unique constraint of the table is the key.
+			var id int64
+			if err := t.stmt(s.st.conversationByKey).QueryRowContext(ctx, c.Channel, c.UserID, c.DataSourceID,
+				string(c.Type), string(c.Item.Kind), c.Item.ID).Scan(&id); err != nil {
+				return err
+			}
+			return &store.ConversationExistsError{ID: id}
+		}
+		if err != nil {
+			return err
+		}
+		t.at("create:conversation")
+		m.ID, m.ConversationID, m.Seq = c.LastMessageID, c.ID, 1
+		if _, err := t.stmt(s.st.insertMessage).ExecContext(ctx, messageArgs(m.ID, &m)...); err != nil {
+			return err
+		}
+		t.at("create:message")
+		if err := t.events(p.Events, c.ID, m.ID); err != nil {
+			return err
+		}
+		if err := t.record(p.Idempotency, c.ID, m.ID); err != nil {
+			return err
+		}
+		res = store.CreateResult{Conversation: storedConversation(c), Message: storedMessage(m)}
+		return nil
+	})
+	if err != nil {
+		return store.CreateResult{}, s.result(ctx, "create conversation", err)
+	}
+	return res, nil
+}
+
+// AppendMessage implements store.Store. The events of p are updated in
+// place with the ids the store assigned.
+func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.AppendResult, error) {
+	var res store.AppendResult
+	err := s.write(ctx, func(t *wtx) error {
+		c, m, replayed, err := t.replay(p.Idempotency)
+		if err != nil || replayed {
+			res = store.AppendResult{Conversation: c, Message: m, Replayed: replayed}
+			return err
+		}
+		if c, err = t.conversation(p.ConversationID); err != nil {
+			return err
+		}
+		if err := runCheck(p.Check, c); err != nil {
+			return err
+		}
+		m = p.Message
+		m.ConversationID, m.Seq = c.ID, c.LastSeq+1
+		r, err := t.stmt(s.st.insertMessage).ExecContext(ctx, messageArgs(nil, &m)...)
+		if err != nil {
+			return err
+		}
+		if m.ID, err = r.LastInsertId(); err != nil {
+			return err
+		}
+		t.at("append:message")
+		if seq := c.Apply(conversation.Side(m.Sender.Kind), m.ID, m.CreatedAt); seq != m.Seq {
+			return fmt.Errorf("sqlite: conversation %d: applied seq %d, stored %d", c.ID, seq, m.Seq)
+		}
+		if _, err := t.stmt(s.st.updateApplied).ExecContext(ctx, appliedArgs(&c)...); err != nil {
+			return err
+		}
+		if err := t.events(p.Events, c.ID, m.ID); err != nil {
+			return err
+		}
+		if err := t.record(p.Idempotency, c.ID, m.ID); err != nil {
+			return err
+		}
+		res = store.AppendResult{Conversation: storedConversation(c), Message: storedMessage(m)}
+		return nil
+	})
+	if err != nil {
+		return store.AppendResult{}, s.result(ctx, "append message", err)
+	}
+	return res, nil
+}
+
+// SetStatus implements store.Store.
+func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversation.Conversation, error) {
+	var c conversation.Conversation
+	err := s.write(ctx, func(t *wtx) error {
+		var err error
+		if c, err = t.conversation(p.ConversationID); err != nil {
+			return err
+		}
+		if err := runCheck(p.Check, c); err != nil {
+			return err
+		}
+		c.Status, c.ModifiedAt = p.Status, stored(p.At)
+		_, err = t.stmt(s.st.updateStatus).ExecContext(ctx, string(c.Status), micros(c.ModifiedAt), c.ID)
+		return err
+	})
+	if err != nil {
+		return conversation.Conversation{}, s.result(ctx, "set status", err)
+	}
+	return c, nil
+}
+
+// MarkRead implements store.Store.
+func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.Conversation, error) {
+	if !p.Side.Valid() {
+		return conversation.Conversation{}, fmt.Errorf("sqlite: mark read: unknown side %q", p.Side)
+	}
+	var c conversation.Conversation
+	err := s.write(ctx, func(t *wtx) error {
+		var err error
+		if c, err = t.conversation(p.ConversationID); err != nil {
+			return err
+		}
+		if err := runCheck(p.Check, c); err != nil {
+			return err
+		}
+		var seq int64
+		err = t.stmt(s.st.messageSeq).QueryRowContext(ctx, p.UpToMessageID, c.ID).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlite: message %d in conversation %d: %w", p.UpToMessageID, c.ID, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		side := &c.UserRead
+		if p.Side == conversation.SideSeller {
+			side = &c.SellerRead
+		}
+		if seq <= side.ReadSeq {
+			return nil
+		}
+		var unread int64
+		if err := t.stmt(s.st.countUnread).QueryRowContext(ctx, c.ID, seq, string(p.Side.Other())).Scan(&unread); err != nil {
+			return err
+		}
+		side.ReadSeq, side.Unread = seq, unread
+		_, err = t.stmt(s.st.updateRead).ExecContext(ctx,
+			c.UserRead.ReadSeq, c.UserRead.Unread, c.SellerRead.ReadSeq, c.SellerRead.Unread, c.ID)
+		return err
+	})
+	if err != nil {
+		return conversation.Conversation{}, s.result(ctx, "mark read", err)
+	}
+	return c, nil
+}
