@@ -18,15 +18,16 @@ type app struct {
 	storeDesc string
 	svc       *parley.Service
 	handler   http.Handler
+	worker    *notify.Worker
 }
 
 // newApp opens the store at path, seeds it and builds the handler.
-func newApp(ctx context.Context, path string, logger *slog.Logger) (*app, error) {
+func newApp(ctx context.Context, path string, d delivery, logger *slog.Logger) (*app, error) {
 	st, desc, err := openStore(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	a, err := build(ctx, st, logger)
+	a, err := build(ctx, st, d, logger)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -35,11 +36,14 @@ func newApp(ctx context.Context, path string, logger *slog.Logger) (*app, error)
 	return a, nil
 }
 
-// build makes the app over st.
-func build(ctx context.Context, st store.Store, logger *slog.Logger) (*app, error) {
+// build makes the app over st. Notifications go through the store's
+// outbox: each is written in the transaction of the change that causes
+// it, and the app's worker delivers it.
+func build(ctx context.Context, st store.Store, d delivery, logger *slog.Logger) (*app, error) {
 	opts := parley.DefaultOptions()
 	opts.Logger = logger
-	opts.Notifier = logNotifier(logger)
+	opts.Outbox = true
+	opts.DigestWindow = d.digest
 	svc, err := parley.New(st, opts)
 	if err != nil {
 		return nil, err
@@ -56,28 +60,19 @@ func build(ctx context.Context, st store.Store, logger *slog.Logger) (*app, erro
 	if err != nil {
 		return nil, err
 	}
-	return &app{store: st, svc: svc, handler: accessLog(logger, api)}, nil
+	n, err := d.notifier(logger)
+	if err != nil {
+		return nil, err
+	}
+	w, err := d.worker(st, n, logger)
+	if err != nil {
+		return nil, err
+	}
+	return &app{store: st, svc: svc, handler: accessLog(logger, api), worker: w}, nil
 }
 
 // Close closes the store.
 func (a *app) Close() error { return a.store.Close() }
-
-// logNotifier logs each notification. It stands in for email until a
-// durable outbox worker delivers them.
-func logNotifier(logger *slog.Logger) notify.Notifier {
-	return notify.Func(func(ctx context.Context, n notify.Notification) error {
-		kind := ""
-		if len(n.Events) > 0 {
-			kind = string(n.Events[0].Kind)
-		}
-		logger.LogAttrs(ctx, slog.LevelInfo, "notification",
-			slog.String("to", string(n.Recipient.Kind)+":"+n.Recipient.ID),
-			slog.String("kind", kind),
-			slog.Int64("conversation", n.Conversation.ID),
-			slog.Int("messages", len(n.Messages)))
-		return nil
-	})
-}
 
 // accessLog logs every request: method, path, status, duration and the
 // request id that the API put in the X-Request-Id header.

@@ -38,12 +38,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	db := fs.String("db", "parley-demo.db", "store file")
+	var d delivery
+	d.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
-	app, err := newApp(ctx, *db, logger)
+	app, err := newApp(ctx, *db, d, logger)
 	if err != nil {
 		return err
 	}
@@ -66,6 +68,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	// The delivery worker stops with ctx; a delivery it had begun is
+	// marked done or failed before it returns.
+	wctx, stopWorker := context.WithCancel(ctx)
+	delivered := make(chan error, 1)
+	go func() { delivered <- app.worker.Run(wctx) }()
+	defer func() { stopWorker(); <-delivered }()
 
 	select {
 	case err := <-served:

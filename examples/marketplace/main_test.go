@@ -23,7 +23,7 @@ func TestApp_Request(t *testing.T) {
 	ctx := context.Background()
 	st := memory.New()
 	t.Cleanup(func() { _ = st.Close() })
-	a, err := build(ctx, st, slog.New(slog.DiscardHandler))
+	a, err := build(ctx, st, delivery{}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	require.NoError(t, seed(ctx, a.svc), "seeding twice must not fail")
 
@@ -59,7 +59,7 @@ func TestApp_ReopenFile(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "demo.db")
 	for range 2 {
-		a, err := newApp(ctx, path, slog.New(slog.DiscardHandler))
+		a, err := newApp(ctx, path, delivery{}, slog.New(slog.DiscardHandler))
 		require.NoError(t, err)
 		req := httptest.NewRequest(http.MethodGet, "/api/v1/remote/1/conversations/", nil)
 		req.Header.Set("Authorization", "Token demo-channel-1")
@@ -105,4 +105,37 @@ func TestRun(t *testing.T) {
 
 	cancel()
 	require.NoError(t, <-done)
+}
+
+// TestApp_Delivery: a user's question is delivered to the shop as an
+// email through the outbox and the worker (logged, since no -smtp is set).
+func TestApp_Delivery(t *testing.T) {
+	ctx := context.Background()
+	st := memory.New()
+	t.Cleanup(func() { _ = st.Close() })
+	var logs strings.Builder
+	a, err := build(ctx, st, delivery{}, slog.New(slog.NewTextHandler(&logs, nil)))
+	require.NoError(t, err)
+	// Deliver what seeding caused, then start from a clean log.
+	_, err = a.worker.RunOnce(ctx)
+	require.NoError(t, err)
+	logs.Reset()
+
+	req := httptest.NewRequest(http.MethodPost, "/users/conversations/", strings.NewReader(
+		`{"conversation_type": "message", "user_type": "registered", "message_content": "Do you gift-wrap?",
+		  "datasource": "2", "content_type": "user", "content_id": "545383", "user": "545383"}`))
+	req.Header.Set("Authorization", "Token demo-user-545383")
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	a.handler.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.NotContains(t, logs.String(), "email", "nothing is sent before the worker runs")
+
+	n, err := a.worker.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.Contains(t, logs.String(), "sin-shop@example.com")
+	n, err = a.worker.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "delivered once")
 }
