@@ -172,7 +172,8 @@ type AppendParams struct {
 	ConversationID int64
 	Message        message.Message
 	// Check, if not nil, runs on the locked conversation before anything
-	// is written.
+	// is written. It must not call the store: the conversation is locked
+	// (and, on SQL stores, a connection held) while it runs.
 	Check       func(conversation.Conversation) error
 	Events      []notify.Event
 	Idempotency *Idempotency
