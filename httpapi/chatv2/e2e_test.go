@@ -1,8 +1,11 @@
 package chatv2_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi/chatv2"
 )
 
@@ -400,4 +404,102 @@ func TestChat_Wait(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
 		assert.Len(t, data(t, r), 2)
 	})
+}
+
+// TestChat_WaitScale: 1,000 HTTP clients long-poll get-new-messages on 100
+// conversations. While nothing is posted the store sees no query; when a
+// message is posted, each of its conversation's clients has it at once,
+// not at the end of its wait. The latencies are logged; the bound asserted
+// here is loose (1 s), because 2,000 connections under -race on a shared
+// 2-core machine measure the machine more than Parley. The 100 ms bound
+// is asserted on Service.Wait itself (TestWait_Scale in package parley).
+func TestChat_WaitScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 long polls: skipped with -short")
+	}
+	const (
+		conversations = 100
+		perConv       = 10
+		clients       = conversations * perConv
+		maxLatency    = time.Second
+	)
+	e := newEnv(t)
+	ctx := context.Background()
+	type conv struct{ id, last int64 }
+	convs := make([]conv, conversations)
+	for i := range convs {
+		r, err := e.svc.Start(ctx, parley.User("1", fmt.Sprintf("u%d", i)), parley.StartRequest{
+			Type: conversation.TypeMessage, DataSourceID: "1", Item: conversation.Product("1"), Content: "hello",
+		})
+		require.NoError(t, err)
+		convs[i] = conv{r.Conversation.ID, r.Message.ID}
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: 0}}
+	t.Cleanup(client.CloseIdleConnections)
+
+	type got struct {
+		conv int
+		at   time.Time
+		ids  []int64
+		err  error
+	}
+	results := make(chan got, clients)
+	base := e.st.after.Load()
+	var wg sync.WaitGroup
+	for i := range clients {
+		c, n := convs[i%conversations], i%conversations
+		wg.Go(func() {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.url+newPath(c.id, c.last)+"?wait=30", nil)
+			req.Header.Set("Authorization", tokSeller1)
+			res, err := client.Do(req)
+			if err != nil {
+				results <- got{conv: n, err: err}
+				return
+			}
+			defer res.Body.Close()
+			var d struct {
+				Data []struct {
+					ID int64 `json:"id"`
+				} `json:"data"`
+			}
+			err = json.NewDecoder(res.Body).Decode(&d)
+			g := got{conv: n, at: time.Now(), err: err}
+			for _, m := range d.Data {
+				g.ids = append(g.ids, m.ID)
+			}
+			if res.StatusCode != http.StatusOK {
+				g.err = fmt.Errorf("status %d", res.StatusCode)
+			}
+			results <- g
+		})
+	}
+	require.Eventually(t, func() bool { return e.st.after.Load() == base+clients }, 30*time.Second, 10*time.Millisecond,
+		"every client read once and waits")
+	reads := e.st.after.Load() + e.st.get.Load()
+	time.Sleep(200 * time.Millisecond)
+	idleReads := e.st.after.Load() + e.st.get.Load() - reads
+	assert.Zero(t, idleReads, "no store query while the clients wait")
+
+	latencies := make([]time.Duration, 0, clients)
+	for i, c := range convs {
+		p, err := e.svc.Post(ctx, parley.Seller("1", "1"), parley.PostRequest{ConversationID: c.id, Content: "answer"})
+		require.NoError(t, err)
+		returned := time.Now()
+		for n := 0; n < perConv; n++ {
+			select {
+			case g := <-results:
+				require.NoError(t, g.err)
+				require.Equal(t, i, g.conv, "only the posted conversation's clients answer")
+				require.Equal(t, []int64{p.Message.ID}, g.ids)
+				latencies = append(latencies, max(g.at.Sub(returned), 0))
+			case <-time.After(10 * time.Second):
+				t.Fatalf("conversation %d: %d of %d clients answered", i, n, perConv)
+			}
+		}
+	}
+	wg.Wait()
+	slices.Sort(latencies)
+	t.Logf("%d HTTP long polls on %d conversations: store reads while idle 200ms: %d; latency after Post returned: p50 %v, p99 %v, max %v",
+		clients, conversations, idleReads, latencies[clients/2], latencies[clients*99/100], latencies[clients-1])
+	assert.LessOrEqual(t, latencies[clients-1], maxLatency)
 }
