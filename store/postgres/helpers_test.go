@@ -154,3 +154,9 @@ func postParams(convID int64, sender message.Sender, content string, at time.Tim
 		Message:        message.Message{Code: newUUID(), Sender: sender, Content: content, Language: "en", CreatedAt: at},
 	}
 }
+
+// pgxIdent returns the quoted, qualified name schema.name.
+func pgxIdent(schema, name string) string { return pgx.Identifier{schema, name}.Sanitize() }
+
+// sellerSender is the fixtures' data source as a message sender.
+var sellerSender = message.DataSource("d1")

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parleyhq/parley/notify"
 )
@@ -22,12 +24,14 @@ func (s *Store) ClaimEvents(ctx context.Context, p notify.ClaimParams) ([]notify
 		if p.Digest {
 			sql = s.q.claimEventsDigest
 		}
-		rows, err := s.pool.Query(ctx, sql, p.Now, p.Worker, p.Now.Add(p.Lease), p.Limit)
-		if err != nil {
+		return s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+			rows, err := conn.Query(ctx, sql, p.Now, p.Worker, p.Now.Add(p.Lease), p.Limit)
+			if err != nil {
+				return err
+			}
+			res, err = scanEvents(rows)
 			return err
-		}
-		res, err = scanEvents(rows)
-		return err
+		})
 	})
 	return res, err
 }
@@ -51,16 +55,20 @@ func (s *Store) CompleteEvents(ctx context.Context, worker string, ids []string,
 		if len(ids) == 0 {
 			return nil
 		}
-		_, err := s.pool.Exec(ctx, s.q.completeEvents, worker, ids)
-		return err
+		return s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+			_, err := conn.Exec(ctx, s.q.completeEvents, worker, ids)
+			return err
+		})
 	})
 }
 
 // FailEvent records a failed delivery of an event that worker holds.
 func (s *Store) FailEvent(ctx context.Context, worker, id string, lastErr string, retryAt time.Time, dead bool) error {
 	return s.do(ctx, "fail event", func(ctx context.Context) error {
-		_, err := s.pool.Exec(ctx, s.q.failEvent, worker, id, lastErr, retryAt, dead)
-		return err
+		return s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+			_, err := conn.Exec(ctx, s.q.failEvent, worker, id, lastErr, retryAt, dead)
+			return err
+		})
 	})
 }
 
@@ -85,7 +93,12 @@ func (s *Store) ListDeadEvents(ctx context.Context, after string, limit int) ([]
 // RetryDeadEvent makes a dead event pending again, due at now.
 func (s *Store) RetryDeadEvent(ctx context.Context, id string, now time.Time) error {
 	return s.do(ctx, "retry dead event", func(ctx context.Context) error {
-		tag, err := s.pool.Exec(ctx, s.q.retryDeadEvent, id, now)
+		var tag pgconn.CommandTag
+		err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+			var err error
+			tag, err = conn.Exec(ctx, s.q.retryDeadEvent, id, now)
+			return err
+		})
 		if err != nil {
 			return err
 		}

@@ -200,6 +200,70 @@ func notFound(format string, args ...any) error {
 // microsecond.
 func dbTime(t time.Time) time.Time { return t.Truncate(store.TimePrecision).UTC() }
 
+// cancelGrace is how long a write whose context is done waits for the
+// server to act on the cancel request before its connection is closed.
+const cancelGrace = 3 * time.Second
+
+// committing runs fn, a round trip on conn that ends in a commit (one
+// statement in its own transaction, or a pipeline that ends with COMMIT),
+// so that an error never hides a write made after ctx was cancelled.
+//
+// pgx, when a context is done, closes the connection; but the server
+// already has the statement (and the COMMIT after it) and, once a lock it
+// waits for is free, commits. So fn runs without ctx's cancellation, and
+// when ctx is done a cancel request goes to the server, which aborts the
+// statement if it is still running: fn then fails and nothing was
+// written. If the statement finished first, fn succeeds, and the write,
+// which happened, is reported. A connection that was sent a cancel
+// request is closed afterwards, so that a late cancel cannot abort its
+// next statement; if the server does not act on the request within
+// cancelGrace, the connection is closed at once.
+func committing(ctx context.Context, conn *pgxpool.Conn, fn func(context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	pg := conn.Conn().PgConn()
+	finished := make(chan struct{}) // fn returned
+	fired := make(chan struct{})    // the cancel below has run
+	stop := context.AfterFunc(ctx, func() {
+		defer close(fired)
+		cctx, cancel := context.WithTimeout(context.Background(), cancelGrace)
+		defer cancel()
+		if err := pg.CancelRequest(cctx); err == nil {
+			select {
+			case <-finished:
+				return
+			case <-cctx.Done():
+			}
+		}
+		_ = pg.Conn().Close() // fallback: unblock fn
+	})
+	err := fn(context.WithoutCancel(ctx))
+	close(finished)
+	if stop() {
+		return err
+	}
+	<-fired
+	closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_ = conn.Conn().Close(closeCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("%w (%w)", ctx.Err(), err)
+	}
+	return nil
+}
+
+// write acquires a connection and runs fn on it as a committing round
+// trip.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, conn *pgxpool.Conn) error) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	return committing(ctx, conn, func(ctx context.Context) error { return fn(ctx, conn) })
+}
+
 // A lockedTx is a transaction on one connection that holds the row lock of
 // a conversation. It is opened and closed with pipelined statements, so
 // that a write with a Check callback takes two round trips: BEGIN and the
@@ -256,8 +320,12 @@ func (s *Store) beginLocked(ctx context.Context, id int64, extra *pgx.Batch, rea
 }
 
 // commit sends the statement sql, scans its one row with scan (if not
-// nil) and commits, in one round trip.
+// nil) and commits, in one committing round trip.
 func (t *lockedTx) commit(ctx context.Context, scan func(pgx.Row) error, sql string, args ...any) error {
+	return committing(ctx, t.conn, func(ctx context.Context) error { return t.send(ctx, scan, sql, args...) })
+}
+
+func (t *lockedTx) send(ctx context.Context, scan func(pgx.Row) error, sql string, args ...any) error {
 	b := &pgx.Batch{}
 	b.Queue(sql, args...)
 	b.Queue("COMMIT")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
@@ -66,19 +67,25 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 	return res, err
 }
 
-func (s *Store) create(ctx context.Context, p *store.CreateParams) (store.CreateResult, error) {
-	c, m := p.Conversation, p.Message
+// createArgs returns the parameters of the createConversation statement.
+func createArgs(p *store.CreateParams) []any {
+	c, m := &p.Conversation, &p.Message
 	scope, key, fp := idemArgs(p.Idempotency)
 	args := make([]any, 0, 45)
 	args = append(args, scope, key, fp)
-	args = append(args, conversationArgs(&c)...)
+	args = append(args, conversationArgs(c)...)
 	args = append(args, m.Code, string(m.Sender.Kind), m.Sender.ID, string(m.Sender.UserType), m.Content, m.Language, m.CreatedAt)
-	args = append(args, eventArrays(p.Events)...)
+	return append(args, eventArrays(p.Events)...)
+}
 
+func (s *Store) create(ctx context.Context, p *store.CreateParams) (store.CreateResult, error) {
+	c, m := p.Conversation, p.Message
 	var convID, msgID int64
 	var rec idemRecord
-	err := s.pool.QueryRow(ctx, s.q.createConversation, args...).Scan(
-		&convID, &msgID, &rec.found, &rec.fingerprint, &rec.conversationID, &rec.messageID)
+	err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+		return conn.QueryRow(ctx, s.q.createConversation, createArgs(p)...).Scan(
+			&convID, &msgID, &rec.found, &rec.fingerprint, &rec.conversationID, &rec.messageID)
+	})
 	if code, constraint := pgCode(err); code == codeUniqueViolation &&
 		(constraint == "conversations_key" || constraint == "idempotency_key") {
 		return s.createConflict(ctx, p)
@@ -184,7 +191,10 @@ func (r *appendRow) result(p *store.AppendParams) store.AppendResult {
 
 func (s *Store) appendDirect(ctx context.Context, p *store.AppendParams) (store.AppendResult, error) {
 	var r appendRow
-	if err := r.scan(s.pool.QueryRow(ctx, s.q.appendMessage, appendArgs(p)...)); err != nil {
+	err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+		return r.scan(conn.QueryRow(ctx, s.q.appendMessage, appendArgs(p)...))
+	})
+	if err != nil {
 		return store.AppendResult{}, appendError(err)
 	}
 	switch {
