@@ -1,0 +1,580 @@
+// Package memory is an in-memory parley store, for tests, examples and
+// programs that do not need their conversations to outlive the process.
+//
+// # What it promises
+//
+//   - No durability: everything is lost when the process exits. Close
+//     drops the data.
+//   - Process-local: two Stores never share data, so the outbox serves the
+//     delivery workers of one process only.
+//   - Safe for concurrent use: one mutex serialises every method, so each
+//     method is atomic and its Check callback runs on the current
+//     conversation while no other write can interleave. A Check callback
+//     must not call the Store (it would deadlock).
+//   - Values are copied in and out: a caller cannot change stored state by
+//     mutating what it passed or what it got back.
+//   - It implements every rule of store.Store and passes the conformance
+//     suite store/storetest; its results are deterministic, which makes it
+//     the backend of the package examples.
+//
+// Listings scan every conversation of the store, which is fast enough for
+// tens of thousands of conversations.
+package memory
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/notify"
+	"github.com/parleyhq/parley/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Store is an in-memory store.Store. Create it with New.
+type Store struct {
+	mu     sync.Mutex
+	closed bool
+
+	lastConvID int64
+	lastMsgID  int64
+
+	convs    map[int64]*convRecord
+	keys     map[convKey]int64
+	messages map[int64]msgRef // message id -> its place
+	idem     map[idemKey]idemRecord
+	events   map[string]*eventRecord
+	pending  map[string]*eventRecord // the pending subset of events
+}
+
+type convRecord struct {
+	conv conversation.Conversation
+	msgs []message.Message // msgs[i].Seq == i+1
+}
+
+type convKey struct {
+	channel, userID, dataSourceID string
+	typ                           conversation.Type
+	item                          conversation.Item
+}
+
+func keyOf(c conversation.Conversation) convKey {
+	return convKey{c.Channel, c.UserID, c.DataSourceID, c.Type, c.Item}
+}
+
+type msgRef struct {
+	convID int64
+	seq    int64
+}
+
+type idemKey struct{ scope, key string }
+
+type idemRecord struct {
+	fingerprint string
+	convID      int64
+	msgID       int64
+}
+
+type eventRecord struct {
+	ev         notify.Event
+	claimedBy  string
+	leaseUntil time.Time
+}
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		convs:    make(map[int64]*convRecord),
+		keys:     make(map[convKey]int64),
+		messages: make(map[int64]msgRef),
+		idem:     make(map[idemKey]idemRecord),
+		events:   make(map[string]*eventRecord),
+		pending:  make(map[string]*eventRecord),
+	}
+}
+
+// lock checks ctx, takes the mutex and checks that the store is open. On
+// success the caller must call s.mu.Unlock.
+func (s *Store) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("memory: %w", store.ErrClosed)
+	}
+	return nil
+}
+
+// Close drops the data; methods called afterwards return store.ErrClosed.
+// Closing twice is fine.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.convs, s.keys, s.messages, s.idem, s.events, s.pending = nil, nil, nil, nil, nil, nil
+	return nil
+}
+
+func errConvNotFound(id int64) error {
+	return fmt.Errorf("memory: conversation %d: %w", id, store.ErrNotFound)
+}
+
+func errMsgNotFound(convID, msgID int64) error {
+	return fmt.Errorf("memory: message %d in conversation %d: %w", msgID, convID, store.ErrNotFound)
+}
+
+// replay looks up an idempotency record. It returns ok=false when the key
+// is new, and otherwise the current conversation and original message of
+// the first request, or store.ErrIdempotencyMismatch.
+func (s *Store) replay(p *store.Idempotency) (c conversation.Conversation, m message.Message, ok bool, err error) {
+	if p == nil {
+		return c, m, false, nil
+	}
+	rec, found := s.idem[idemKey{p.Scope, p.Key}]
+	if !found {
+		return c, m, false, nil
+	}
+	if rec.fingerprint != p.Fingerprint {
+		return c, m, false, fmt.Errorf("memory: key %q: %w", p.Key, store.ErrIdempotencyMismatch)
+	}
+	cr := s.convs[rec.convID]
+	ref := s.messages[rec.msgID]
+	return cr.conv, cr.msgs[ref.seq-1], true, nil
+}
+
+func (s *Store) remember(p *store.Idempotency, convID, msgID int64) {
+	if p != nil {
+		s.idem[idemKey{p.Scope, p.Key}] = idemRecord{fingerprint: p.Fingerprint, convID: convID, msgID: msgID}
+	}
+}
+
+func (s *Store) addEvents(evs []notify.Event, convID, msgID int64) {
+	for _, e := range evs {
+		e.ConversationID = convID
+		e.MessageID = msgID
+		e.State = notify.StatePending
+		e.Attempts = 0
+		r := &eventRecord{ev: e}
+		s.events[e.ID] = r
+		s.pending[e.ID] = r
+	}
+}
+
+// CreateConversation implements store.Store.
+func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (store.CreateResult, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.CreateResult{}, err
+	}
+	defer s.mu.Unlock()
+
+	if c, m, ok, err := s.replay(p.Idempotency); err != nil {
+		return store.CreateResult{}, err
+	} else if ok {
+		return store.CreateResult{Conversation: c, Message: m, Replayed: true}, nil
+	}
+	c, m := p.Conversation, p.Message
+	key := keyOf(c)
+	if id, taken := s.keys[key]; taken {
+		return store.CreateResult{}, &store.ConversationExistsError{ID: id}
+	}
+
+	s.lastConvID++
+	s.lastMsgID++
+	c.ID, m.ID = s.lastConvID, s.lastMsgID
+	m.ConversationID = c.ID
+	m.Seq = 1
+	c.LastMessageID = m.ID
+
+	s.convs[c.ID] = &convRecord{conv: c, msgs: []message.Message{m}}
+	s.keys[key] = c.ID
+	s.messages[m.ID] = msgRef{convID: c.ID, seq: 1}
+	s.addEvents(p.Events, c.ID, m.ID)
+	s.remember(p.Idempotency, c.ID, m.ID)
+	return store.CreateResult{Conversation: c, Message: m}, nil
+}
+
+// AppendMessage implements store.Store.
+func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.AppendResult, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.AppendResult{}, err
+	}
+	defer s.mu.Unlock()
+
+	if c, m, ok, err := s.replay(p.Idempotency); err != nil {
+		return store.AppendResult{}, err
+	} else if ok {
+		return store.AppendResult{Conversation: c, Message: m, Replayed: true}, nil
+	}
+	cr, ok := s.convs[p.ConversationID]
+	if !ok {
+		return store.AppendResult{}, errConvNotFound(p.ConversationID)
+	}
+	if p.Check != nil {
+		if err := p.Check(cr.conv); err != nil {
+			return store.AppendResult{}, err
+		}
+	}
+
+	c, m := cr.conv, p.Message
+	s.lastMsgID++
+	m.ID = s.lastMsgID
+	m.ConversationID = c.ID
+	m.Seq = c.Apply(conversation.Side(m.Sender.Kind), m.ID, m.CreatedAt)
+
+	cr.conv = c
+	cr.msgs = append(cr.msgs, m)
+	s.messages[m.ID] = msgRef{convID: c.ID, seq: m.Seq}
+	s.addEvents(p.Events, c.ID, m.ID)
+	s.remember(p.Idempotency, c.ID, m.ID)
+	return store.AppendResult{Conversation: c, Message: m}, nil
+}
+
+// SetStatus implements store.Store.
+func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversation.Conversation, error) {
+	if err := s.lock(ctx); err != nil {
+		return conversation.Conversation{}, err
+	}
+	defer s.mu.Unlock()
+
+	cr, ok := s.convs[p.ConversationID]
+	if !ok {
+		return conversation.Conversation{}, errConvNotFound(p.ConversationID)
+	}
+	if p.Check != nil {
+		if err := p.Check(cr.conv); err != nil {
+			return conversation.Conversation{}, err
+		}
+	}
+	cr.conv.Status = p.Status
+	cr.conv.ModifiedAt = p.At
+	return cr.conv, nil
+}
+
+// MarkRead implements store.Store.
+func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.Conversation, error) {
+	if err := s.lock(ctx); err != nil {
+		return conversation.Conversation{}, err
+	}
+	defer s.mu.Unlock()
+
+	cr, ok := s.convs[p.ConversationID]
+	if !ok {
+		return conversation.Conversation{}, errConvNotFound(p.ConversationID)
+	}
+	if p.Check != nil {
+		if err := p.Check(cr.conv); err != nil {
+			return conversation.Conversation{}, err
+		}
+	}
+	ref, ok := s.messages[p.UpToMessageID]
+	if !ok || ref.convID != p.ConversationID {
+		return conversation.Conversation{}, errMsgNotFound(p.ConversationID, p.UpToMessageID)
+	}
+	rs := &cr.conv.UserRead
+	if p.Side == conversation.SideSeller {
+		rs = &cr.conv.SellerRead
+	}
+	if ref.seq > rs.ReadSeq {
+		other := message.SenderKind(p.Side.Other())
+		var unread int64
+		for _, m := range cr.msgs[ref.seq:] {
+			if m.Sender.Kind == other {
+				unread++
+			}
+		}
+		rs.ReadSeq, rs.Unread = ref.seq, unread
+	}
+	return cr.conv, nil
+}
+
+// GetConversation implements store.Store.
+func (s *Store) GetConversation(ctx context.Context, id int64) (conversation.Conversation, error) {
+	if err := s.lock(ctx); err != nil {
+		return conversation.Conversation{}, err
+	}
+	defer s.mu.Unlock()
+
+	cr, ok := s.convs[id]
+	if !ok {
+		return conversation.Conversation{}, errConvNotFound(id)
+	}
+	return cr.conv, nil
+}
+
+// newer reports whether a comes before b in listing order: (LastMessageAt,
+// ID) descending.
+func newer(a, b conversation.Conversation) bool {
+	if !a.LastMessageAt.Equal(b.LastMessageAt) {
+		return a.LastMessageAt.After(b.LastMessageAt)
+	}
+	return a.ID > b.ID
+}
+
+// ListConversations implements store.Store. It scans every conversation
+// and keeps the first Limit+1 matches in order, so a page costs O(n) for
+// small pages.
+func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery) (store.Page[conversation.Conversation], error) {
+	if err := s.lock(ctx); err != nil {
+		return store.Page[conversation.Conversation]{}, err
+	}
+	defer s.mu.Unlock()
+
+	limit := max(q.Limit, 1)
+	var after conversation.Conversation
+	if q.After != nil {
+		after = conversation.Conversation{LastMessageAt: q.After.LastMessageAt, ID: q.After.ID}
+	}
+	var total int64
+	top := make([]conversation.Conversation, 0, min(limit+1, len(s.convs)))
+	for _, cr := range s.convs {
+		c := cr.conv
+		if c.Channel != q.Channel || !q.Filter.Match(c) ||
+			(len(q.Types) > 0 && !slices.Contains(q.Types, c.Type)) {
+			continue
+		}
+		total++
+		if q.After != nil && !newer(after, c) {
+			continue
+		}
+		// Keep top sorted and at most limit+1 long.
+		if len(top) == limit+1 && !newer(c, top[limit]) {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, c, func(e, t conversation.Conversation) int {
+			if newer(e, t) {
+				return -1
+			}
+			return 1
+		})
+		if len(top) == limit+1 {
+			top = top[:limit]
+		}
+		top = slices.Insert(top, i, c)
+	}
+	page := store.Page[conversation.Conversation]{Items: top, Total: -1}
+	if len(top) > limit {
+		page.Items, page.More = top[:limit:limit], true
+	}
+	if q.WithTotal {
+		page.Total = total
+	}
+	return page, nil
+}
+
+// ListMessages implements store.Store.
+func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.Page[message.Message], error) {
+	if err := s.lock(ctx); err != nil {
+		return store.Page[message.Message]{}, err
+	}
+	defer s.mu.Unlock()
+
+	page := store.Page[message.Message]{Total: -1}
+	var msgs []message.Message
+	if cr, ok := s.convs[q.ConversationID]; ok {
+		msgs = cr.msgs
+	}
+	if q.WithTotal {
+		page.Total = int64(len(msgs))
+	}
+	end := int64(len(msgs)) // messages with Seq <= end, i.e. msgs[:end]
+	if q.BeforeSeq != 0 {
+		end = min(end, max(q.BeforeSeq-1, 0))
+	}
+	limit := int64(max(q.Limit, 1))
+	start := max(end-limit, 0)
+	page.More = start > 0
+	page.Items = make([]message.Message, 0, end-start)
+	for i := end - 1; i >= start; i-- {
+		page.Items = append(page.Items, msgs[i])
+	}
+	return page, nil
+}
+
+// MessagesAfter implements store.Store.
+func (s *Store) MessagesAfter(ctx context.Context, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+
+	var from int64 // index of the first message returned
+	if afterMessageID != 0 {
+		ref, ok := s.messages[afterMessageID]
+		if !ok || ref.convID != conversationID {
+			return nil, errMsgNotFound(conversationID, afterMessageID)
+		}
+		from = ref.seq
+	}
+	var msgs []message.Message
+	if cr, ok := s.convs[conversationID]; ok {
+		msgs = cr.msgs
+	}
+	from = min(from, int64(len(msgs)))
+	to := min(from+int64(max(limit, 1)), int64(len(msgs)))
+	return slices.Clone(msgs[from:to]), nil
+}
+
+// Unread implements store.Store.
+func (s *Store) Unread(ctx context.Context, q store.UnreadQuery) (store.UnreadSummary, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.UnreadSummary{}, err
+	}
+	defer s.mu.Unlock()
+
+	var sum store.UnreadSummary
+	for _, cr := range s.convs {
+		c := cr.conv
+		party := c.UserID
+		if q.Side == conversation.SideSeller {
+			party = c.DataSourceID
+		}
+		if c.Channel != q.Channel || party != q.PartyID {
+			continue
+		}
+		if n := c.Read(q.Side).Unread; n > 0 {
+			sum.Messages += n
+			sum.Conversations++
+		}
+	}
+	return sum, nil
+}
+
+func byDueThenID(a, b notify.Event) int {
+	if c := a.DueAt.Compare(b.DueAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
+// ClaimEvents implements notify.Outbox.
+func (s *Store) ClaimEvents(ctx context.Context, p notify.ClaimParams) ([]notify.Event, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+
+	free := func(r *eventRecord) bool { return r.claimedBy == "" || !r.leaseUntil.After(p.Now) }
+	var due []*eventRecord
+	for _, r := range s.pending {
+		if free(r) && !r.ev.DueAt.After(p.Now) {
+			due = append(due, r)
+		}
+	}
+	slices.SortFunc(due, func(a, b *eventRecord) int { return byDueThenID(a.ev, b.ev) })
+	due = due[:min(len(due), max(p.Limit, 1))]
+
+	claimed := due
+	if p.Digest && len(due) > 0 {
+		keys := make(map[string]bool, len(due))
+		taken := make(map[string]bool, len(due))
+		for _, r := range due {
+			keys[r.ev.DigestKey] = true
+			taken[r.ev.ID] = true
+		}
+		for _, r := range s.pending {
+			if !taken[r.ev.ID] && keys[r.ev.DigestKey] && free(r) {
+				claimed = append(claimed, r)
+			}
+		}
+	}
+	out := make([]notify.Event, 0, len(claimed))
+	for _, r := range claimed {
+		r.claimedBy = p.Worker
+		r.leaseUntil = p.Now.Add(p.Lease)
+		r.ev.Attempts++
+		out = append(out, r.ev)
+	}
+	slices.SortFunc(out, byDueThenID)
+	return out, nil
+}
+
+// claimedBy returns the pending event id if worker holds its claim.
+func (s *Store) claimedBy(worker, id string) (*eventRecord, bool) {
+	r, ok := s.pending[id]
+	if !ok || r.claimedBy != worker {
+		return nil, false
+	}
+	return r, true
+}
+
+// CompleteEvents implements notify.Outbox.
+func (s *Store) CompleteEvents(ctx context.Context, worker string, ids []string, now time.Time) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+
+	for _, id := range ids {
+		if r, ok := s.claimedBy(worker, id); ok {
+			r.ev.State = notify.StateDone
+			delete(s.pending, id)
+		}
+	}
+	return nil
+}
+
+// FailEvent implements notify.Outbox.
+func (s *Store) FailEvent(ctx context.Context, worker, id string, lastErr string, retryAt time.Time, dead bool) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+
+	r, ok := s.claimedBy(worker, id)
+	if !ok {
+		return nil
+	}
+	r.ev.LastError = lastErr
+	if dead {
+		r.ev.State = notify.StateDead
+		delete(s.pending, id)
+		return nil
+	}
+	r.ev.DueAt = retryAt
+	r.claimedBy, r.leaseUntil = "", time.Time{}
+	return nil
+}
+
+// ListDeadEvents implements notify.Outbox.
+func (s *Store) ListDeadEvents(ctx context.Context, after string, limit int) ([]notify.Event, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+
+	var dead []notify.Event
+	for _, r := range s.events {
+		if r.ev.State == notify.StateDead && r.ev.ID > after {
+			dead = append(dead, r.ev)
+		}
+	}
+	slices.SortFunc(dead, func(a, b notify.Event) int { return cmp.Compare(a.ID, b.ID) })
+	return dead[:min(len(dead), max(limit, 1))], nil
+}
+
+// RetryDeadEvent implements notify.Outbox.
+func (s *Store) RetryDeadEvent(ctx context.Context, id string, now time.Time) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+
+	r, ok := s.events[id]
+	if !ok || r.ev.State != notify.StateDead {
+		return fmt.Errorf("memory: dead event %q: %w", id, store.ErrNotFound)
+	}
+	r.ev.State = notify.StatePending
+	r.ev.DueAt = now
+	r.ev.Attempts = 0
+	r.claimedBy, r.leaseUntil = "", time.Time{}
+	s.pending[id] = r
+	return nil
+}

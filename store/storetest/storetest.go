@@ -1,0 +1,70 @@
+// Package storetest is the definition of a parley store: the conformance
+// suite that every implementation of store.Store must pass. The contract
+// written in package store says what a store does; this suite says it
+// precisely, with the same tests for every backend.
+//
+// # Using it
+//
+// A backend's conformance test is one line:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store { return memory.New() })
+//	}
+//
+// Run calls newStore once per subtest. It must return a new, empty store
+// and register with t.Cleanup whatever releases it (closing the store,
+// dropping a database schema). Some subtests close the store themselves,
+// so Close must accept being called twice.
+//
+// # What it checks
+//
+// Every rule of the store contract: conversation keys and the
+// *store.ConversationExistsError, idempotent writes and their replays,
+// Check callbacks that write nothing when they fail, dense message
+// sequence numbers, read state and unread counts, every conversation
+// filter, keyset paging, the message listings, the unread summary, the
+// notification outbox (claims, leases, digests, failures, dead events),
+// times in UTC at microsecond precision, the round trip of every field,
+// cancelled contexts, Close, and the rules that must hold under
+// concurrency (run it with -race).
+//
+// The suite builds its values the way the parley Service does: the first
+// message is applied with conversation.Conversation.Apply before
+// CreateConversation, codes are UUIDv7, times are UTC truncated to
+// store.TimePrecision, and events carry UUIDv7 string ids. It never sleeps:
+// outbox time is passed explicitly.
+package storetest
+
+import (
+	"testing"
+
+	"github.com/parleyhq/parley/store"
+)
+
+// Run runs the conformance suite against the stores returned by newStore,
+// one fresh store per subtest.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+	n := factory(newStore)
+	t.Run("CreateConversation", n.testCreateConversation)
+	t.Run("AppendMessage", n.testAppendMessage)
+	t.Run("SetStatus", n.testSetStatus)
+	t.Run("MarkRead", n.testMarkRead)
+	t.Run("GetConversation", n.testGetConversation)
+	t.Run("ListConversations", n.testListConversations)
+	t.Run("ListMessages", n.testListMessages)
+	t.Run("MessagesAfter", n.testMessagesAfter)
+	t.Run("Unread", n.testUnread)
+	t.Run("ClaimEvents", n.testClaimEvents)
+	t.Run("CompleteEvents", n.testCompleteEvents)
+	t.Run("FailEvent", n.testFailEvent)
+	t.Run("ListDeadEvents", n.testListDeadEvents)
+	t.Run("RetryDeadEvent", n.testRetryDeadEvent)
+	t.Run("RoundTrip", n.testRoundTrip)
+	t.Run("Context", n.testContext)
+	t.Run("Close", n.testClose)
+	t.Run("Concurrency", n.testConcurrency)
+}
+
+// factory makes the harness of each subtest.
+type factory func(t *testing.T) store.Store
