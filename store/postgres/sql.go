@@ -23,6 +23,10 @@ type queries struct {
 	// inserts the message, the events and the idempotency record. Its one
 	// row is (written, the conversation's columns, idempotency found,
 	// fingerprint, conversation id, message id).
+	// A written message also notifies the schema's feed channel with the
+	// conversation id (pg_notify, delivered when the transaction commits;
+	// see feed.go). The notification is in the final SELECT's FROM, since
+	// a CTE that is not referenced and does not modify data is not run.
 	appendMessage string
 	// lockConversation selects a conversation FOR UPDATE.
 	lockConversation string
@@ -73,6 +77,7 @@ func newQueries(schema string) queries {
 	// nextval takes the sequence's name as text.
 	msgSeq := "nextval('" + strings.ReplaceAll(pgx.Identifier{schema, "message_ids"}.Sanitize(), "'", "''") + "')"
 	conv := list(convColumns, "")
+	feedLiteral := "'" + strings.ReplaceAll(feedChannel(schema), "'", "''") + "'"
 	var q queries
 	q.schema = s
 	q.conversationsTable = s + ".conversations"
@@ -131,7 +136,8 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true`
 )
 SELECT conv.id IS NOT NULL, ` + coalesced(convColumns, "conv") + `,
 	idem.fingerprint IS NOT NULL, coalesce(idem.fingerprint, ''), coalesce(idem.conversation_id, 0), coalesce(idem.message_id, 0)
-FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true`
+FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true
+	CROSS JOIN (SELECT count(pg_notify(` + feedLiteral + `, conv.id::text)) FROM conv) AS feed`
 
 	q.lockConversation = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE id = $1 FOR UPDATE`
 	q.idempotency = `SELECT fingerprint, conversation_id, message_id FROM ` + s + `.idempotency WHERE scope = $1 AND key = $2`
