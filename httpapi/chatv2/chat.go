@@ -425,7 +425,8 @@ func (h *Handler) insertMessage(c *call) error {
 // MaxPerPage of them (the oldest ones first: a client that goes on from
 // the newest it got misses nothing). With ?wait=N (seconds, capped at
 // Config.MaxWait) it answers as soon as there is a message, or with an
-// empty list after N seconds.
+// empty list after N seconds; the server's WriteTimeout is extended for
+// the wait.
 func (h *Handler) newMessages(c *call) error {
 	id, err := pathID(c.r, fConversationID, false)
 	if err != nil {
@@ -439,6 +440,7 @@ func (h *Handler) newMessages(c *call) error {
 	if !ok {
 		return invalid(map[string][]string{qWait: {"must be a whole number of seconds"}})
 	}
+	dialect.AllowWait(c.w, wait)
 	msgs, err := dialect.NewMessages(c.r.Context(), h.svc, c.actor, id, after, MaxPerPage, wait)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/httpapi/chatv2"
 )
 
@@ -502,4 +504,26 @@ func TestChat_WaitScale(t *testing.T) {
 	t.Logf("%d HTTP long polls on %d conversations: store reads while idle 200ms: %d; latency after Post returned: p50 %v, p99 %v, max %v",
 		clients, conversations, idleReads, latencies[clients/2], latencies[clients*99/100], latencies[clients-1])
 	assert.LessOrEqual(t, latencies[clients-1], maxLatency)
+}
+
+// TestChat_WaitOutlivesWriteTimeout: a long poll longer than the server's
+// WriteTimeout is still answered.
+func TestChat_WaitOutlivesWriteTimeout(t *testing.T) {
+	e := newEnv(t, func(_ *parley.Options, c *chatv2.Config) { c.MaxWait = 2 * time.Second })
+	r := e.do(http.MethodPost, pCreate, tokUser1, obj{"product_id": 1, "message": "anyone?"})
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	convID := int64(r.Object(t)["conversation_id"].(float64))
+	last := data(t, e.do(http.MethodGet, newPath(convID, 0), tokUser1, nil))[0]["id"]
+
+	h, err := chatv2.New(e.svc, chatv2.Config{
+		Authenticator: httpapi.AuthenticatorFunc(testAuth), Catalog: chatv2.CatalogFunc(testCatalog), MaxWait: 2 * time.Second,
+	})
+	require.NoError(t, err)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.WriteTimeout = 500 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	got := doReq(t, http.MethodGet, srv.URL+newPath(convID, last)+"?wait=1", tokUser1, nil, nil)
+	require.Equal(t, http.StatusOK, got.Status, got.Raw)
+	assert.Equal(t, `{"data":[]}`+"\n", got.Raw)
 }

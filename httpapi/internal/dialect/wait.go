@@ -3,6 +3,7 @@ package dialect
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +59,16 @@ func NewMessages(ctx context.Context, svc *parley.Service, a parley.Actor, conve
 		return []message.Message{}, nil
 	}
 	return msgs, err
+}
+
+// AllowWait lets the response to a request that waits up to wait be
+// written after the wait: it moves the connection's write deadline (a
+// server's WriteTimeout) to wait plus 10 seconds from now, when the
+// ResponseWriter supports it (http.ResponseController).
+func AllowWait(w http.ResponseWriter, wait time.Duration) {
+	if wait > 0 {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + 10*time.Second))
+	}
 }
 
 // Skip returns the cursor at which a listing continues after its first
