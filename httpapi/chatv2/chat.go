@@ -133,7 +133,7 @@ func (h *Handler) parsePage(q url.Values) (pageParams, error) {
 		switch {
 		case ok:
 			pp.perPage, pp.perPageSet = int(min(n, MaxPerPage)), true
-		case len(v) <= 40 && allDigits(v) && v[0] != '0':
+		case len(v) <= 40 && dialect.AllDigits(v) && v[0] != '0':
 			pp.perPage, pp.perPageSet = MaxPerPage, true // too large for int64: capped
 		default:
 			fields[qPerPage] = append(fields[qPerPage], "must be a positive integer")
@@ -157,15 +157,6 @@ func (h *Handler) parsePage(q url.Values) (pageParams, error) {
 		return pp, invalid(fields)
 	}
 	return pp, nil
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // fetch returns the page the parameters ask for: by cursor, or by number,

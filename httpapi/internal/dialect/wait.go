@@ -22,7 +22,7 @@ func ParseWait(v string, max time.Duration) (time.Duration, bool) {
 	if v == "" {
 		return 0, true
 	}
-	if !allDigits(v) {
+	if !AllDigits(v) {
 		return 0, false
 	}
 	v = strings.TrimLeft(v, "0")
@@ -33,7 +33,8 @@ func ParseWait(v string, max time.Duration) (time.Duration, bool) {
 	return min(time.Duration(n)*time.Second, max), true
 }
 
-func allDigits(s string) bool {
+// AllDigits reports whether s is a non-empty string of decimal digits.
+func AllDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false
