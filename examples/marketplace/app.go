@@ -44,6 +44,7 @@ func build(ctx context.Context, st store.Store, d delivery, logger *slog.Logger)
 	opts.Logger = logger
 	opts.Outbox = true
 	opts.DigestWindow = d.digest
+	opts.DefaultDataSource = firstOutlet
 	svc, err := parley.New(st, opts)
 	if err != nil {
 		return nil, err
@@ -51,12 +52,17 @@ func build(ctx context.Context, st store.Store, d delivery, logger *slog.Logger)
 	if err := seed(ctx, svc); err != nil {
 		return nil, err
 	}
+	auth := httpapi.AuthenticatorFunc(demoAuth())
 	api, err := httpapi.New(svc, httpapi.Config{
-		Authenticator: httpapi.AuthenticatorFunc(demoAuth()),
+		Authenticator: auth,
 		Directory:     world(),
 		PublicChannel: channel,
 		Logger:        logger,
 	})
+	if err != nil {
+		return nil, err
+	}
+	all, err := mountDialects(svc, api, auth)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +74,7 @@ func build(ctx context.Context, st store.Store, d delivery, logger *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	return &app{store: st, svc: svc, handler: accessLog(logger, api), worker: w}, nil
+	return &app{store: st, svc: svc, handler: accessLog(logger, all), worker: w}, nil
 }
 
 // Close closes the store.

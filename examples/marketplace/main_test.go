@@ -139,3 +139,28 @@ func TestApp_Delivery(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, n, "delivered once")
 }
+
+// TestApp_Dialects: seeds 001 and 002 are served beside seed 000.
+func TestApp_Dialects(t *testing.T) {
+	ctx := context.Background()
+	st := memory.New()
+	t.Cleanup(func() { _ = st.Close() })
+	a, err := build(ctx, st, delivery{}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	post := func(path, token, body string) (int, string) {
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Token "+token)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		a.handler.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	code, body := post("/api/v2/chat/create-conversation", "demo-user-545382", `{"product_id": 1, "title": "Q800T delivery", "message": "Does it ship today?"}`)
+	assert.Equal(t, http.StatusOK, code, body)
+	assert.Contains(t, body, `"shop_name":"Test Shop"`)
+	code, body = post("/API/V40/Interactive/Messages/Conversations", "demo-guest-1001",
+		`{"message": "Can I pick up my order?", "conversationType": "guest", "outletCode": "", "orderCode": "1", "sessionToken": "t-demo"}`)
+	assert.Equal(t, http.StatusOK, code, body)
+	assert.Contains(t, body, `"outletName":"Test Shop"`, "an empty outletCode goes to the first outlet")
+	assert.Contains(t, body, `"status":"Success"`)
+}
