@@ -2,8 +2,10 @@ package parley
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/parleyhq/parley/message"
 )
@@ -133,4 +135,21 @@ func (h *hub) waiting(id int64) int {
 		return w.n
 	}
 	return 0
+}
+
+// WaitFor is Poll when wait is zero and Wait otherwise, waiting at most
+// wait: when it passes with nothing new, WaitFor returns no messages and no
+// error, which is what a long-polling HTTP endpoint answers. The caller's
+// own cancellation is still returned as an error.
+func (s *Service) WaitFor(ctx context.Context, a Actor, conversationID, afterMessageID int64, limit int, wait time.Duration) ([]message.Message, error) {
+	if wait <= 0 {
+		return s.Poll(ctx, a, conversationID, afterMessageID, limit)
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	msgs, err := s.Wait(wctx, a, conversationID, afterMessageID, limit)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return []message.Message{}, nil
+	}
+	return msgs, err
 }

@@ -36,6 +36,12 @@
 //	GET  /public-questions/                                public, no authentication
 //	GET  /public-reviews/                                  public, no authentication
 //
+// The messages listing also polls: with after=ID it returns the messages
+// after that one, oldest first, at most page_size (after=0: from the
+// first); with wait=N as well, it waits up to N seconds (at most
+// DefaultMaxWait) and answers as soon as a message arrives, or with an
+// empty list. Waiting costs no store query while nothing is posted.
+//
 // # Who may call
 //
 // The /users/ routes are for users (parley.User, parley.Guest). The remote

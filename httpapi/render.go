@@ -299,6 +299,17 @@ func (o objects) item(it conversation.Item) *itemJSON {
 	return &itemJSON{PK: FlexID(it.ID), Name: i.Name, SKU: i.SKU, AbsoluteURL: i.AbsoluteURL}
 }
 
+// messages renders a list of messages with their conversation ids.
+func (o objects) messages(msgs []message.Message) []messageJSON {
+	out := make([]messageJSON, 0, len(msgs))
+	for _, m := range msgs {
+		j := o.message(m)
+		j.Conversation = m.ConversationID
+		out = append(out, j)
+	}
+	return out
+}
+
 func (o objects) message(m message.Message) messageJSON {
 	out := messageJSON{
 		ID: m.ID, MessageContent: m.Content, UserType: optString(string(m.Sender.UserType)),

@@ -427,12 +427,12 @@ func (h *Handler) newMessages(c *call) error {
 	if err != nil {
 		return err
 	}
-	wait, ok := dialect.ParseWait(c.r.URL.Query().Get(qWait), max(h.cfg.MaxWait, 0))
+	wait, ok := httpapi.ParseWait(c.r.URL.Query().Get(qWait), max(h.cfg.MaxWait, 0))
 	if !ok {
 		return invalid(map[string][]string{qWait: {"must be a whole number of seconds"}})
 	}
-	dialect.AllowWait(c.w, wait)
-	msgs, err := dialect.NewMessages(c.r.Context(), h.svc, c.actor, id, after, MaxPerPage, wait)
+	httpapi.AllowWait(c.w, wait)
+	msgs, err := h.svc.WaitFor(c.r.Context(), c.actor, id, after, MaxPerPage, wait)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/httpapi"
-	"github.com/parleyhq/parley/httpapi/internal/dialect"
 )
 
 // Defaults applied by New to the zero fields of a Config.
@@ -21,7 +20,7 @@ const (
 	// MaxPerPage caps per_page.
 	MaxPerPage = 100
 	// DefaultMaxWait caps the wait query parameter of get-new-messages.
-	DefaultMaxWait = dialect.DefaultMaxWait
+	DefaultMaxWait = httpapi.DefaultMaxWait
 	// DefaultMaxPageDepth is how many items deep a listing may be paged by
 	// number (?page=N); deeper pages are reached with next_page_url.
 	DefaultMaxPageDepth = 1000
