@@ -423,7 +423,11 @@ func TestChat_WaitScale(t *testing.T) {
 		conversations = 100
 		perConv       = 10
 		clients       = conversations * perConv
-		maxLatency    = time.Second
+		// The 100 ms promise is asserted on Service.Wait (the root
+		// package's TestWait_Scale); over HTTP, a thousand connections on
+		// a loaded 2-core machine add scheduling noise, so this bound
+		// only catches a waiter that was not woken by the post.
+		maxLatency = 5 * time.Second
 	)
 	e := newEnv(t)
 	ctx := context.Background()
