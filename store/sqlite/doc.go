@@ -44,7 +44,8 @@
 // to Options.BusyTimeout.
 //
 // A Check callback runs inside the write transaction: while it runs, other
-// writes wait.
+// writes wait. It must not call the Store (an in-memory Store, which has a
+// single connection, would wait for itself).
 //
 // # Storage
 //

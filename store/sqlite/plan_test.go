@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -112,4 +113,36 @@ func TestPlan_HotQueries(t *testing.T) {
 		require.Regexp(t, `(?m)^SCAN conversations`, plan)
 		require.Contains(t, plan, "USE TEMP B-TREE FOR ORDER BY")
 	})
+}
+
+// TestSchema_PublicColumn checks that the generated column the public
+// listing's index is built on agrees with conversation.Type.Public, and
+// that listing by the public types finds exactly those conversations.
+func TestSchema_PublicColumn(t *testing.T) {
+	s := MustOpen(t, MemoryPath)
+	ctx := context.Background()
+	want := map[int64]bool{}
+	for i, typ := range conversation.Types {
+		res, err := s.CreateConversation(ctx, newCreate("c", "u", "d", typ, conversation.Item{}, t0.Add(time.Duration(i)*time.Second)))
+		require.NoError(t, err)
+		var public bool
+		require.NoError(t, s.r.QueryRow("SELECT public FROM conversations WHERE id = ?", res.Conversation.ID).Scan(&public))
+		require.Equal(t, typ.Public(), public, "type %s", typ)
+		want[res.Conversation.ID] = typ.Public()
+	}
+	var publicTypes []conversation.Type
+	for _, typ := range conversation.Types {
+		if typ.Public() {
+			publicTypes = append(publicTypes, typ)
+		}
+	}
+	page, err := s.ListConversations(ctx, store.ConversationQuery{Channel: "c", Types: publicTypes, Limit: 10})
+	require.NoError(t, err)
+	for _, c := range page.Items {
+		require.True(t, want[c.ID])
+		delete(want, c.ID)
+	}
+	for id, public := range want {
+		require.False(t, public, "public conversation %d not listed", id)
+	}
 }

@@ -45,6 +45,7 @@ type SchemaVersionError struct {
 	Known int // the newest version this code knows
 }
 
+// Error describes the versions.
 func (e *SchemaVersionError) Error() string {
 	return fmt.Sprintf("sqlite: %s: schema version %d is newer than the newest known (%d)", e.Path, e.Found, e.Known)
 }
