@@ -42,10 +42,9 @@ type Store struct {
 	mu     sync.Mutex
 	closed bool
 
-	lastConvID int64
-	lastMsgID  int64
+	lastMsgID int64
 
-	convs    map[int64]*convRecord
+	convs    []convRecord // convs[i].conv.ID == i+1: ids are dense
 	keys     map[convKey]int64
 	messages map[int64]msgRef // message id -> its place
 	idem     map[idemKey]idemRecord
@@ -90,13 +89,21 @@ type eventRecord struct {
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
-		convs:    make(map[int64]*convRecord),
 		keys:     make(map[convKey]int64),
 		messages: make(map[int64]msgRef),
 		idem:     make(map[idemKey]idemRecord),
 		events:   make(map[string]*eventRecord),
 		pending:  make(map[string]*eventRecord),
 	}
+}
+
+// conv returns the record of conversation id, or nil. The pointer is valid
+// until the next CreateConversation.
+func (s *Store) conv(id int64) *convRecord {
+	if id < 1 || id > int64(len(s.convs)) {
+		return nil
+	}
+	return &s.convs[id-1]
 }
 
 // lock checks ctx, takes the mutex and checks that the store is open. On
@@ -145,7 +152,7 @@ func (s *Store) replay(p *store.Idempotency) (c conversation.Conversation, m mes
 	if rec.fingerprint != p.Fingerprint {
 		return c, m, false, fmt.Errorf("memory: key %q: %w", p.Key, store.ErrIdempotencyMismatch)
 	}
-	cr := s.convs[rec.convID]
+	cr := s.conv(rec.convID)
 	ref := s.messages[rec.msgID]
 	return cr.conv, cr.msgs[ref.seq-1], true, nil
 }
@@ -186,14 +193,13 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 		return store.CreateResult{}, &store.ConversationExistsError{ID: id}
 	}
 
-	s.lastConvID++
 	s.lastMsgID++
-	c.ID, m.ID = s.lastConvID, s.lastMsgID
+	c.ID, m.ID = int64(len(s.convs))+1, s.lastMsgID
 	m.ConversationID = c.ID
 	m.Seq = 1
 	c.LastMessageID = m.ID
 
-	s.convs[c.ID] = &convRecord{conv: c, msgs: []message.Message{m}}
+	s.convs = append(s.convs, convRecord{conv: c, msgs: []message.Message{m}})
 	s.keys[key] = c.ID
 	s.messages[m.ID] = msgRef{convID: c.ID, seq: 1}
 	s.addEvents(p.Events, c.ID, m.ID)
@@ -213,8 +219,8 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 	} else if ok {
 		return store.AppendResult{Conversation: c, Message: m, Replayed: true}, nil
 	}
-	cr, ok := s.convs[p.ConversationID]
-	if !ok {
+	cr := s.conv(p.ConversationID)
+	if cr == nil {
 		return store.AppendResult{}, errConvNotFound(p.ConversationID)
 	}
 	if p.Check != nil {
@@ -244,8 +250,8 @@ func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversati
 	}
 	defer s.mu.Unlock()
 
-	cr, ok := s.convs[p.ConversationID]
-	if !ok {
+	cr := s.conv(p.ConversationID)
+	if cr == nil {
 		return conversation.Conversation{}, errConvNotFound(p.ConversationID)
 	}
 	if p.Check != nil {
@@ -265,8 +271,8 @@ func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.
 	}
 	defer s.mu.Unlock()
 
-	cr, ok := s.convs[p.ConversationID]
-	if !ok {
+	cr := s.conv(p.ConversationID)
+	if cr == nil {
 		return conversation.Conversation{}, errConvNotFound(p.ConversationID)
 	}
 	if p.Check != nil {
@@ -302,8 +308,8 @@ func (s *Store) GetConversation(ctx context.Context, id int64) (conversation.Con
 	}
 	defer s.mu.Unlock()
 
-	cr, ok := s.convs[id]
-	if !ok {
+	cr := s.conv(id)
+	if cr == nil {
 		return conversation.Conversation{}, errConvNotFound(id)
 	}
 	return cr.conv, nil
@@ -311,16 +317,16 @@ func (s *Store) GetConversation(ctx context.Context, id int64) (conversation.Con
 
 // newer reports whether a comes before b in listing order: (LastMessageAt,
 // ID) descending.
-func newer(a, b conversation.Conversation) bool {
+func newer(a, b *conversation.Conversation) bool {
 	if !a.LastMessageAt.Equal(b.LastMessageAt) {
 		return a.LastMessageAt.After(b.LastMessageAt)
 	}
 	return a.ID > b.ID
 }
 
-// ListConversations implements store.Store. It scans every conversation
-// and keeps the first Limit+1 matches in order, so a page costs O(n) for
-// small pages.
+// ListConversations implements store.Store. It scans the conversations,
+// newest id first (usually the newest activity too), and keeps the first
+// Limit+1 matches in order.
 func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery) (store.Page[conversation.Conversation], error) {
 	if err := s.lock(ctx); err != nil {
 		return store.Page[conversation.Conversation]{}, err
@@ -332,36 +338,46 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 	if q.After != nil {
 		after = conversation.Conversation{LastMessageAt: q.After.LastMessageAt, ID: q.After.ID}
 	}
+	// Match decides; the party ids are checked first only because they
+	// are cheap and the most common filters.
+	f := q.Filter
+	matchAll := f == conversation.Filter{}
 	var total int64
-	top := make([]conversation.Conversation, 0, min(limit+1, len(s.convs)))
-	for _, cr := range s.convs {
-		c := cr.conv
-		if c.Channel != q.Channel || !q.Filter.Match(c) ||
+	top := make([]*conversation.Conversation, 0, min(limit+1, len(s.convs))) // sorted, at most limit+1
+	for i := len(s.convs) - 1; i >= 0; i-- {
+		c := &s.convs[i].conv
+		if c.Channel != q.Channel ||
+			(f.UserID != "" && c.UserID != f.UserID) ||
+			(f.DataSourceID != "" && c.DataSourceID != f.DataSourceID) ||
+			(!matchAll && !f.Match(*c)) ||
 			(len(q.Types) > 0 && !slices.Contains(q.Types, c.Type)) {
 			continue
 		}
 		total++
-		if q.After != nil && !newer(after, c) {
+		if q.After != nil && !newer(&after, c) {
 			continue
 		}
-		// Keep top sorted and at most limit+1 long.
-		if len(top) == limit+1 && !newer(c, top[limit]) {
-			continue
+		if len(top) == limit+1 {
+			if !newer(c, top[limit]) {
+				continue
+			}
+			top = top[:limit]
 		}
-		i, _ := slices.BinarySearchFunc(top, c, func(e, t conversation.Conversation) int {
+		at, _ := slices.BinarySearchFunc(top, c, func(e, t *conversation.Conversation) int {
 			if newer(e, t) {
 				return -1
 			}
 			return 1
 		})
-		if len(top) == limit+1 {
-			top = top[:limit]
-		}
-		top = slices.Insert(top, i, c)
+		top = slices.Insert(top, at, c)
 	}
-	page := store.Page[conversation.Conversation]{Items: top, Total: -1}
+	page := store.Page[conversation.Conversation]{Total: -1}
 	if len(top) > limit {
-		page.Items, page.More = top[:limit:limit], true
+		top, page.More = top[:limit], true
+	}
+	page.Items = make([]conversation.Conversation, len(top))
+	for i, c := range top {
+		page.Items[i] = *c
 	}
 	if q.WithTotal {
 		page.Total = total
@@ -378,7 +394,7 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 
 	page := store.Page[message.Message]{Total: -1}
 	var msgs []message.Message
-	if cr, ok := s.convs[q.ConversationID]; ok {
+	if cr := s.conv(q.ConversationID); cr != nil {
 		msgs = cr.msgs
 	}
 	if q.WithTotal {
@@ -414,7 +430,7 @@ func (s *Store) MessagesAfter(ctx context.Context, conversationID, afterMessageI
 		from = ref.seq
 	}
 	var msgs []message.Message
-	if cr, ok := s.convs[conversationID]; ok {
+	if cr := s.conv(conversationID); cr != nil {
 		msgs = cr.msgs
 	}
 	from = min(from, int64(len(msgs)))
@@ -430,8 +446,8 @@ func (s *Store) Unread(ctx context.Context, q store.UnreadQuery) (store.UnreadSu
 	defer s.mu.Unlock()
 
 	var sum store.UnreadSummary
-	for _, cr := range s.convs {
-		c := cr.conv
+	for i := range s.convs {
+		c := &s.convs[i].conv
 		party := c.UserID
 		if q.Side == conversation.SideSeller {
 			party = c.DataSourceID

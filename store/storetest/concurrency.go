@@ -121,9 +121,21 @@ func (f factory) testConcurrency(t *testing.T) {
 		errs := make([]error, workers)
 		race(workers, func(w int) {
 			for _, p := range params[w] {
+				// Check runs on the locked conversation: the message
+				// gets the Seq after the one Check sees.
+				var checked int64
+				p.Check = func(cur conversation.Conversation) error {
+					runtime.Gosched()
+					checked = cur.LastSeq
+					return nil
+				}
 				res, err := h.s.AppendMessage(h.ctx, p)
 				if err != nil {
 					errs[w] = err
+					return
+				}
+				if res.Message.Seq != checked+1 {
+					errs[w] = fmt.Errorf("Check saw LastSeq %d, the message got Seq %d: Check did not run on the locked conversation", checked, res.Message.Seq)
 					return
 				}
 				results[w] = append(results[w], res.Message)
@@ -371,6 +383,7 @@ func (f factory) testConcurrency(t *testing.T) {
 		c := h.create().Conversation
 		errClosed := &errCheck{"closed"}
 		open := func(cur conversation.Conversation) error {
+			runtime.Gosched()
 			if cur.Status != conversation.StatusOpen {
 				return errClosed
 			}

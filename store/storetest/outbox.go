@@ -153,23 +153,27 @@ func (f factory) testClaimEvents(t *testing.T) {
 		requireEvents(t, attempted(1, a3), h.claim(workerC, a3.DueAt, time.Hour, 1, false))
 
 		evs := h.storeEvents(
-			due{now.Add(time.Hour), "A"},        // a2: not due, shares A
-			due{now.Add(time.Hour), "B"},        // b1: not due, B never claimed
-			due{now.Add(-time.Second), "C"},     // c1: due
-			due{now.Add(-2 * time.Second), "A"}, // a1: due, first
-			due{now.Add(2 * time.Hour), "C"},    // c2: not due, shares C
+			due{now.Add(time.Hour), "A"},               // a2: not due, shares A
+			due{now.Add(time.Hour), "B"},               // b1: not due, B never claimed
+			due{now.Add(-time.Second), "C"},            // c1: due
+			due{now.Add(-2 * time.Second), "A"},        // a1: due, first
+			due{now.Add(2 * time.Hour), "C"},           // c2: not due, shares C
+			due{now.Add(30 * time.Minute), "A"},        // a6: not due, shares A
+			due{now.Add(-500 * time.Millisecond), "A"}, // a5: due, beyond the limit, shares A
+			due{now.Add(3 * time.Hour), "A"},           // a7: not due, shares A
 		)
-		a2, b1, c1, a1, c2 := evs[0], evs[1], evs[2], evs[3], evs[4]
+		a2, b1, c1, a1, c2, a6, a5, a7 := evs[0], evs[1], evs[2], evs[3], evs[4], evs[5], evs[6], evs[7]
 
-		requireEvents(t, attempted(1, a1, a2), h.claim(workerA, now, time.Minute, 1, true),
-			"the due event and the not yet due event sharing its key; not the leased, done or other keys' events")
+		requireEvents(t, attempted(1, a1, a5, a6, a2, a7), h.claim(workerA, now, time.Minute, 1, true),
+			"the due event and every event sharing its key, due or not, ordered by (DueAt, ID);"+
+				" not the leased, done or other keys' events")
 		requireEvents(t, attempted(1, c1, c2), h.claim(workerB, now, time.Minute, 10, true))
 		require.Empty(t, h.claim(workerB, now, time.Minute, 10, true))
 
 		// An hour later every lease has run out: all pending events are
 		// claimed again, b1 because it is due.
 		later := now.Add(time.Hour)
-		want := append(attempted(2, a1, a2, a3, c1, c2), attempted(1, b1)...)
+		want := append(attempted(2, a1, a2, a3, a5, a6, a7, c1, c2), attempted(1, b1)...)
 		requireEvents(t, claimOrder(want...), h.claim(workerA, later, time.Minute, 10, true))
 	})
 
@@ -247,6 +251,9 @@ func (f factory) testFailEvent(t *testing.T) {
 		evs := h.storeEvents(due{now, "k1"}, due{now, "k2"})
 		require.Len(t, h.claim(workerA, now, time.Minute, 10, false), 2)
 		require.NoError(t, h.s.FailEvent(h.ctx, workerA, evs[0].ID, "gave up", now.Add(time.Minute), true))
+
+		require.NoError(t, h.s.CompleteEvents(h.ctx, workerA, []string{evs[0].ID}, now), "a dead event is not completed")
+		require.NoError(t, h.s.FailEvent(h.ctx, workerA, evs[0].ID, "again", now, false), "nor failed again")
 
 		want := evs[0]
 		want.State, want.LastError, want.Attempts = notify.StateDead, "gave up", 1

@@ -384,7 +384,8 @@ func (f factory) testListMessages(t *testing.T) {
 		for _, size := range []int{1, 5, 11, 12, 13, 1000} {
 			var got []message.Message
 			var before int64
-			for {
+			for pages := 0; ; pages++ {
+				require.Less(t, pages, 100, "paging does not end")
 				p, err := h.s.ListMessages(h.ctx, store.MessageQuery{ConversationID: convID, BeforeSeq: before, Limit: size})
 				require.NoError(t, err)
 				require.LessOrEqual(t, len(p.Items), size)

@@ -210,6 +210,9 @@ func (f factory) testCreateConversation(t *testing.T) {
 		second := h.event(p.Conversation, conversation.SideUser, p.Conversation.CreatedAt)
 		second.DueAt = h.tick()
 		second.DigestKey = "another-key"
+		// The outbox bookkeeping is the store's: whatever the caller
+		// passes, an event starts pending and not attempted.
+		second.State, second.Attempts = notify.StateDone, 3
 		p.Events = append(p.Events, second)
 		res, err := h.s.CreateConversation(h.ctx, p)
 		require.NoError(t, err)
