@@ -59,6 +59,14 @@
 //
 // # Schema
 //
+// Listings are keyset pages in (LastMessageAt, ID) descending order, each
+// read in order from an index on (channel, ..., last_message_at DESC, id
+// DESC): the channel's listing, a user's inbox, a seller's inbox, an item's
+// conversations (product pages), and the public listings (a generated
+// column public is true for questions and reviews). Unread badges read
+// partial indexes of the conversations with something unread. The tests
+// check these plans with EXPLAIN on a seeded database.
+//
 // The tables live in one PostgreSQL schema, Options.Schema ("parley" by
 // default), so that Parley can share a database with the program's own
 // tables, and several Parley stores can share a database. Open and New
