@@ -40,7 +40,32 @@
 // idempotency lookup; then, after the Check ran in Go on the locked row,
 // the write and COMMIT); listings send their count in the same round trip.
 //
+// # Cancellation
+//
+// A write whose context is cancelled, or whose connection is lost, before
+// it commits returns an error and leaves nothing behind. pgx alone does
+// not promise that: on a cancelled context it closes the connection, but
+// a server that already received the statement (and the COMMIT pipelined
+// after it) goes on and commits once the lock it waits for is free. The
+// store therefore runs its committing round trips without the context's
+// cancellation and, when the context is done, sends the server a cancel
+// request, which aborts the statement if it is still running; the
+// connection is then discarded. The method returns the context's error
+// only if the write did not commit; a write that committed before the
+// cancel took effect is reported as done. As with any database, an error
+// in the commit's own round trip (the connection dies while COMMIT is in
+// flight) cannot tell whether the commit happened: idempotency keys make
+// the retry safe.
+//
 // # Schema
+//
+// Listings are keyset pages in (LastMessageAt, ID) descending order, each
+// read in order from an index on (channel, ..., last_message_at DESC, id
+// DESC): the channel's listing, a user's inbox, a seller's inbox, an item's
+// conversations (product pages), and the public listings (a generated
+// column public is true for questions and reviews). Unread badges read
+// partial indexes of the conversations with something unread. The tests
+// check these plans with EXPLAIN on a seeded database.
 //
 // The tables live in one PostgreSQL schema, Options.Schema ("parley" by
 // default), so that Parley can share a database with the program's own

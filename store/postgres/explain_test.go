@@ -129,7 +129,9 @@ func TestExplain_HotQueries(t *testing.T) {
 		Types: []conversation.Type{conversation.TypeQuestion, conversation.TypeReview}}
 	publicOfSeller := public
 	publicOfSeller.Filter.DataSourceID = "d7"
-	unsorted := func(c check) check { c.noSort = false; return c }
+	productPage := public
+	productPage.Filter.ProductID = "p7"
+	orderItem := store.ConversationQuery{Channel: "web", Limit: 21, Filter: conversation.Filter{OrderItemID: "o7"}}
 	post := postParams(42, sellerSender, "x", at)
 	start := startParams("web", "u", "d", conversation.TypeMessage, conversation.Item{}, at)
 
@@ -140,8 +142,10 @@ func TestExplain_HotQueries(t *testing.T) {
 		"UserInbox":          page(userInbox),
 		"Channel":            page(channel),
 		"Questions":          page(questions),
-		"Public":             unsorted(page(public)),
-		"PublicOfSeller":     unsorted(page(publicOfSeller)),
+		"Public":             page(public),
+		"PublicOfSeller":     page(publicOfSeller),
+		"ProductPage":        page(productPage),
+		"OrderItem":          page(orderItem),
 		"GetConversation":    {q.getConversation, []any{int64(42)}, false},
 		"LockConversation":   {q.lockConversation, []any{int64(42)}, false},
 		"ListMessages":       {q.listMessages, []any{int64(42), int64(math.MaxInt64), 51}, true},

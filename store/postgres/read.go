@@ -137,6 +137,17 @@ func (s *Store) conversationSQL(q store.ConversationQuery) (page string, pageArg
 	eq("user_first_name", f.UserFirstName)
 	eq("user_last_name", f.UserLastName)
 	eq("order_number", f.OrderNumber)
+	// A listing of public types only says so, for the public index.
+	public := f.Type.Public()
+	if len(q.Types) > 0 {
+		public = true
+		for _, t := range q.Types {
+			public = public && t.Public()
+		}
+	}
+	if public {
+		where.WriteString(" AND public")
+	}
 	switch len(q.Types) {
 	case 0:
 	case 1:
@@ -252,7 +263,8 @@ func (s *Store) MessagesAfter(ctx context.Context, conversationID, afterMessageI
 		if err != nil {
 			return err
 		}
-		anchor, err := scanMessages(rows, limit+1)
+		// An empty poll is the common answer: let the slice grow.
+		anchor, err := scanMessages(rows, 1)
 		if err != nil {
 			return err
 		}

@@ -426,3 +426,50 @@ func TestKilledConnection_MidTransaction(t *testing.T) {
 		checkAcked(t)
 	})
 }
+
+// TestAppendMessage_RetriesSerializationFailures runs concurrent one-
+// statement appends to one conversation on a pool whose transactions
+// default to SERIALIZABLE, where concurrent updates of one row fail with
+// SQLSTATE 40001: the store retries them, and every append succeeds with
+// a dense Seq.
+func TestAppendMessage_RetriesSerializationFailures(t *testing.T) {
+	const writers, each = 6, 10
+	ctx := context.Background()
+	admin := adminPool(t)
+	schema := randomSchema()
+	dropSchemaAtCleanup(t, admin, schema)
+	dsn := withPoolSize(t, testDSN(t), writers)
+	dsn += "&options=-c%20default_transaction_isolation%3Dserializable"
+	st, err := Open(ctx, dsn, Options{Schema: schema, MaxRetries: 100})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	var level string
+	require.NoError(t, st.pool.QueryRow(ctx, "SHOW transaction_isolation").Scan(&level))
+	require.Equal(t, "serializable", level)
+
+	start, err := st.CreateConversation(ctx, startParams("web", "u1", "d1", conversation.TypeMessage, conversation.Item{}, t0))
+	require.NoError(t, err)
+	id := start.Conversation.ID
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Go(func() {
+			for n := range each {
+				if _, err := st.AppendMessage(ctx, postParams(id, message.DataSource("d1"), fmt.Sprint(w, n), t0)); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	ms, err := st.MessagesAfter(ctx, id, 0, 1000)
+	require.NoError(t, err)
+	require.Len(t, ms, 1+writers*each)
+	for i, m := range ms {
+		assert.Equal(t, int64(i+1), m.Seq)
+	}
+}

@@ -179,10 +179,12 @@ WHERE conversation_id = $1 ORDER BY seq LIMIT $2`
 FROM ` + s + `.messages
 WHERE conversation_id = $1 AND seq >= (SELECT seq FROM ` + s + `.messages WHERE id = $2 AND conversation_id = $1)
 ORDER BY seq LIMIT $3`
-	q.unreadUser = `SELECT coalesce(sum(user_unread), 0)::bigint, count(*) FILTER (WHERE user_unread > 0)
-FROM ` + s + `.conversations WHERE channel = $1 AND user_id = $2`
-	q.unreadSeller = `SELECT coalesce(sum(seller_unread), 0)::bigint, count(*) FILTER (WHERE seller_unread > 0)
-FROM ` + s + `.conversations WHERE channel = $1 AND datasource_id = $2`
+	// The unread sums read the partial unread indexes: conversations
+	// without unread messages add nothing.
+	q.unreadUser = `SELECT coalesce(sum(user_unread), 0)::bigint, count(*)
+FROM ` + s + `.conversations WHERE channel = $1 AND user_id = $2 AND user_unread > 0`
+	q.unreadSeller = `SELECT coalesce(sum(seller_unread), 0)::bigint, count(*)
+FROM ` + s + `.conversations WHERE channel = $1 AND datasource_id = $2 AND seller_unread > 0`
 
 	ev := list(eventColumns, "e")
 	// The claims lock their rows with SKIP LOCKED: concurrent workers

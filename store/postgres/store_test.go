@@ -3,9 +3,11 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -395,4 +397,43 @@ func TestStore_Close(t *testing.T) {
 	assert.ErrorIs(t, err, store.ErrClosed)
 	_, err = e.ClaimEvents(context.Background(), notify.ClaimParams{Worker: "w", Now: t0, Limit: 1})
 	assert.ErrorIs(t, err, store.ErrClosed)
+}
+
+func TestStore_Retry(t *testing.T) {
+	// The retry loop alone, on errors as pgx reports them: no server.
+	s := &Store{opts: Options{MaxRetries: 3}.withDefaults()}
+	ctx := context.Background()
+	failing := func(codes ...string) (func(context.Context) error, *int) {
+		calls := 0
+		return func(context.Context) error {
+			calls++
+			if calls <= len(codes) {
+				return fmt.Errorf("exec: %w", &pgconn.PgError{Code: codes[calls-1]})
+			}
+			return nil
+		}, &calls
+	}
+	t.Run("SerializationFailureAndDeadlock", func(t *testing.T) {
+		fn, calls := failing(codeSerializationFailure, codeDeadlockDetected, codeSerializationFailure)
+		require.NoError(t, s.do(ctx, "op", fn))
+		assert.Equal(t, 4, *calls)
+	})
+	t.Run("Bounded", func(t *testing.T) {
+		fn, calls := failing(codeDeadlockDetected, codeDeadlockDetected, codeDeadlockDetected, codeDeadlockDetected)
+		err := s.do(ctx, "op", fn)
+		var pe *pgconn.PgError
+		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, codeDeadlockDetected, pe.Code)
+		assert.Equal(t, 4, *calls, "one try and MaxRetries retries")
+	})
+	t.Run("OtherErrorsNotRetried", func(t *testing.T) {
+		fn, calls := failing(codeUniqueViolation)
+		require.Error(t, s.do(ctx, "op", fn))
+		assert.Equal(t, 1, *calls)
+	})
+	t.Run("CheckErrorUnchanged", func(t *testing.T) {
+		errRule := errors.New("rule")
+		err := s.do(ctx, "op", func(context.Context) error { return checkError{errRule} })
+		assert.True(t, err == errRule)
+	})
 }

@@ -29,17 +29,25 @@ CREATE TABLE conversations (
     user_unread       bigint      NOT NULL,
     seller_read_seq   bigint      NOT NULL,
     seller_unread     bigint      NOT NULL,
+    -- public is true for the types listed publicly (questions, reviews).
+    public            boolean     GENERATED ALWAYS AS (type IN ('question', 'review')) STORED,
     -- One conversation per key; no item is ('', '').
     CONSTRAINT conversations_key UNIQUE (channel, user_id, datasource_id, type, item_kind, item_id)
 );
 
 -- Listings are keyset pages in (last_message_at, id) descending order:
--- a channel's listing, a seller's inbox, a user's inbox and the public
--- listings by type each read one of these indexes in order.
+-- a channel's listing, a user's and a seller's inbox, an item's (a product
+-- page's) conversations and the public listings each read one of these
+-- indexes in order.
 CREATE INDEX conversations_recent ON conversations (channel, last_message_at DESC, id DESC);
-CREATE INDEX conversations_datasource_recent ON conversations (channel, datasource_id, last_message_at DESC, id DESC);
 CREATE INDEX conversations_user_recent ON conversations (channel, user_id, last_message_at DESC, id DESC);
-CREATE INDEX conversations_type_recent ON conversations (channel, type, last_message_at DESC, id DESC);
+CREATE INDEX conversations_datasource_recent ON conversations (channel, datasource_id, last_message_at DESC, id DESC);
+CREATE INDEX conversations_item_recent ON conversations (channel, item_kind, item_id, last_message_at DESC, id DESC);
+CREATE INDEX conversations_public_recent ON conversations (channel, public, last_message_at DESC, id DESC);
+
+-- Unread badges read only the conversations with something unread.
+CREATE INDEX conversations_user_unread ON conversations (channel, user_id, user_unread) WHERE user_unread > 0;
+CREATE INDEX conversations_datasource_unread ON conversations (channel, datasource_id, seller_unread) WHERE seller_unread > 0;
 
 -- Message ids come from message_ids, drawn while the conversation's row is
 -- locked; seq is the dense position inside the conversation.
