@@ -60,4 +60,10 @@ type Message struct {
 	Content   string
 	Language  string // BCP 47 language code of Content, if known (seed 001)
 	CreatedAt time.Time
+
+	// TranslatedFrom is set only on messages returned by
+	// parley.Service.Translate whose Content was translated: it is the
+	// language the message was written in ("und" if unknown). Stores
+	// never store it.
+	TranslatedFrom string
 }

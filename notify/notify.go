@@ -9,13 +9,53 @@
 // through the store's outbox and a delivery worker (durable, at least
 // once). A Notifier receives a Notification whose Key is stable across
 // retries, so that receivers can drop repeats.
+//
+// # Durable delivery
+//
+// With the outbox, a Worker (NewWorker; started by the program with
+// Worker.Run, stopped by cancelling its context) delivers the events:
+//
+//   - each cycle it claims due events under a lease (Outbox.ClaimEvents),
+//     builds one Notification per recipient and conversation, calls the
+//     Notifier and marks the events done (Outbox.CompleteEvents);
+//   - a failed Notify is retried after an exponential backoff with jitter;
+//     after WorkerConfig.MaxAttempts attempts (or at once for an error
+//     marked Permanent) the events are dead: Worker.DeadEvents lists them,
+//     Worker.RetryDeadEvent makes one deliverable again;
+//   - a worker that dies between sending and marking done loses its lease,
+//     and another worker sends the notification again with the same Key:
+//     delivery is at least once, and receivers drop repeats by Key;
+//   - several workers, in one process or in several sharing a database,
+//     never hold the same event at the same time.
+//
+// The worker never notifies about what the recipient has already read by
+// the time of sending: Notification.Messages holds the messages of its
+// events that come from the other side and have a Seq above the
+// recipient's ReadSeq, and when none is left the events are marked done
+// and nothing is sent.
+//
+// # Digests
+//
+// A digest takes two settings that should agree: the Service's
+// DigestWindow option and WorkerConfig.DigestWindow. The Service sets each
+// event's DueAt to its CreatedAt plus the window. A worker with a positive
+// window claims with ClaimParams.Digest: when one event falls due, the
+// later events of the same DigestKey (same recipient, same conversation)
+// come with it, due or not, and all are delivered as one Notification
+// whose Key is the ID of the oldest. A burst of messages thus makes one
+// notification, one window after the burst's first message.
+//
+// A retry keeps the Key and the events of the failed attempt; events that
+// arrive in between go out in a notification of their own, so a receiver
+// that drops a Key it has seen never drops an event it has not seen.
 package notify
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
@@ -82,9 +122,10 @@ type Event struct {
 }
 
 // DigestKeyOf returns the DigestKey of events for recipient r in the
-// conversation with id conversationID, in channel.
-func DigestKeyOf(channel string, r Party, conversationID int64) string {
-	return channel + "|" + string(r.Kind) + "|" + r.ID + "|" + strconv.FormatInt(conversationID, 10)
+// conversation with the given code (known before the store assigns the
+// conversation's id), in channel.
+func DigestKeyOf(channel string, r Party, conversationCode uuid.UUID) string {
+	return channel + "|" + string(r.Kind) + "|" + r.ID + "|" + conversationCode.String()
 }
 
 // Notification is what a Notifier delivers: one or more events for the

@@ -172,7 +172,8 @@ type AppendParams struct {
 	ConversationID int64
 	Message        message.Message
 	// Check, if not nil, runs on the locked conversation before anything
-	// is written.
+	// is written. It must not call the store: the conversation is locked
+	// (and, on SQL stores, a connection held) while it runs.
 	Check       func(conversation.Conversation) error
 	Events      []notify.Event
 	Idempotency *Idempotency
@@ -259,4 +260,17 @@ type UnreadSummary struct {
 	Messages int64
 	// Conversations is the number of conversations with unread messages.
 	Conversations int64
+}
+
+// MessageFeed is an optional interface for stores shared by several
+// processes (PostgreSQL): it reports messages appended by any process, so
+// that a Service can wake its waiters without polling. A Service whose
+// store implements it starts nothing by itself: the program runs
+// parley.Service.Listen.
+type MessageFeed interface {
+	// WatchMessages calls fn with the conversation id of every message
+	// appended from now on, by any process, until ctx ends; it then
+	// returns ctx's error. Notifications may be coalesced or repeated,
+	// never lost while WatchMessages runs.
+	WatchMessages(ctx context.Context, fn func(conversationID int64)) error
 }

@@ -144,7 +144,7 @@ func (h *harness) event(c conversation.Conversation, from conversation.Side, at 
 		Sender:           party(c, from),
 		CreatedAt:        at,
 		DueAt:            at,
-		DigestKey:        notify.DigestKeyOf(c.Channel, party(c, to), c.ID) + "|" + c.Code.String(),
+		DigestKey:        notify.DigestKeyOf(c.Channel, party(c, to), c.Code),
 	}
 }
 

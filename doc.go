@@ -1,0 +1,59 @@
+// Package parley is an embeddable library for the conversations between a
+// marketplace's buyers (users) and its sellers (data sources): private
+// messages, questions and reviews, about a product, an order item, or
+// nothing in particular; public listings of questions and reviews; read
+// state and unread counts; and notifications.
+//
+// A program builds a Service over a store and calls it with the acting
+// party, which the program has authenticated:
+//
+//	st, _ := sqlite.Open(ctx, "parley.db", sqlite.DefaultOptions())
+//	svc, _ := parley.New(st, parley.DefaultOptions())
+//	res, err := svc.Start(ctx, parley.User("1", "545382"), parley.StartRequest{
+//		Type: conversation.TypeQuestion, DataSourceID: "1",
+//		Item: conversation.Product("1"), Content: "Is it in stock?",
+//	})
+//
+// # Rules
+//
+// Every rule of the systems Parley replaces is enforced by the Service, in
+// one place:
+//
+//   - Every conversation belongs to a channel (a storefront) and nothing
+//     crosses channels: another channel's conversation is not found.
+//   - The acting party is a user (registered or guest), a seller acting
+//     for one data source, or a trusted integration of a channel acting on
+//     behalf of a party it names (Actor.OnBehalfOf). The sender of every
+//     message is derived from it; users and sellers cannot pose as anyone.
+//   - Users start messages, questions and reviews with a data source;
+//     sellers start only messages with a user. There is one conversation
+//     per user, data source, type and item (ErrConversationExists).
+//   - A seller never writes into a review (ErrReviewReply). A closed
+//     conversation takes no messages (ErrConversationClosed).
+//   - Users see their own conversations, sellers their data source's;
+//     anything else is ErrPermission.
+//   - Bad input is a *ValidationError naming the field, wrapping
+//     ErrInvalid, and changes nothing.
+//   - Nothing is ever deleted.
+//
+// # Listing, polling and waiting
+//
+// List and PublicList page with opaque keyset cursors that stay fast at
+// any depth. Messages pages newest first; Poll returns the messages after
+// a given one, oldest first, and never misses one because the store
+// orders messages inside the write; Wait does the same but waits for the
+// next message without querying the store while nothing happens.
+//
+// # Notifications
+//
+// Every start and post notifies the other side. With Options.Outbox the
+// event is written in the write's own transaction and a notify.Worker
+// delivers it at least once; otherwise the Notifier is called after the
+// commit, best effort. See package notify.
+//
+// # Stores
+//
+// Package store defines what a store is and store/storetest checks it.
+// Backends: store/memory (tests and examples), store/sqlite (the embedded
+// default) and store/postgres.
+package parley

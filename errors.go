@@ -1,0 +1,126 @@
+package parley
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/parleyhq/parley/store"
+)
+
+// Errors returned by the Service. Check them with errors.Is; the typed
+// errors below unwrap to them.
+var (
+	// ErrInvalid: an argument failed validation. The error is (or joins)
+	// one *ValidationError per bad field. Nothing was written.
+	ErrInvalid = errors.New("invalid input")
+	// ErrPermission: the acting party may not do this (seed 000 answers
+	// 403 "You do not have permission to perform this action.").
+	ErrPermission = errors.New("you do not have permission to perform this action")
+	// ErrNotFound: no such conversation or message in the actor's channel.
+	ErrNotFound = store.ErrNotFound
+	// ErrConversationExists: a conversation with the same user, data
+	// source, type and item exists. The error is a
+	// *ConversationExistsError carrying its id.
+	ErrConversationExists = store.ErrConversationExists
+	// ErrReviewReply: a data source tried to write into a review (seed
+	// 000: "DataSource can't reply to a review.").
+	ErrReviewReply = errors.New("DataSource can't reply to a review.")
+	// ErrSellerStart: a data source tried to start a question or a review;
+	// sellers start only message conversations.
+	ErrSellerStart = errors.New("a data source can only start message conversations")
+	// ErrConversationClosed: the conversation is closed and takes no new
+	// messages until it is reopened.
+	ErrConversationClosed = errors.New("conversation is closed")
+	// ErrIdempotencyMismatch: an idempotency key was reused by the same
+	// party for a different request.
+	ErrIdempotencyMismatch = store.ErrIdempotencyMismatch
+	// ErrInvalidCursor: a page cursor was not produced by this Service or
+	// was altered.
+	ErrInvalidCursor = errors.New("invalid cursor")
+)
+
+// ConversationExistsError is returned when starting a conversation whose
+// key is taken; ID is the existing conversation. It unwraps to
+// ErrConversationExists.
+type ConversationExistsError = store.ConversationExistsError
+
+// The field names that validation errors use. They are seed 000's request
+// field names, so an HTTP adapter can report them as they are.
+const (
+	FieldChannel          = "channel"
+	FieldUser             = "user"
+	FieldDataSource       = "datasource"
+	FieldConversationType = "conversation_type"
+	FieldItemContent      = "item_content"
+	FieldItemID           = "item_id"
+	FieldSubject          = "subject"
+	FieldMessageContent   = "message_content"
+	FieldLanguage         = "language_code"
+	FieldConversation     = "conversation"
+	FieldMessage          = "message"
+	FieldIdempotencyKey   = "idempotency_key"
+	FieldStatus           = "status"
+	FieldSender           = "content_type"
+	FieldLimit            = "limit"
+	FieldCursor           = "cursor"
+	FieldFilter           = "filter"
+)
+
+// ValidationError reports one field that failed validation. It unwraps to
+// ErrInvalid. When several fields fail, the Service returns them joined
+// with errors.Join: errors.As finds the first, and ValidationErrors lists
+// them all.
+type ValidationError struct {
+	Field  string // one of the Field constants
+	Reason string // a sentence for people
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
+
+// Unwrap returns ErrInvalid.
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+// ValidationErrors returns every *ValidationError in err's tree, in order.
+func ValidationErrors(err error) []*ValidationError {
+	var out []*ValidationError
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+		case *ValidationError:
+			out = append(out, e)
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}
+
+// fieldErrors collects validation errors.
+type fieldErrors []error
+
+func (f *fieldErrors) add(field, reason string) {
+	*f = append(*f, &ValidationError{Field: field, Reason: reason})
+}
+
+func (f fieldErrors) err() error { return errors.Join(f...) }
+
+// PermissionError says why the acting party may not act. It unwraps to
+// ErrPermission; its Error text is for logs, not for the party.
+type PermissionError struct {
+	Reason string
+}
+
+func (e *PermissionError) Error() string {
+	return ErrPermission.Error() + ": " + e.Reason
+}
+
+// Unwrap returns ErrPermission.
+func (e *PermissionError) Unwrap() error { return ErrPermission }
+
+func denied(format ...string) error { return &PermissionError{Reason: strings.Join(format, " ")} }

@@ -1,0 +1,107 @@
+// Command marketplace is Parley's example server: seed 000's HTTP API over
+// a store file, seeded with seed 000's example world (two shops, three
+// users, a TV) and demo tokens to call it with.
+//
+//	go run ./examples/marketplace [-addr 127.0.0.1:8080] [-db parley-demo.db]
+//
+// The tokens it prints are for this demo only: a real program
+// authenticates its callers its own way (see httpapi.Authenticator).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "marketplace:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends, then shuts down within shutdownTimeout.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("marketplace", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	db := fs.String("db", "parley-demo.db", "store file")
+	var d delivery
+	d.flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+
+	app, err := newApp(ctx, *db, d, logger)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	printBanner(stdout, base, app.storeDesc)
+
+	srv := &http.Server{
+		Handler:           app.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	// The delivery worker stops with ctx; a delivery it had begun is
+	// marked done or failed before it returns.
+	wctx, stopWorker := context.WithCancel(ctx)
+	delivered := make(chan error, 1)
+	go func() { delivered <- app.worker.Run(wctx) }()
+	defer func() { stopWorker(); <-delivered }()
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+const shutdownTimeout = 10 * time.Second
+
+func printBanner(w io.Writer, base, storeDesc string) {
+	fmt.Fprintf(w, "Parley marketplace example: seed 000's API on %s (%s)\n\n", base, storeDesc)
+	fmt.Fprintln(w, "DEMO TOKENS: for this example only; never use fixed tokens in a real deployment.")
+	for _, t := range demoTokens() {
+		fmt.Fprintf(w, "  Authorization: Token %-18s %s\n", t.token, t.who)
+	}
+	fmt.Fprintf(w, "\nTry:\n")
+	fmt.Fprintf(w, "  curl -s %s/users/conversations/ -H 'Authorization: Token demo-user-545382'\n", base)
+	fmt.Fprintf(w, "  curl -s %s/public-questions/\n\n", base)
+}

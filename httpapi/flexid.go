@@ -1,0 +1,78 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+)
+
+// FlexID is an id as seed 000's clients send it: a JSON string ("545382")
+// or a JSON integer (545382). Parley keeps ids as strings. A FlexID is
+// written as a JSON number when it is a canonical decimal integer (no sign,
+// no leading zero) that a JSON number holds exactly (at most 2^53-1), as the
+// seed's responses do, and as a JSON string otherwise.
+type FlexID string
+
+// errFlexID is the reason a FlexID does not decode.
+var errFlexID = errors.New("expected a string or an integer id")
+
+// maxExactJSONInt is the largest integer every JSON reader holds exactly.
+const maxExactJSONInt = 1<<53 - 1
+
+// UnmarshalJSON accepts a JSON string, a JSON integer written with digits
+// only, or null (the empty id).
+func (id *FlexID) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		*id = ""
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return errFlexID
+		}
+		*id = FlexID(s)
+		return nil
+	case len(b) > 0 && isDigits(string(b)):
+		*id = FlexID(b)
+		return nil
+	}
+	return errFlexID
+}
+
+// MarshalJSON writes the id as a number when it is one, else as a string.
+func (id FlexID) MarshalJSON() ([]byte, error) {
+	if id.numeric() {
+		return []byte(id), nil
+	}
+	return json.Marshal(string(id))
+}
+
+// numeric reports whether id is written as a JSON number.
+func (id FlexID) numeric() bool {
+	s := string(id)
+	if s == "" || !isDigits(s) || (len(s) > 1 && s[0] == '0') {
+		return false
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	return err == nil && n <= maxExactJSONInt
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// flexInt64 parses an id that must be a positive integer (conversation and
+// message ids), and reports whether it is one.
+func flexInt64(id FlexID) (int64, bool) {
+	if !isDigits(string(id)) {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(id), 10, 64)
+	return n, err == nil && n > 0
+}

@@ -1,0 +1,167 @@
+package guestv40
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/httpapi"
+)
+
+// Defaults applied by New to the zero fields of a Config.
+const (
+	// DefaultPageSize is how many of a conversation's newest messages a
+	// response carries.
+	DefaultPageSize = 50
+	// MaxPageSize caps the pageSize query parameter.
+	MaxPageSize = 100
+	// DefaultMaxCodeScan bounds how many of the caller's conversations are
+	// looked through to find one by its code (see the package doc).
+	DefaultMaxCodeScan = 1000
+	// DefaultMaxBodyBytes bounds request bodies (64 KiB).
+	DefaultMaxBodyBytes = 64 << 10
+)
+
+// Config configures a Handler. Only Authenticator is required.
+type Config struct {
+	// Authenticator tells who is calling. A user (a guest, or a
+	// registered user) creates conversations; users and sellers (the
+	// outlet's staff) read them and add messages.
+	Authenticator httpapi.Authenticator
+
+	// Directory supplies the fields the program owns: outlet names,
+	// property codes, service center names, guest names, rooms and
+	// languages. Optional: without it those fields are null (guest names
+	// then come from the attributes stored when the conversation
+	// started, see parley.Options.Lookup).
+	Directory Directory
+
+	// Session checks the sessionToken of a request and returns the token
+	// to send back. Optional: without it any non-empty token is accepted
+	// and echoed.
+	Session SessionFunc
+
+	// Prefix is the path under which the handler is mounted (no trailing
+	// slash); routes are matched below it, at
+	// Prefix+"/API/V40/Interactive/Messages/Conversations". Leave it empty
+	// when mounting at the root.
+	Prefix string
+
+	// PageSize is how many of a conversation's newest messages a response
+	// carries when the request names none; 0 means DefaultPageSize. At
+	// most MaxPageSize.
+	PageSize int
+
+	// MaxCodeScan bounds how many conversations a lookup by code looks
+	// through; 0 means DefaultMaxCodeScan.
+	MaxCodeScan int
+
+	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+
+	// Logger receives server errors and, at debug level, rejected
+	// requests. nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// SessionFunc checks the sessionToken a request carries for the
+// authenticated actor and returns the token to send back (generally the
+// same; seed 001 allows it to change). An error answers 401.
+type SessionFunc func(ctx context.Context, a parley.Actor, token string) (string, error)
+
+// Directory supplies, from the program's own tables, the fields of seed
+// 001 that Parley does not keep. Methods return an error wrapping
+// ErrUnknown for a code or id they do not know; any other error is a 500.
+type Directory interface {
+	// Outlet returns the outlet (data source) with the given code.
+	Outlet(ctx context.Context, channel, outletCode string) (Outlet, error)
+	// Guest returns the guest (user) with the given id.
+	Guest(ctx context.Context, channel, userID string) (Guest, error)
+}
+
+// ErrUnknown is returned (wrapped) by a Directory for an outlet or a guest
+// it does not know. Check it with errors.Is.
+var ErrUnknown = errors.New("guestv40: unknown")
+
+// Outlet is what seed 001 shows of an outlet (a Parley data source).
+type Outlet struct {
+	Name              string // outletName
+	PropertyCode      string // propertyCode: the property (hotel) the outlet belongs to
+	ServiceCenterName string // serviceCenterName of the outlet's messages
+}
+
+// Guest is what seed 001 shows of a guest (a Parley user).
+type Guest struct {
+	FirstName    string
+	LastName     string
+	LanguageCode string // the guest's language: the default language of their messages
+	RoomNumber   string
+}
+
+// StaticDirectory is a Directory over fixed maps, for tests, examples and
+// small programs. Its maps must not change while it is in use. It ignores
+// the channel.
+type StaticDirectory struct {
+	Outlets map[string]Outlet
+	Guests  map[string]Guest
+}
+
+var _ Directory = (*StaticDirectory)(nil)
+
+// Outlet returns the outlet with the given code.
+func (d *StaticDirectory) Outlet(_ context.Context, _, code string) (Outlet, error) {
+	o, ok := d.Outlets[code]
+	if !ok {
+		return Outlet{}, fmt.Errorf("outlet %q: %w", code, ErrUnknown)
+	}
+	return o, nil
+}
+
+// Guest returns the guest with the given user id.
+func (d *StaticDirectory) Guest(_ context.Context, _, id string) (Guest, error) {
+	g, ok := d.Guests[id]
+	if !ok {
+		return Guest{}, fmt.Errorf("guest %q: %w", id, ErrUnknown)
+	}
+	return g, nil
+}
+
+// withDefaults validates c and fills its zero fields.
+func (c Config) withDefaults() (Config, error) {
+	var errs []error
+	if c.Authenticator == nil {
+		errs = append(errs, errors.New("Authenticator is nil"))
+	}
+	if c.Prefix != "" && (!strings.HasPrefix(c.Prefix, "/") || strings.HasSuffix(c.Prefix, "/") ||
+		strings.ContainsAny(c.Prefix, "{}?#% \t\r\n")) {
+		errs = append(errs, fmt.Errorf("Prefix %q must start with / and not end with /, without {}?#%% or spaces", c.Prefix))
+	}
+	if c.PageSize < 0 || c.PageSize > MaxPageSize {
+		errs = append(errs, fmt.Errorf("PageSize must be between 0 and %d", MaxPageSize))
+	}
+	if c.PageSize == 0 {
+		c.PageSize = DefaultPageSize
+	}
+	if c.MaxCodeScan < 0 {
+		errs = append(errs, errors.New("MaxCodeScan is negative"))
+	}
+	if c.MaxCodeScan == 0 {
+		c.MaxCodeScan = DefaultMaxCodeScan
+	}
+	if c.MaxBodyBytes < 0 {
+		errs = append(errs, errors.New("MaxBodyBytes is negative"))
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("guestv40: invalid config: %w", err)
+	}
+	return c, nil
+}

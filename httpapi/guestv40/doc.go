@@ -1,0 +1,96 @@
+// Package guestv40 serves seed 001's guest messaging API (the V40
+// Interactive Messages conversations of a hospitality platform: guests
+// write to a property's outlets) over a parley.Service. An outlet is a
+// Parley data source, a guest a Parley user, an order an order item.
+//
+//	h, err := guestv40.New(svc, guestv40.Config{
+//		Authenticator: auth,      // an httpapi.Authenticator
+//		Directory:     directory, // outlet and guest fields the program owns
+//	})
+//	mux.Handle("/API/V40/Interactive/Messages/", h)
+//
+// # Routes
+//
+//	POST /API/V40/Interactive/Messages/Conversations                  create (seed 001)
+//	GET  /API/V40/Interactive/Messages/Conversations/{code}           the conversation and its messages
+//	POST /API/V40/Interactive/Messages/Conversations/{code}/Messages  add a message
+//
+// The path is matched without regard to case, as ASP.NET matches it.
+// {code} is the conversation's code (a UUID) or its numeric id (the
+// messages' conversationId). A user creates conversations; users and
+// sellers (the outlet's staff) read them and add messages. Someone else's
+// conversation is 403; an unknown one 404.
+//
+// # Creating a conversation
+//
+// The request is seed 001's {message, conversationType, outletCode,
+// orderCode, sessionToken}, field names matched without regard to case,
+// plus an optional languageCode (the language the message is written in;
+// default: the guest's, from the Directory). sessionToken is required and
+// sent back. conversationType is "" or "guest": with "guest" the message
+// is written as the guest (Parley user type "guest") and the conversation
+// reads as conversationType "guest"; with "" it is written as the
+// authenticated user. Either way a message shows the names of the user
+// who wrote it (the guest's names, from the Directory). An empty
+// outletCode selects the first available outlet through
+// parley.Options.DefaultDataSource, which the program supplies; an
+// outletCode the Directory does not know is 400. orderCode links the
+// conversation to that order (item "orderitem").
+//
+// Parley keeps one conversation per guest, outlet and order: creating it
+// again adds the message to the existing conversation and answers with
+// it, so a client that creates twice loses nothing.
+//
+// # Responses
+//
+// Every answer is seed 001's envelope: {sessionToken, responsesIncluded,
+// responses: [{createConversationResponse: {content: {conversation},
+// succeeded: true}}], status: "Success"}; the GET names its response
+// getConversationResponse and the message POST createMessageResponse. A
+// conversation carries seed 001's fields; code is its UUID,
+// conversationStatus "open" or "closed", and messages come oldest first.
+// A message's messageType is "guest" or "outlet" (who wrote it); isRead
+// says whether its receiver has read it; serviceCenterName is the
+// outlet's, on the outlet's messages; firstName and lastName are the
+// guest's, on the guest's. Fields the program owns (outletName,
+// propertyCode, roomNumber, serviceCenterName, guest names and language)
+// come from its Directory and are null when it does not know them. Times
+// are .NET's round-trip format ("2025-01-18T07:52:37.0923950+00:00").
+//
+// A response carries the conversation's newest messages (pageSize, 50 by
+// default, at most 100); content.nextPageToken, when present, continues
+// with older ones (?pageToken=). Reading the newest messages with the GET
+// marks them read for the caller.
+//
+// # Translation
+//
+// Messages are stored as written, with their language. A reader asks for
+// another language with ?languageCode=en or an Accept-Language header;
+// messages written in another language are then translated by the
+// Service's Translator (parley.Options.Translator) and carry
+// isTranslated true and the reader's languageCode. A message the
+// Translator fails on is shown as written: a failing translator never
+// blocks a message.
+//
+// # Errors
+//
+// A failure is the envelope with status "Failure", no responses, a
+// message and, for invalid input, the wrong fields: {"sessionToken": "…",
+// "responsesIncluded": "", "responses": [], "status": "Failure",
+// "message": "The request is invalid.", "errors": {"message": ["The
+// message field is required."]}}. Invalid input (malformed JSON, a field
+// of the wrong type, a missing sessionToken, an empty or too long
+// message) is 400, no or bad credentials 401, someone else's conversation
+// 403, an unknown one 404, a closed one 409. Nothing is written by a
+// rejected request. An Idempotency-Key header makes the POSTs safe to
+// retry.
+//
+// # Finding a conversation by code
+//
+// The Service finds conversations by numeric id. A code is looked for
+// among the caller's conversations: first those created within a minute
+// of the time its UUIDv7 carries, then the others, at most
+// Config.MaxCodeScan of them; a guest's or an outlet's recent
+// conversations are found at once. A store index on codes would make this
+// one query.
+package guestv40

@@ -1,0 +1,174 @@
+package guestv40_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/guestv40"
+	"github.com/parleyhq/parley/store/memory"
+)
+
+// A guest asks the front desk for towels, in Portuguese; the front desk
+// reads it in English.
+func Example() {
+	st := memory.New()
+	defer st.Close()
+	opts := parley.DefaultOptions()
+	opts.Now = func() time.Time { return time.Date(2025, 1, 18, 7, 52, 37, 92395000, time.UTC) }
+	var n byte
+	opts.NewCode = func() (uuid.UUID, error) { // predictable codes for the example
+		n++
+		return uuid.UUID{0x01, 0x94, 0x78, 0x5c, 0x7e, 0x7c, 0x70, 0, 0x80, 0, 0, 0, 0, 0, 0, n}, nil
+	}
+	opts.DefaultDataSource = func(context.Context, string, string) (string, error) { return "1", nil } // the first outlet
+	opts.Translator = parley.TranslatorFunc(func(_ context.Context, text, from, to string) (string, error) {
+		if text == "Pode trazer toalhas?" && to == "en" {
+			return "Can you bring towels?", nil
+		}
+		return "", errors.New("no translation")
+	})
+	svc, err := parley.New(st, opts)
+	if err != nil {
+		panic(err)
+	}
+	h, err := guestv40.New(svc, guestv40.Config{
+		Authenticator: httpapi.AuthenticatorFunc(func(r *http.Request) (parley.Actor, error) {
+			switch r.Header.Get("Authorization") {
+			case "Token guest-1001":
+				return parley.Guest("1", "1001"), nil
+			case "Token frontdesk":
+				return parley.Seller("1", "1"), nil
+			}
+			return parley.Actor{}, errors.New("unknown token")
+		}),
+		Directory: &guestv40.StaticDirectory{
+			Outlets: map[string]guestv40.Outlet{"1": {Name: "Front desk", PropertyCode: "HTL-1", ServiceCenterName: "Reception"}},
+			Guests:  map[string]guestv40.Guest{"1001": {FirstName: "Ana", LastName: "Lima", LanguageCode: "pt", RoomNumber: "214"}},
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	call := func(method, path, token, body string) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", token)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		var out bytes.Buffer
+		_ = json.Indent(&out, b, "", "  ")
+		fmt.Println(res.StatusCode, strings.TrimSpace(out.String()))
+	}
+
+	call("POST", "/API/V40/Interactive/Messages/Conversations", "Token guest-1001",
+		`{"message": "Pode trazer toalhas?", "conversationType": "guest", "outletCode": "", "orderCode": "", "sessionToken": "t-lbE5U33Y"}`)
+	call("GET", "/API/V40/Interactive/Messages/Conversations/0194785c-7e7c-7000-8000-000000000001?sessionToken=desk-1&languageCode=en",
+		"Token frontdesk", "")
+
+	// Output:
+	// 200 {
+	//   "sessionToken": "t-lbE5U33Y",
+	//   "responsesIncluded": "createConversationResponse",
+	//   "responses": [
+	//     {
+	//       "createConversationResponse": {
+	//         "content": {
+	//           "conversation": {
+	//             "code": "0194785c-7e7c-7000-8000-000000000001",
+	//             "subject": null,
+	//             "outletCode": "1",
+	//             "orderCode": null,
+	//             "outletName": "Front desk",
+	//             "propertyCode": "HTL-1",
+	//             "roomNumber": "214",
+	//             "guestFirstName": "Ana",
+	//             "guestLastName": "Lima",
+	//             "guestLanguageCode": "pt",
+	//             "conversationStatus": "open",
+	//             "conversationType": "guest",
+	//             "messages": [
+	//               {
+	//                 "createDate": "2025-01-18T07:52:37.0923950+00:00",
+	//                 "code": "0194785c-7e7c-7000-8000-000000000002",
+	//                 "isRead": false,
+	//                 "serviceCenterName": null,
+	//                 "messageType": "guest",
+	//                 "content": "Pode trazer toalhas?",
+	//                 "firstName": "Ana",
+	//                 "lastName": "Lima",
+	//                 "languageCode": "pt",
+	//                 "isTranslated": false,
+	//                 "conversationId": 1
+	//               }
+	//             ]
+	//           }
+	//         },
+	//         "succeeded": true
+	//       }
+	//     }
+	//   ],
+	//   "status": "Success"
+	// }
+	// 200 {
+	//   "sessionToken": "desk-1",
+	//   "responsesIncluded": "getConversationResponse",
+	//   "responses": [
+	//     {
+	//       "getConversationResponse": {
+	//         "content": {
+	//           "conversation": {
+	//             "code": "0194785c-7e7c-7000-8000-000000000001",
+	//             "subject": null,
+	//             "outletCode": "1",
+	//             "orderCode": null,
+	//             "outletName": "Front desk",
+	//             "propertyCode": "HTL-1",
+	//             "roomNumber": "214",
+	//             "guestFirstName": "Ana",
+	//             "guestLastName": "Lima",
+	//             "guestLanguageCode": "pt",
+	//             "conversationStatus": "open",
+	//             "conversationType": "guest",
+	//             "messages": [
+	//               {
+	//                 "createDate": "2025-01-18T07:52:37.0923950+00:00",
+	//                 "code": "0194785c-7e7c-7000-8000-000000000002",
+	//                 "isRead": true,
+	//                 "serviceCenterName": null,
+	//                 "messageType": "guest",
+	//                 "content": "Can you bring towels?",
+	//                 "firstName": "Ana",
+	//                 "lastName": "Lima",
+	//                 "languageCode": "en",
+	//                 "isTranslated": true,
+	//                 "conversationId": 1
+	//               }
+	//             ]
+	//           }
+	//         },
+	//         "succeeded": true
+	//       }
+	//     }
+	//   ],
+	//   "status": "Success"
+	// }
+}

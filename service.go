@@ -1,0 +1,393 @@
+package parley
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/notify"
+	"github.com/parleyhq/parley/store"
+)
+
+// Service enforces Parley's rules over a store. It is safe for concurrent
+// use; create one with New and share it.
+type Service struct {
+	store   store.Store
+	opts    Options
+	waiters *hub
+}
+
+// New returns a Service over st with the given options (start from
+// DefaultOptions). The Service does not own st: closing st is the
+// caller's job.
+func New(st store.Store, opts Options) (*Service, error) {
+	if st == nil {
+		return nil, errors.New("parley: store is nil")
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return &Service{store: st, opts: opts, waiters: newHub()}, nil
+}
+
+// Store returns the store the Service runs on (for a notify.Worker, which
+// reads a store's outbox).
+func (s *Service) Store() store.Store { return s.store }
+
+// now returns the current time at the stores' precision, in UTC.
+func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(store.TimePrecision) }
+
+func (s *Service) code() (uuid.UUID, error) {
+	c, err := s.opts.NewCode()
+	if err != nil {
+		return uuid.UUID{}, fmt.Errorf("parley: new code: %w", err)
+	}
+	return c, nil
+}
+
+// StartRequest starts a conversation with its first message (seed 000's
+// conversation create).
+type StartRequest struct {
+	Type conversation.Type
+	// UserID is the user the conversation is with. A user starting a
+	// conversation may leave it empty (it is the user); naming another
+	// user is ErrPermission. A seller must set it.
+	UserID string
+	// DataSourceID is the seller. A seller may leave it empty (it is the
+	// seller's data source); naming another is ErrPermission. A user must
+	// set it unless Options.DefaultDataSource picks one.
+	DataSourceID string
+	Item         conversation.Item
+	Subject      string
+	Content      string
+	Language     string
+	// IdempotencyKey, if set, makes the start safe to retry: the same
+	// actor retrying with the same key gets the first result.
+	IdempotencyKey string
+}
+
+// Result is a write's outcome: the conversation as the write left it and
+// the message written. Replayed is true when an idempotency key matched an
+// earlier request and nothing new was written.
+type Result struct {
+	Conversation conversation.Conversation
+	Message      message.Message
+	Replayed     bool
+}
+
+// Start starts a conversation between a user and a data source with its
+// first message. Users start messages, questions and reviews; sellers
+// start only messages (ErrSellerStart, or ErrReviewReply for a review).
+// There is one conversation per user, data source, type and item: a
+// second start returns a *ConversationExistsError with the first one's id.
+func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, error) {
+	sender, side, err := s.writer(a)
+	if err != nil {
+		return Result{}, err
+	}
+	userID, dsID := r.UserID, r.DataSourceID
+	if side == conversation.SideUser {
+		if userID != "" && userID != sender.ID {
+			return Result{}, denied("user", sender.ID, "cannot start a conversation for user", userID)
+		}
+		userID = sender.ID
+	} else {
+		if dsID != "" && dsID != sender.ID {
+			return Result{}, denied("data source", sender.ID, "cannot start a conversation for data source", dsID)
+		}
+		dsID = sender.ID
+	}
+
+	l := s.opts.Limits
+	var f fieldErrors
+	if !r.Type.Valid() {
+		f.add(FieldConversationType, fmt.Sprintf("%q is not a valid choice (message, question, review)", r.Type))
+	}
+	l.id(&f, FieldUser, userID)
+	if dsID != "" || s.opts.DefaultDataSource == nil {
+		l.id(&f, FieldDataSource, dsID)
+	}
+	l.item(&f, r.Item)
+	l.subject(&f, r.Subject)
+	l.content(&f, FieldMessageContent, r.Content)
+	language(&f, r.Language)
+	idempotencyKey(&f, r.IdempotencyKey)
+	if err := f.err(); err != nil {
+		return Result{}, err
+	}
+	if side == conversation.SideSeller {
+		switch r.Type {
+		case conversation.TypeReview:
+			return Result{}, ErrReviewReply
+		case conversation.TypeQuestion:
+			return Result{}, ErrSellerStart
+		}
+	}
+	if dsID == "" {
+		if dsID, err = s.opts.DefaultDataSource(ctx, a.channel, userID); err != nil {
+			return Result{}, fmt.Errorf("parley: default data source: %w", err)
+		}
+		l.id(&f, FieldDataSource, dsID)
+		if err := f.err(); err != nil {
+			return Result{}, err
+		}
+	}
+
+	var attrs conversation.Attributes
+	if s.opts.Lookup != nil {
+		q := LookupQuery{Channel: a.channel, UserID: userID, DataSourceID: dsID, Item: r.Item}
+		if attrs, err = s.opts.Lookup.ConversationAttributes(ctx, q); err != nil {
+			return Result{}, fmt.Errorf("parley: lookup: %w", err)
+		}
+	}
+
+	now := s.now()
+	convCode, err := s.code()
+	if err != nil {
+		return Result{}, err
+	}
+	msgCode, err := s.code()
+	if err != nil {
+		return Result{}, err
+	}
+	c := conversation.Conversation{
+		Code: convCode, Channel: a.channel, Type: r.Type,
+		UserID: userID, DataSourceID: dsID, Item: r.Item, Subject: r.Subject,
+		Status: conversation.StatusOpen, StartedBy: side, Language: r.Language,
+		Attributes: attrs, CreatedAt: now,
+	}
+	c.Apply(side, 0, now)
+	m := message.Message{Code: msgCode, Seq: 1, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now}
+	ev, err := s.event(notify.KindConversationStarted, c, sender, now)
+	if err != nil {
+		return Result{}, err
+	}
+	p := store.CreateParams{
+		Conversation: c, Message: m, Events: s.outboxEvents(ev),
+		Idempotency: s.idempotency(a, r.IdempotencyKey, "start", string(r.Type), userID, dsID,
+			string(r.Item.Kind), r.Item.ID, r.Subject, r.Content, r.Language),
+	}
+	res, err := s.store.CreateConversation(ctx, p)
+	if err != nil {
+		return Result{}, fmt.Errorf("parley: start conversation: %w", err)
+	}
+	out := Result(res)
+	if !out.Replayed {
+		ev.ConversationID, ev.MessageID = out.Conversation.ID, out.Message.ID
+		s.delivered(ctx, ev, out)
+	}
+	return out, nil
+}
+
+// PostRequest adds a message to an existing conversation.
+type PostRequest struct {
+	ConversationID int64
+	Content        string
+	Language       string
+	IdempotencyKey string
+}
+
+// Post adds a message to a conversation of the actor's. A data source
+// cannot write into a review (ErrReviewReply); a closed conversation takes
+// no messages (ErrConversationClosed).
+func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, error) {
+	sender, _, err := s.writer(a)
+	if err != nil {
+		return Result{}, err
+	}
+	var f fieldErrors
+	if r.ConversationID <= 0 {
+		f.add(FieldConversation, "must be a conversation id")
+	}
+	s.opts.Limits.content(&f, FieldMessageContent, r.Content)
+	language(&f, r.Language)
+	idempotencyKey(&f, r.IdempotencyKey)
+	if err := f.err(); err != nil {
+		return Result{}, err
+	}
+	c, err := s.conversation(ctx, a, r.ConversationID)
+	if err != nil {
+		return Result{}, err
+	}
+	check := func(c conversation.Conversation) error { return canPost(c, sender) }
+	if err := check(c); err != nil {
+		return Result{}, err
+	}
+	now := s.now()
+	code, err := s.code()
+	if err != nil {
+		return Result{}, err
+	}
+	m := message.Message{Code: code, ConversationID: c.ID, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now}
+	ev, err := s.event(notify.KindMessagePosted, c, sender, now)
+	if err != nil {
+		return Result{}, err
+	}
+	p := store.AppendParams{
+		ConversationID: c.ID, Message: m, Check: check, Events: s.outboxEvents(ev),
+		Idempotency: s.idempotency(a, r.IdempotencyKey, "post", strconv.FormatInt(c.ID, 10), r.Content, r.Language),
+	}
+	res, err := s.store.AppendMessage(ctx, p)
+	if err != nil {
+		return Result{}, fmt.Errorf("parley: post message: %w", err)
+	}
+	out := Result(res)
+	if !out.Replayed {
+		ev.ConversationID, ev.MessageID = out.Conversation.ID, out.Message.ID
+		s.waiters.publish(c.ID)
+		s.delivered(ctx, ev, out)
+	}
+	return out, nil
+}
+
+// canPost is the rule for adding a message, checked before the write and
+// again inside it, on the locked conversation.
+func canPost(c conversation.Conversation, sender message.Sender) error {
+	if c.Type == conversation.TypeReview && sender.Kind == message.SenderDataSource {
+		return ErrReviewReply
+	}
+	if c.Status == conversation.StatusClosed {
+		return ErrConversationClosed
+	}
+	return nil
+}
+
+// Get returns a conversation the actor may see.
+func (s *Service) Get(ctx context.Context, a Actor, id int64) (conversation.Conversation, error) {
+	if err := a.valid(); err != nil {
+		return conversation.Conversation{}, err
+	}
+	return s.conversation(ctx, a, id)
+}
+
+// SetStatus closes or reopens a conversation of the actor's (seed 001's
+// conversation status). Either side may do it.
+func (s *Service) SetStatus(ctx context.Context, a Actor, id int64, st conversation.Status) (conversation.Conversation, error) {
+	if _, _, err := s.writer(a); err != nil {
+		return conversation.Conversation{}, err
+	}
+	if !st.Valid() {
+		return conversation.Conversation{}, &ValidationError{Field: FieldStatus, Reason: fmt.Sprintf("%q is not a valid choice (open, closed)", st)}
+	}
+	c, err := s.conversation(ctx, a, id)
+	if err != nil {
+		return conversation.Conversation{}, err
+	}
+	c, err = s.store.SetStatus(ctx, store.StatusParams{ConversationID: c.ID, Status: st, At: s.now()})
+	if err != nil {
+		return conversation.Conversation{}, fmt.Errorf("parley: set status: %w", err)
+	}
+	return c, nil
+}
+
+// MarkRead records that the actor has read a conversation up to and
+// including the given message, and returns the conversation with its
+// updated read state. Read positions only move forward.
+func (s *Service) MarkRead(ctx context.Context, a Actor, conversationID, upToMessageID int64) (conversation.Conversation, error) {
+	_, side, err := s.writer(a)
+	if err != nil {
+		return conversation.Conversation{}, err
+	}
+	if upToMessageID <= 0 {
+		return conversation.Conversation{}, &ValidationError{Field: FieldMessage, Reason: "must be a message id"}
+	}
+	c, err := s.conversation(ctx, a, conversationID)
+	if err != nil {
+		return conversation.Conversation{}, err
+	}
+	c, err = s.store.MarkRead(ctx, store.ReadParams{ConversationID: c.ID, Side: side, UpToMessageID: upToMessageID})
+	if err != nil {
+		return conversation.Conversation{}, fmt.Errorf("parley: mark read: %w", err)
+	}
+	return c, nil
+}
+
+// UnreadSummary is a party's unread totals in its channel.
+type UnreadSummary = store.UnreadSummary
+
+// Unread returns the unread totals of the actor (a user, a seller, or an
+// integration acting for one).
+func (s *Service) Unread(ctx context.Context, a Actor) (UnreadSummary, error) {
+	sender, side, err := s.writer(a)
+	if err != nil {
+		return UnreadSummary{}, err
+	}
+	u, err := s.store.Unread(ctx, store.UnreadQuery{Channel: a.channel, Side: side, PartyID: sender.ID})
+	if err != nil {
+		return UnreadSummary{}, fmt.Errorf("parley: unread: %w", err)
+	}
+	return u, nil
+}
+
+// writer returns the sender the actor writes as.
+func (s *Service) writer(a Actor) (message.Sender, conversation.Side, error) {
+	if err := a.valid(); err != nil {
+		return message.Sender{}, "", err
+	}
+	sender, ok := a.Sender()
+	if !ok {
+		return message.Sender{}, "", denied("an integration must name the party it acts for")
+	}
+	return sender, conversation.Side(sender.Kind), nil
+}
+
+// valid checks an actor built by the program.
+func (a Actor) valid() error {
+	if a.kind < ActorUser || a.kind > ActorIntegration {
+		return denied("invalid actor")
+	}
+	var f fieldErrors
+	DefaultLimits().id(&f, FieldChannel, a.channel)
+	if s, ok := a.Sender(); ok {
+		DefaultLimits().id(&f, FieldSender, s.ID)
+		if s.Kind == message.SenderUser && !s.UserType.Valid() {
+			f.add(FieldSender, "unknown user type")
+		}
+	}
+	return f.err()
+}
+
+// conversation loads a conversation and checks that the actor may see it:
+// another channel's conversation is not found; another party's is
+// ErrPermission.
+func (s *Service) conversation(ctx context.Context, a Actor, id int64) (conversation.Conversation, error) {
+	if id <= 0 {
+		return conversation.Conversation{}, &ValidationError{Field: FieldConversation, Reason: "must be a conversation id"}
+	}
+	c, err := s.store.GetConversation(ctx, id)
+	if err != nil {
+		return conversation.Conversation{}, fmt.Errorf("parley: conversation %d: %w", id, err)
+	}
+	if c.Channel != a.channel {
+		return conversation.Conversation{}, fmt.Errorf("parley: conversation %d: %w", id, ErrNotFound)
+	}
+	if p, ok := a.Sender(); ok {
+		if (p.Kind == message.SenderUser && c.UserID != p.ID) ||
+			(p.Kind == message.SenderDataSource && c.DataSourceID != p.ID) {
+			return conversation.Conversation{}, denied(a.String(), "is not a party to conversation", strconv.FormatInt(id, 10))
+		}
+	}
+	return c, nil
+}
+
+// idempotency returns the store's idempotency record for a keyed request.
+func (s *Service) idempotency(a Actor, key string, fields ...string) *store.Idempotency {
+	if key == "" {
+		return nil
+	}
+	h := sha256.New()
+	for _, f := range fields {
+		h.Write([]byte(strconv.Itoa(len(f))))
+		h.Write([]byte{':'})
+		h.Write([]byte(f))
+	}
+	return &store.Idempotency{Scope: a.scope(), Key: key, Fingerprint: hex.EncodeToString(h.Sum(nil))}
+}

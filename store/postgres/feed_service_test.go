@@ -1,0 +1,104 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/store/postgres"
+)
+
+// readSignal is a store that signals each MessagesAfter it has answered.
+type readSignal struct {
+	*postgres.Store
+	read chan struct{}
+}
+
+func (s *readSignal) MessagesAfter(ctx context.Context, conv, after int64, limit int) ([]message.Message, error) {
+	msgs, err := s.Store.MessagesAfter(ctx, conv, after, limit)
+	s.read <- struct{}{}
+	return msgs, err
+}
+
+// TestService_ListenAcrossProcesses: two Services on one schema stand for
+// two processes. A client waiting on the first gets the message posted
+// through the second, woken by the feed (parley.Service.Listen), without
+// polling.
+func TestService_ListenAcrossProcesses(t *testing.T) {
+	dsn := os.Getenv("PARLEY_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("PARLEY_POSTGRES_DSN is not set: skipping the PostgreSQL tests " +
+			"(set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run them)")
+	}
+	ctx := context.Background()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "parley_test_" + hex.EncodeToString(b)
+	open := func() *readSignal {
+		st, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = st.Close() })
+		return &readSignal{Store: st, read: make(chan struct{}, 16)}
+	}
+	stA, stB := open(), open()
+	a, err := parley.New(stA, parley.DefaultOptions())
+	require.NoError(t, err)
+	b2, err := parley.New(stB, parley.DefaultOptions())
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		st, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
+		if err == nil {
+			_, _ = st.Pool().Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+			_ = st.Close()
+		}
+	})
+
+	lctx, stop := context.WithCancel(ctx)
+	listened := make(chan error, 1)
+	go func() { listened <- a.Listen(lctx) }()
+	t.Cleanup(func() {
+		stop()
+		assert.ErrorIs(t, <-listened, context.Canceled)
+	})
+
+	user, seller := parley.User("1", "545382"), parley.Seller("1", "1")
+	res, err := b2.Start(ctx, user, parley.StartRequest{Type: conversation.TypeMessage, DataSourceID: "1", Content: "hello"})
+	require.NoError(t, err)
+	last := res.Message.ID
+
+	// The feed may take a moment to start listening: post again until
+	// the waiter on a, parked before each post, is woken by b's post.
+	for attempt := 0; ; attempt++ {
+		require.Less(t, attempt, 20, "the waiter on the other process was never woken")
+		got := make(chan int64, 1)
+		wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		go func() {
+			msgs, err := a.Wait(wctx, seller, res.Conversation.ID, last, 0)
+			if err == nil && len(msgs) > 0 {
+				got <- msgs[len(msgs)-1].ID
+			}
+			close(got)
+		}()
+		<-stA.read                        // the waiter has read once and found nothing
+		time.Sleep(10 * time.Millisecond) // and waits
+		p, err := b2.Post(ctx, user, parley.PostRequest{ConversationID: res.Conversation.ID, Content: "are you there?"})
+		require.NoError(t, err)
+		id, ok := <-got
+		cancel()
+		if ok {
+			assert.Equal(t, p.Message.ID, id)
+			return
+		}
+		last = p.Message.ID
+	}
+}

@@ -1,0 +1,222 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/store"
+)
+
+// feedRecorder runs WatchMessages and collects what it reports.
+type feedRecorder struct {
+	ids  chan int64
+	done chan error
+	stop context.CancelFunc
+}
+
+// watch runs the feed with w's timing, or WatchMessages's with w nil.
+func watch(t *testing.T, st *Store, w *watcher) *feedRecorder {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &feedRecorder{ids: make(chan int64, 1024), done: make(chan error, 1), stop: cancel}
+	report := func(id int64) { r.ids <- id }
+	go func() {
+		if w == nil {
+			r.done <- st.WatchMessages(ctx, report)
+		} else {
+			r.done <- st.watchMessages(ctx, report, w)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-r.done:
+		case <-time.After(5 * time.Second):
+			t.Error("WatchMessages did not return after its context ended")
+		}
+	})
+	return r
+}
+
+// next returns the next reported id, or fails after a few seconds.
+func (r *feedRecorder) next(t *testing.T) int64 {
+	t.Helper()
+	select {
+	case id := <-r.ids:
+		return id
+	case <-time.After(5 * time.Second):
+		t.Fatal("no message reported")
+		return 0
+	}
+}
+
+// quiet asserts that nothing is reported for a while.
+func (r *feedRecorder) quiet(t *testing.T) {
+	t.Helper()
+	select {
+	case id := <-r.ids:
+		t.Fatalf("unexpected report of conversation %d", id)
+	case <-time.After(150 * time.Millisecond):
+	}
+}
+
+// start creates a conversation of user u.
+func start(t *testing.T, st store.Store, u string) conversation.Conversation {
+	t.Helper()
+	res, err := st.CreateConversation(context.Background(),
+		startParams("1", u, "1", conversation.TypeMessage, conversation.Item{}, t0))
+	require.NoError(t, err)
+	return res.Conversation
+}
+
+// post appends a message from the data source to conversation id.
+func post(t *testing.T, st store.Store, id int64, at time.Time) {
+	t.Helper()
+	_, err := st.AppendMessage(context.Background(), postParams(id, message.DataSource("1"), "hi", at))
+	require.NoError(t, err)
+}
+
+// listening waits until the recorder hears appends: it posts to a warm-up
+// conversation until one is reported, then drains what is left.
+func listening(t *testing.T, st store.Store, r *feedRecorder) {
+	t.Helper()
+	warm := start(t, st, "warm-up")
+	at := t0
+	require.Eventually(t, func() bool {
+		at = at.Add(time.Second)
+		post(t, st, warm.ID, at)
+		select {
+		case id := <-r.ids:
+			return id == warm.ID
+		case <-time.After(20 * time.Millisecond):
+			return false
+		}
+	}, 10*time.Second, time.Millisecond, "the feed never started")
+	for {
+		select {
+		case <-r.ids:
+		case <-time.After(100 * time.Millisecond):
+			return
+		}
+	}
+}
+
+func TestStore_WatchMessages(t *testing.T) {
+	e := newEnv(t, 4)
+	// A fast watermark and a slow reconnection, so that the test can post
+	// while the feed is down and see what the catch-up reports.
+	r := watch(t, e.Store, &watcher{refresh: 50 * time.Millisecond, retryMin: 300 * time.Millisecond, retryMax: time.Second})
+	listening(t, e.Store, r)
+
+	t.Run("Append", func(t *testing.T) {
+		c := start(t, e.Store, "u1")
+		post(t, e.Store, c.ID, t0.Add(time.Minute))
+		assert.Equal(t, c.ID, r.next(t))
+	})
+
+	t.Run("AnotherProcess", func(t *testing.T) {
+		// A second store on the same schema stands for another process.
+		other, err := Open(context.Background(), testDSN(t), Options{Schema: e.schema})
+		require.NoError(t, err)
+		defer other.Close()
+		c := start(t, other, "u2")
+		post(t, other, c.ID, t0.Add(time.Minute))
+		assert.Equal(t, c.ID, r.next(t))
+	})
+
+	t.Run("CheckedAppend", func(t *testing.T) {
+		c := start(t, e.Store, "u3")
+		p := postParams(c.ID, message.DataSource("1"), "checked", t0.Add(time.Minute))
+		p.Check = func(conversation.Conversation) error { return nil }
+		_, err := e.AppendMessage(context.Background(), p)
+		require.NoError(t, err)
+		assert.Equal(t, c.ID, r.next(t))
+	})
+
+	t.Run("NothingWrittenNothingReported", func(t *testing.T) {
+		c := start(t, e.Store, "u4")
+		r.quiet(t) // starting a conversation is not an append
+		boom := errors.New("rule says no")
+		p := postParams(c.ID, message.DataSource("1"), "refused", t0.Add(time.Minute))
+		p.Check = func(conversation.Conversation) error { return boom }
+		_, err := e.AppendMessage(context.Background(), p)
+		require.ErrorIs(t, err, boom)
+
+		keyed := postParams(c.ID, message.DataSource("1"), "once", t0.Add(2*time.Minute))
+		keyed.Idempotency = &store.Idempotency{Scope: "s", Key: "k", Fingerprint: "f"}
+		_, err = e.AppendMessage(context.Background(), keyed)
+		require.NoError(t, err)
+		assert.Equal(t, c.ID, r.next(t))
+		res, err := e.AppendMessage(context.Background(), keyed)
+		require.NoError(t, err)
+		require.True(t, res.Replayed)
+		r.quiet(t)
+	})
+
+	t.Run("OtherSchemaNotHeard", func(t *testing.T) {
+		other := newEnv(t, 2)
+		c := start(t, other.Store, "u5")
+		post(t, other.Store, c.ID, t0.Add(time.Minute))
+		r.quiet(t)
+	})
+
+	t.Run("Reconnects", func(t *testing.T) {
+		c := start(t, e.Store, "u6")
+		time.Sleep(200 * time.Millisecond) // the watermark passes the earlier messages
+		var killed int64
+		require.NoError(t, e.admin.QueryRow(context.Background(),
+			`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
+			feedApplicationName).Scan(&killed))
+		require.Equal(t, int64(1), killed, "the feed's connection")
+		// Posted while the feed is down (it waits 300 ms to reconnect):
+		// reported by the catch-up.
+		post(t, e.Store, c.ID, t0.Add(time.Minute))
+		assert.Equal(t, c.ID, r.next(t))
+		d := start(t, e.Store, "u7")
+		post(t, e.Store, d.ID, t0.Add(time.Minute))
+		for id := r.next(t); id != d.ID; id = r.next(t) {
+			assert.Equal(t, c.ID, id, "a repeat at most")
+		}
+	})
+
+	t.Run("ContextEnds", func(t *testing.T) {
+		r.stop()
+		select {
+		case err := <-r.done:
+			assert.ErrorIs(t, err, context.Canceled)
+			r.done <- err // for the cleanup
+		case <-time.After(5 * time.Second):
+			t.Fatal("WatchMessages did not return")
+		}
+	})
+}
+
+func TestStore_WatchMessagesDefaults(t *testing.T) {
+	e := newEnv(t, 2)
+	r := watch(t, e.Store, nil)
+	listening(t, e.Store, r)
+	c := start(t, e.Store, "u1")
+	post(t, e.Store, c.ID, t0.Add(time.Minute))
+	assert.Equal(t, c.ID, r.next(t))
+}
+
+func TestStore_WatchMessagesClosed(t *testing.T) {
+	e := newEnv(t, 2)
+	require.NoError(t, e.Close())
+	err := e.WatchMessages(context.Background(), func(int64) {})
+	assert.ErrorIs(t, err, store.ErrClosed)
+}
+
+func TestFeedChannel(t *testing.T) {
+	long := feedChannel(string(make([]byte, 63)))
+	assert.LessOrEqual(t, len(long), 63)
+	assert.NotEqual(t, feedChannel("a"), feedChannel("b"))
+	assert.Equal(t, feedChannel("parley"), feedChannel("parley"))
+}

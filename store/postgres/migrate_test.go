@@ -1,0 +1,105 @@
+package postgres
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleyhq/parley/store"
+)
+
+func TestOpen_ConcurrentMigrations(t *testing.T) {
+	dsn := testDSN(t)
+	admin := adminPool(t)
+	schema := randomSchema()
+	dropSchemaAtCleanup(t, admin, schema)
+	ms, err := loadMigrations()
+	require.NoError(t, err)
+
+	// Eight processes start at once on a database without the schema.
+	const n = 8
+	stores := make([]*Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			stores[i], errs[i] = Open(context.Background(), dsn, Options{Schema: schema})
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i], "open %d", i)
+		t.Cleanup(func() { _ = stores[i].Close() })
+	}
+
+	rows, err := admin.Query(context.Background(), "SELECT version, count(*) FROM "+
+		pgxIdent(schema, "schema_migrations")+" GROUP BY version ORDER BY version")
+	require.NoError(t, err)
+	var versions []int
+	for rows.Next() {
+		var v, c int
+		require.NoError(t, rows.Scan(&v, &c))
+		assert.Equal(t, 1, c, "version %d recorded once", v)
+		versions = append(versions, v)
+	}
+	require.NoError(t, rows.Err())
+	require.Len(t, versions, len(ms))
+	for i, m := range ms {
+		assert.Equal(t, m.version, versions[i])
+	}
+	// Every store works on the one schema.
+	for _, st := range stores {
+		_, err := st.GetConversation(context.Background(), 1)
+		assert.ErrorIs(t, err, store.ErrNotFound)
+	}
+}
+
+func TestOpen_ErrSchemaTooNew(t *testing.T) {
+	e := newEnv(t, 0)
+	_, err := e.admin.Exec(context.Background(), "INSERT INTO "+e.table("schema_migrations")+" (version, name) VALUES (9999, 'from the future')")
+	require.NoError(t, err)
+	_, err = Open(context.Background(), testDSN(t), Options{Schema: e.schema})
+	require.ErrorIs(t, err, ErrSchemaTooNew)
+	assert.Contains(t, err.Error(), "9999")
+}
+
+func TestOpen_InvalidOptions(t *testing.T) {
+	// Options are validated before anything connects.
+	_, err := Open(context.Background(), "postgres://nowhere.invalid/db", Options{MaxRetries: -1})
+	require.Error(t, err)
+	_, err = New(context.Background(), nil, Options{})
+	require.Error(t, err)
+}
+
+func TestNew_ExistingPool(t *testing.T) {
+	ctx := context.Background()
+	admin := adminPool(t)
+	schema := randomSchema()
+	dropSchemaAtCleanup(t, admin, schema)
+	pool, err := pgxpool.New(ctx, testDSN(t))
+	require.NoError(t, err)
+	defer pool.Close()
+
+	st, err := New(ctx, pool, Options{Schema: schema})
+	require.NoError(t, err)
+	assert.Same(t, pool, st.Pool())
+	assert.Equal(t, schema, st.Schema())
+	require.NoError(t, st.Close())
+	_, err = st.GetConversation(ctx, 1)
+	assert.ErrorIs(t, err, store.ErrClosed)
+	require.NoError(t, pool.Ping(ctx), "Close leaves the caller's pool open")
+
+	// A second store on the same pool and schema finds it migrated.
+	st2, err := New(ctx, pool, Options{Schema: schema})
+	require.NoError(t, err)
+	defer st2.Close()
+	_, err = st2.GetConversation(ctx, 1)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}

@@ -1,0 +1,88 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Options configure a Store. The zero value of each field means its
+// default (see DefaultOptions); Open and New fill the defaults in and call
+// Validate.
+type Options struct {
+	// Schema is the PostgreSQL schema that holds Parley's tables. It is
+	// created if missing and quoted as an identifier, so any name up to 63
+	// bytes works. Default "parley".
+	Schema string
+
+	// MaxRetries is how many times a write is retried after a
+	// serialization failure (SQLSTATE 40001) or a deadlock (40P01), and
+	// after losing a race for an idempotency key. Default 8; negative is
+	// invalid.
+	MaxRetries int
+
+	// RetryBackoff is the longest pause before a retry; each pause is a
+	// random duration up to RetryBackoff times the attempt number.
+	// Default 5ms.
+	RetryBackoff time.Duration
+}
+
+// Defaults of Options.
+const (
+	DefaultSchema       = "parley"
+	DefaultMaxRetries   = 8
+	DefaultRetryBackoff = 5 * time.Millisecond
+)
+
+// maxIdentifierLen is PostgreSQL's NAMEDATALEN-1: longer names are
+// silently truncated by the server, so they are refused here.
+const maxIdentifierLen = 63
+
+// DefaultOptions returns the Options with every default filled in.
+func DefaultOptions() Options {
+	return Options{
+		Schema:       DefaultSchema,
+		MaxRetries:   DefaultMaxRetries,
+		RetryBackoff: DefaultRetryBackoff,
+	}
+}
+
+// withDefaults returns o with its zero fields set to their defaults.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.Schema == "" {
+		o.Schema = d.Schema
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = d.MaxRetries
+	}
+	if o.RetryBackoff == 0 {
+		o.RetryBackoff = d.RetryBackoff
+	}
+	return o
+}
+
+// Validate reports whether o, with its defaults filled in, can be used.
+func (o Options) Validate() error {
+	o = o.withDefaults()
+	var errs []error
+	if len(o.Schema) > maxIdentifierLen {
+		errs = append(errs, fmt.Errorf("schema name %q is longer than %d bytes", o.Schema, maxIdentifierLen))
+	}
+	for _, r := range o.Schema {
+		if r == 0 {
+			errs = append(errs, errors.New("schema name contains a NUL byte"))
+			break
+		}
+	}
+	if o.MaxRetries < 0 {
+		errs = append(errs, fmt.Errorf("MaxRetries %d is negative", o.MaxRetries))
+	}
+	if o.RetryBackoff < 0 {
+		errs = append(errs, fmt.Errorf("RetryBackoff %v is negative", o.RetryBackoff))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("postgres: invalid options: %w", errors.Join(errs...))
+	}
+	return nil
+}

@@ -1,0 +1,294 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/store"
+)
+
+// errLimit is returned for a page size below 1.
+func errLimit(limit int) error { return fmt.Errorf("limit %d: must be at least 1", limit) }
+
+// GetConversation returns the conversation with the given id, or
+// store.ErrNotFound.
+func (s *Store) GetConversation(ctx context.Context, id int64) (conversation.Conversation, error) {
+	var res conversation.Conversation
+	err := s.do(ctx, "get conversation", func(ctx context.Context) error {
+		cs := newConvScan()
+		err := s.pool.QueryRow(ctx, s.q.getConversation, id).Scan(cs.dest[:]...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("conversation %d", id)
+		}
+		res = cs.result()
+		return err
+	})
+	return res, err
+}
+
+// ListConversations returns a keyset page of a channel's conversations,
+// newest activity first. The page and, with WithTotal, the count are sent
+// together: one round trip.
+func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery) (store.Page[conversation.Conversation], error) {
+	var res store.Page[conversation.Conversation]
+	if q.Limit < 1 {
+		return res, s.fail(ctx, "list conversations", errLimit(q.Limit))
+	}
+	err := s.do(ctx, "list conversations", func(ctx context.Context) error {
+		page, pageArgs, count, countArgs := s.conversationSQL(q)
+		b := &pgx.Batch{}
+		b.Queue(page, pageArgs...)
+		if q.WithTotal {
+			b.Queue(count, countArgs...)
+		}
+		br := s.pool.SendBatch(ctx, b)
+		defer br.Close()
+		items, err := scanConversations(br, q.Limit+1)
+		if err != nil {
+			return err
+		}
+		res = store.Page[conversation.Conversation]{Items: items, Total: -1}
+		if len(items) > q.Limit {
+			res.Items, res.More = items[:q.Limit], true
+		}
+		if q.WithTotal {
+			if err := br.QueryRow().Scan(&res.Total); err != nil {
+				return err
+			}
+		}
+		return br.Close()
+	})
+	return res, err
+}
+
+func scanConversations(br pgx.BatchResults, capacity int) ([]conversation.Conversation, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := make([]conversation.Conversation, 0, min(capacity, 128))
+	cs := newConvScan()
+	for rows.Next() {
+		if err := rows.Scan(cs.dest[:]...); err != nil {
+			return nil, err
+		}
+		items = append(items, cs.result())
+	}
+	return items, rows.Err()
+}
+
+// conversationSQL returns the statements of a conversation listing: the
+// page (with the cursor and the limit plus one, to learn whether more
+// follow) and the count (without the cursor). Every condition is an
+// equality or a range on the columns of one of the listing indexes, and
+// the order is the indexes' order, so a page reads at most Limit+1 index
+// entries past the cursor when a leading index matches.
+func (s *Store) conversationSQL(q store.ConversationQuery) (page string, pageArgs []any, count string, countArgs []any) {
+	var where strings.Builder
+	args := []any{q.Channel}
+	where.WriteString("channel = $1")
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where.WriteString(" AND ")
+		where.WriteString(strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	f := q.Filter
+	// Filter.Match compares at full precision: a bound between two
+	// microseconds is moved to the one that keeps the same rows.
+	if !f.CreatedFrom.IsZero() {
+		add("created_at >= ?", ceilMicro(f.CreatedFrom))
+	}
+	if !f.CreatedTo.IsZero() {
+		add("created_at <= ?", f.CreatedTo.Truncate(store.TimePrecision))
+	}
+	if !f.ModifiedFrom.IsZero() {
+		add("modified_at >= ?", ceilMicro(f.ModifiedFrom))
+	}
+	if !f.ModifiedTo.IsZero() {
+		add("modified_at <= ?", f.ModifiedTo.Truncate(store.TimePrecision))
+	}
+	eq := func(col, v string) {
+		if v != "" {
+			add(col+" = ?", v)
+		}
+	}
+	eq("user_id", f.UserID)
+	eq("datasource_id", f.DataSourceID)
+	if f.ProductID != "" {
+		add("item_kind = '"+string(conversation.ItemProduct)+"' AND item_id = ?", f.ProductID)
+	}
+	if f.OrderItemID != "" {
+		add("item_kind = '"+string(conversation.ItemOrderItem)+"' AND item_id = ?", f.OrderItemID)
+	}
+	eq("item_kind", string(f.ItemKind))
+	eq("type", string(f.Type))
+	eq("status", string(f.Status))
+	eq("product_base_code", f.ProductBaseCode)
+	eq("user_first_name", f.UserFirstName)
+	eq("user_last_name", f.UserLastName)
+	eq("order_number", f.OrderNumber)
+	// A listing of public types only says so, for the public index.
+	public := f.Type.Public()
+	if len(q.Types) > 0 {
+		public = true
+		for _, t := range q.Types {
+			public = public && t.Public()
+		}
+	}
+	if public {
+		where.WriteString(" AND public")
+	}
+	switch len(q.Types) {
+	case 0:
+	case 1:
+		add("type = ?", string(q.Types[0]))
+	default:
+		types := make([]string, len(q.Types))
+		for i, t := range q.Types {
+			types[i] = string(t)
+		}
+		add("type = ANY(?::text[])", types)
+	}
+	filter := where.String()
+	countArgs = append([]any(nil), args...)
+	count = "SELECT count(*) FROM " + s.q.conversationsTable + " WHERE " + filter
+
+	if q.After != nil {
+		args = append(args, q.After.LastMessageAt, q.After.ID)
+		n := len(args)
+		where.WriteString(fmt.Sprintf(" AND (last_message_at, id) < ($%d, $%d)", n-1, n))
+	}
+	args = append(args, q.Limit+1)
+	page = "SELECT " + list(convColumns, "") + " FROM " + s.q.conversationsTable + " WHERE " + where.String() +
+		" ORDER BY last_message_at DESC, id DESC LIMIT $" + strconv.Itoa(len(args))
+	return page, args, count, countArgs
+}
+
+// ceilMicro rounds t up to the microsecond.
+func ceilMicro(t time.Time) time.Time {
+	d := t.Truncate(store.TimePrecision)
+	if d.Equal(t) {
+		return d
+	}
+	return d.Add(store.TimePrecision)
+}
+
+// ListMessages returns a page of a conversation's messages, newest first:
+// one round trip, with the total.
+func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.Page[message.Message], error) {
+	var res store.Page[message.Message]
+	if q.Limit < 1 {
+		return res, s.fail(ctx, "list messages", errLimit(q.Limit))
+	}
+	err := s.do(ctx, "list messages", func(ctx context.Context) error {
+		before := q.BeforeSeq
+		if before == 0 {
+			before = math.MaxInt64
+		}
+		b := &pgx.Batch{}
+		b.Queue(s.q.listMessages, q.ConversationID, before, q.Limit+1)
+		if q.WithTotal {
+			b.Queue(s.q.messageTotal, q.ConversationID)
+		}
+		br := s.pool.SendBatch(ctx, b)
+		defer br.Close()
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		items, err := scanMessages(rows, q.Limit+1)
+		if err != nil {
+			return err
+		}
+		res = store.Page[message.Message]{Items: items, Total: -1}
+		if len(items) > q.Limit {
+			res.Items, res.More = items[:q.Limit], true
+		}
+		if q.WithTotal {
+			if err := br.QueryRow().Scan(&res.Total); err != nil {
+				return err
+			}
+		}
+		return br.Close()
+	})
+	return res, err
+}
+
+// scanMessages reads the message rows; it returns nil if there are none.
+func scanMessages(rows pgx.Rows, capacity int) ([]message.Message, error) {
+	defer rows.Close()
+	var items []message.Message
+	ms := newMessageScan()
+	for rows.Next() {
+		if err := rows.Scan(ms.dest[:]...); err != nil {
+			return nil, err
+		}
+		if items == nil {
+			items = make([]message.Message, 0, min(capacity, 128))
+		}
+		items = append(items, ms.result())
+	}
+	return items, rows.Err()
+}
+
+// MessagesAfter returns up to limit messages of a conversation after the
+// message afterMessageID, by Seq: one round trip, which also tells an
+// unknown afterMessageID (no row at all) from an empty poll (the anchor
+// message alone).
+func (s *Store) MessagesAfter(ctx context.Context, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
+	var res []message.Message
+	if limit < 1 {
+		return nil, s.fail(ctx, "messages after", errLimit(limit))
+	}
+	err := s.do(ctx, "messages after", func(ctx context.Context) error {
+		if afterMessageID == 0 {
+			rows, err := s.pool.Query(ctx, s.q.messagesFromStart, conversationID, limit)
+			if err != nil {
+				return err
+			}
+			res, err = scanMessages(rows, limit)
+			return err
+		}
+		rows, err := s.pool.Query(ctx, s.q.messagesAfter, conversationID, afterMessageID, int64(limit)+1)
+		if err != nil {
+			return err
+		}
+		// An empty poll is the common answer: let the slice grow.
+		anchor, err := scanMessages(rows, 1)
+		if err != nil {
+			return err
+		}
+		if anchor == nil {
+			return notFound("message %d in conversation %d", afterMessageID, conversationID)
+		}
+		res = anchor[1:]
+		if len(res) == 0 {
+			res = nil
+		}
+		return nil
+	})
+	return res, err
+}
+
+// Unread sums one party's unread messages in a channel.
+func (s *Store) Unread(ctx context.Context, q store.UnreadQuery) (store.UnreadSummary, error) {
+	var res store.UnreadSummary
+	err := s.do(ctx, "unread", func(ctx context.Context) error {
+		sql := s.q.unreadSeller
+		if q.Side == conversation.SideUser {
+			sql = s.q.unreadUser
+		}
+		return s.pool.QueryRow(ctx, sql, q.Channel, q.PartyID).Scan(&res.Messages, &res.Conversations)
+	})
+	return res, err
+}

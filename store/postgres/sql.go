@@ -1,0 +1,227 @@
+package postgres
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// queries holds the statements of a Store, with its schema written in.
+// Each is a single statement, so that most operations are one round trip.
+type queries struct {
+	schema string // the quoted schema identifier
+
+	// createConversation checks the idempotency record and, if there is
+	// none, inserts the conversation, its first message, the events and
+	// the idempotency record. Its one row is (conversation id, message id,
+	// idempotency found, fingerprint, conversation id, message id).
+	createConversation string
+	// appendMessage checks the idempotency record and, if there is none,
+	// applies a message to the conversation (conversation.Apply in SQL:
+	// the UPDATE takes the row lock, the message id is drawn under it) and
+	// inserts the message, the events and the idempotency record. Its one
+	// row is (written, the conversation's columns, idempotency found,
+	// fingerprint, conversation id, message id).
+	// A written message also notifies the schema's feed channel with the
+	// conversation id (pg_notify, delivered when the transaction commits;
+	// see feed.go). The notification is in the final SELECT's FROM, since
+	// a CTE that is not referenced and does not modify data is not run.
+	appendMessage string
+	// lockConversation selects a conversation FOR UPDATE.
+	lockConversation string
+	// idempotency selects an idempotency record.
+	idempotency string
+	// conflict finds what took a create's place: the idempotency record
+	// and the conversation with the key.
+	conflict string
+
+	getConversation string
+	getMessage      string
+	messageSeq      string
+	setStatus       string
+	markRead        string
+
+	listMessages       string
+	messageTotal       string
+	messagesFromStart  string
+	messagesAfter      string
+	unreadUser         string
+	unreadSeller       string
+	claimEvents        string
+	claimEventsDigest  string
+	completeEvents     string
+	failEvent          string
+	listDeadEvents     string
+	retryDeadEvent     string
+	conversationsTable string
+}
+
+// eventsInsert returns the INSERT of the events given as column arrays
+// starting at parameter first, for the conversation and message ids of
+// the CTE from.
+func eventsInsert(s string, first int, from, convID, msgID string) string {
+	p := func(i int, typ string) string { return fmt.Sprintf("$%d::%s[]", first+i, typ) }
+	return `INSERT INTO ` + s + `.events (id, kind, channel, conversation_id, message_id, conversation_type,
+		recipient_kind, recipient_id, sender_kind, sender_id, created_at, due_at, digest_key, state, attempts, last_error)
+	SELECT e.id, e.kind, e.channel, ` + convID + `, ` + msgID + `, e.ctype, e.rkind, e.rid, e.skind, e.sid,
+		e.created_at, e.due_at, e.digest_key, 'pending', 0, ''
+	FROM ` + from + `, unnest(` + strings.Join([]string{
+		p(0, "text"), p(1, "text"), p(2, "text"), p(3, "text"), p(4, "text"), p(5, "text"),
+		p(6, "text"), p(7, "text"), p(8, "timestamptz"), p(9, "timestamptz"), p(10, "text"),
+	}, ", ") + `) AS e (id, kind, channel, ctype, rkind, rid, skind, sid, created_at, due_at, digest_key)`
+}
+
+func newQueries(schema string) queries {
+	s := pgx.Identifier{schema}.Sanitize()
+	// nextval takes the sequence's name as text.
+	msgSeq := "nextval('" + strings.ReplaceAll(pgx.Identifier{schema, "message_ids"}.Sanitize(), "'", "''") + "')"
+	conv := list(convColumns, "")
+	feedLiteral := "'" + strings.ReplaceAll(feedChannel(schema), "'", "''") + "'"
+	var q queries
+	q.schema = s
+	q.conversationsTable = s + ".conversations"
+
+	q.createConversation = `WITH idem AS (
+	SELECT fingerprint, conversation_id, message_id FROM ` + s + `.idempotency WHERE scope = $1::text AND key = $2::text
+), conv AS (
+	INSERT INTO ` + s + `.conversations (code, channel, type, user_id, datasource_id, item_kind, item_id, subject,
+		status, started_by, language, user_first_name, user_last_name, product_base_code, order_number,
+		created_at, modified_at, last_message_at, last_message_id, last_seq, message_count,
+		user_read_seq, user_unread, seller_read_seq, seller_unread)
+	SELECT $4::uuid, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text, $11::text,
+		$12::text, $13::text, $14::text, $15::text, $16::text, $17::text, $18::text,
+		$19::timestamptz, $20::timestamptz, $21::timestamptz, ` + msgSeq + `, $22::bigint, $23::bigint,
+		$24::bigint, $25::bigint, $26::bigint, $27::bigint
+	WHERE NOT EXISTS (SELECT FROM idem)
+	RETURNING id, last_message_id
+), msg AS (
+	INSERT INTO ` + s + `.messages (id, code, conversation_id, seq, sender_kind, sender_id, sender_user_type, content, language, created_at)
+	SELECT conv.last_message_id, $28::uuid, conv.id, 1, $29::text, $30::text, $31::text, $32::text, $33::text, $34::timestamptz
+	FROM conv
+), ev AS (
+	` + eventsInsert(s, 35, "conv", "conv.id", "conv.last_message_id") + `
+), rec AS (
+	INSERT INTO ` + s + `.idempotency (scope, key, fingerprint, conversation_id, message_id)
+	SELECT $1, $2, $3::text, conv.id, conv.last_message_id FROM conv WHERE $1::text IS NOT NULL
+)
+SELECT coalesce(conv.id, 0), coalesce(conv.last_message_id, 0),
+	idem.fingerprint IS NOT NULL, coalesce(idem.fingerprint, ''), coalesce(idem.conversation_id, 0), coalesce(idem.message_id, 0)
+FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true`
+
+	q.appendMessage = `WITH idem AS (
+	SELECT fingerprint, conversation_id, message_id FROM ` + s + `.idempotency WHERE scope = $1::text AND key = $2::text
+), conv AS (
+	UPDATE ` + s + `.conversations AS c SET
+		last_seq = c.last_seq + 1,
+		message_count = c.message_count + 1,
+		last_message_id = ` + msgSeq + `,
+		last_message_at = $5::timestamptz,
+		modified_at = $5::timestamptz,
+		user_read_seq = CASE WHEN $6::text = 'datasource' THEN c.user_read_seq ELSE c.last_seq + 1 END,
+		user_unread = CASE WHEN $6::text = 'datasource' THEN c.user_unread + 1 ELSE 0 END,
+		seller_read_seq = CASE WHEN $6::text = 'datasource' THEN c.last_seq + 1 ELSE c.seller_read_seq END,
+		seller_unread = CASE WHEN $6::text = 'datasource' THEN 0 ELSE c.seller_unread + 1 END
+	WHERE c.id = $4::bigint AND NOT EXISTS (SELECT FROM idem)
+	RETURNING ` + list(convColumns, "c") + `
+), msg AS (
+	INSERT INTO ` + s + `.messages (id, code, conversation_id, seq, sender_kind, sender_id, sender_user_type, content, language, created_at)
+	SELECT conv.last_message_id, $7::uuid, conv.id, conv.last_seq, $6::text, $8::text, $9::text, $10::text, $11::text, $5::timestamptz
+	FROM conv
+), ev AS (
+	` + eventsInsert(s, 12, "conv", "conv.id", "conv.last_message_id") + `
+), rec AS (
+	INSERT INTO ` + s + `.idempotency (scope, key, fingerprint, conversation_id, message_id)
+	SELECT $1, $2, $3::text, conv.id, conv.last_message_id FROM conv WHERE $1::text IS NOT NULL
+)
+SELECT conv.id IS NOT NULL, ` + coalesced(convColumns, "conv") + `,
+	idem.fingerprint IS NOT NULL, coalesce(idem.fingerprint, ''), coalesce(idem.conversation_id, 0), coalesce(idem.message_id, 0)
+FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true
+	CROSS JOIN (SELECT count(pg_notify(` + feedLiteral + `, conv.id::text)) FROM conv) AS feed`
+
+	q.lockConversation = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE id = $1 FOR UPDATE`
+	q.idempotency = `SELECT fingerprint, conversation_id, message_id FROM ` + s + `.idempotency WHERE scope = $1 AND key = $2`
+	q.conflict = `SELECT idem.fingerprint IS NOT NULL, coalesce(idem.fingerprint, ''), coalesce(idem.conversation_id, 0),
+	coalesce(idem.message_id, 0), coalesce(c.id, 0)
+FROM (VALUES (1)) AS one (x)
+LEFT JOIN ` + s + `.idempotency AS idem ON idem.scope = $1::text AND idem.key = $2::text
+LEFT JOIN ` + s + `.conversations AS c ON (c.channel, c.user_id, c.datasource_id, c.type, c.item_kind, c.item_id) =
+	($3::text, $4::text, $5::text, $6::text, $7::text, $8::text)`
+
+	q.getConversation = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE id = $1`
+	q.getMessage = `SELECT ` + list(messageColumns, "") + ` FROM ` + s + `.messages WHERE id = $1`
+	q.messageSeq = `SELECT seq FROM ` + s + `.messages WHERE id = $1 AND conversation_id = $2`
+	q.setStatus = `UPDATE ` + s + `.conversations SET status = $2, modified_at = $3 WHERE id = $1 RETURNING ` + conv
+	// markRead sets one side's read position to $2 and counts the other
+	// side's messages after it; $3 is the side, $4 the other side's sender
+	// kind.
+	q.markRead = `UPDATE ` + s + `.conversations AS c SET
+	user_read_seq = CASE WHEN $3::text = 'user' THEN $2::bigint ELSE c.user_read_seq END,
+	user_unread = CASE WHEN $3::text = 'user' THEN n.unread ELSE c.user_unread END,
+	seller_read_seq = CASE WHEN $3::text = 'user' THEN c.seller_read_seq ELSE $2::bigint END,
+	seller_unread = CASE WHEN $3::text = 'user' THEN c.seller_unread ELSE n.unread END
+FROM (SELECT count(*) AS unread FROM ` + s + `.messages
+	WHERE conversation_id = $1 AND seq > $2::bigint AND sender_kind = $4::text) AS n
+WHERE c.id = $1
+RETURNING ` + list(convColumns, "c")
+
+	msgs := list(messageColumns, "")
+	q.listMessages = `SELECT ` + msgs + ` FROM ` + s + `.messages
+WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`
+	q.messageTotal = `SELECT coalesce((SELECT message_count FROM ` + s + `.conversations WHERE id = $1), 0)`
+	q.messagesFromStart = `SELECT ` + msgs + ` FROM ` + s + `.messages
+WHERE conversation_id = $1 ORDER BY seq LIMIT $2`
+	// messagesAfter returns the anchor message (content blanked) followed
+	// by the messages after it: no row at all means the anchor is not in
+	// the conversation, so one round trip answers both questions.
+	q.messagesAfter = `SELECT id, code, conversation_id, seq, sender_kind, sender_id, sender_user_type,
+	CASE WHEN id = $2 THEN '' ELSE content END, language, created_at
+FROM ` + s + `.messages
+WHERE conversation_id = $1 AND seq >= (SELECT seq FROM ` + s + `.messages WHERE id = $2 AND conversation_id = $1)
+ORDER BY seq LIMIT $3`
+	// The unread sums read the partial unread indexes: conversations
+	// without unread messages add nothing.
+	q.unreadUser = `SELECT coalesce(sum(user_unread), 0)::bigint, count(*)
+FROM ` + s + `.conversations WHERE channel = $1 AND user_id = $2 AND user_unread > 0`
+	q.unreadSeller = `SELECT coalesce(sum(seller_unread), 0)::bigint, count(*)
+FROM ` + s + `.conversations WHERE channel = $1 AND datasource_id = $2 AND seller_unread > 0`
+
+	ev := list(eventColumns, "e")
+	// The claims lock their rows with SKIP LOCKED: concurrent workers
+	// pass over each other's uncommitted claims instead of waiting, and a
+	// committed claim is rechecked against its new lease_until.
+	due := `due AS MATERIALIZED (
+	SELECT id, digest_key FROM ` + s + `.events
+	WHERE state = 'pending' AND due_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+	ORDER BY due_at, id LIMIT $4
+	FOR UPDATE SKIP LOCKED
+)`
+	claim := `UPDATE ` + s + `.events AS e SET claimed_by = $2, lease_until = $3, attempts = e.attempts + 1`
+	q.claimEvents = `WITH ` + due + `, upd AS (
+	` + claim + ` FROM due WHERE e.id = due.id RETURNING ` + ev + `
+)
+SELECT * FROM upd ORDER BY due_at, id`
+	q.claimEventsDigest = `WITH ` + due + `, extra AS MATERIALIZED (
+	SELECT id FROM ` + s + `.events
+	WHERE state = 'pending' AND digest_key IN (SELECT digest_key FROM due)
+		AND id NOT IN (SELECT id FROM due) AND (lease_until IS NULL OR lease_until <= $1)
+	FOR UPDATE SKIP LOCKED
+), upd AS (
+	` + claim + `
+	WHERE e.id IN (SELECT id FROM due UNION ALL SELECT id FROM extra) RETURNING ` + ev + `
+)
+SELECT * FROM upd ORDER BY due_at, id`
+	q.completeEvents = `UPDATE ` + s + `.events SET state = 'done', lease_until = NULL
+WHERE id = ANY($2::text[]) AND state = 'pending' AND claimed_by = $1`
+	q.failEvent = `UPDATE ` + s + `.events SET last_error = $3,
+	state = CASE WHEN $5::bool THEN 'dead' ELSE state END,
+	due_at = CASE WHEN $5::bool THEN due_at ELSE $4 END,
+	claimed_by = NULL, lease_until = NULL
+WHERE id = $2 AND state = 'pending' AND claimed_by = $1`
+	q.listDeadEvents = `SELECT ` + list(eventColumns, "") + ` FROM ` + s + `.events
+WHERE state = 'dead' AND id > $1 ORDER BY id LIMIT $2`
+	q.retryDeadEvent = `UPDATE ` + s + `.events SET state = 'pending', due_at = $2, attempts = 0,
+	claimed_by = NULL, lease_until = NULL
+WHERE id = $1 AND state = 'dead'`
+	return q
+}

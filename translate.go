@@ -1,0 +1,78 @@
+package parley
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/store"
+)
+
+// Translator translates message content (seed 001's translations). It must
+// be safe for concurrent use.
+type Translator interface {
+	// Translate returns text, written in language from ("" if unknown),
+	// in language to.
+	Translate(ctx context.Context, text, from, to string) (string, error)
+}
+
+// TranslatorFunc adapts a function to the Translator interface.
+type TranslatorFunc func(ctx context.Context, text, from, to string) (string, error)
+
+// Translate calls f(ctx, text, from, to).
+func (f TranslatorFunc) Translate(ctx context.Context, text, from, to string) (string, error) {
+	return f(ctx, text, from, to)
+}
+
+// Translate returns msgs as a reader of language to should see them:
+// messages written in another language get their content translated, with
+// Language set to to and TranslatedFrom to the language they were written
+// in. Messages are stored as written; translation happens on reading. A
+// message the Translator fails on is returned as written (the failure is
+// logged): a failing translator never blocks a message. Without
+// Options.Translator, or with to empty, msgs are returned unchanged.
+func (s *Service) Translate(ctx context.Context, to string, msgs []message.Message) []message.Message {
+	if s.opts.Translator == nil || to == "" {
+		return msgs
+	}
+	out := make([]message.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = m
+		if m.Language == to {
+			continue
+		}
+		text, err := s.opts.Translator.Translate(ctx, m.Content, m.Language, to)
+		if err != nil {
+			s.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "parley: translation failed",
+				slog.Int64("message", m.ID), slog.String("from", m.Language), slog.String("to", to), slog.Any("error", err))
+			continue
+		}
+		out[i].Content, out[i].Language, out[i].TranslatedFrom = text, to, m.Language
+		if out[i].TranslatedFrom == "" {
+			out[i].TranslatedFrom = "und"
+		}
+	}
+	return out
+}
+
+// ErrNoFeed is returned by Listen when the store cannot report other
+// processes' messages.
+var ErrNoFeed = errors.New("parley: the store has no message feed")
+
+// Listen wakes this Service's waiters (Wait) when any process sharing the
+// store posts a message, for stores that implement store.MessageFeed
+// (PostgreSQL). It runs until ctx ends and returns ctx's error, or
+// ErrNoFeed at once if the store has no feed. Without Listen, Wait is
+// woken by this Service's own posts only.
+func (s *Service) Listen(ctx context.Context) error {
+	feed, ok := s.store.(store.MessageFeed)
+	if !ok {
+		return ErrNoFeed
+	}
+	if err := feed.WatchMessages(ctx, s.waiters.publish); err != nil {
+		return fmt.Errorf("parley: listen: %w", err)
+	}
+	return nil
+}
