@@ -71,7 +71,12 @@ var datasetOnce = map[string]*sync.Once{"10k": new(sync.Once), "1M": new(sync.On
 func getDataset(b *testing.B, name string) *dataset {
 	b.Helper()
 	d := datasets[name]
-	datasetOnce[name].Do(func() { d.err = d.build() })
+	datasetOnce[name].Do(func() {
+		start := time.Now()
+		if d.err = d.build(); d.err == nil {
+			b.Logf("data set %s: %d messages in %d conversations, built in %v", name, d.messages, d.convs, time.Since(start).Round(time.Millisecond))
+		}
+	})
 	if d.err != nil {
 		b.Fatalf("data set %s: %v", name, d.err)
 	}
