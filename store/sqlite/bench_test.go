@@ -265,239 +265,286 @@ func benchEvent(kind notify.Kind, at time.Time) notify.Event {
 		DigestKey: "bench"}
 }
 
-func BenchmarkAppendMessage(b *testing.B) {
+// An op returns one operation of a benchmark, ready to run: the store's or
+// its raw twin's, on a data set.
+type (
+	storeOp func(b *testing.B, s *Store, d *dataset) func()
+	rawOp   func(b *testing.B, r *raw, d *dataset) func()
+)
+
+// benchStore runs a store operation on each data set.
+func benchStore(b *testing.B, op storeOp) {
 	benchSizes(b, func(b *testing.B, d *dataset) {
-		s := openBench(b, d)
-		ctx := context.Background()
-		at := t0.Add(1000 * time.Hour)
+		run := op(b, openBench(b, d), d)
 		cpu0 := cpuTime()
 		for b.Loop() {
-			p := newAppend(d.mid, message.DataSource(benchSeller), "A reply from the seller, about one line long.", at)
-			p.Events = []notify.Event{benchEvent(notify.KindMessagePosted, at)}
-			if _, err := s.AppendMessage(ctx, p); err != nil {
-				b.Fatal(err)
-			}
+			run()
 		}
 		report(b, cpu0)
 	})
 }
 
-func BenchmarkAppendMessageRaw(b *testing.B) {
+// benchRaw runs a raw twin on each data set.
+func benchRaw(b *testing.B, op rawOp) {
 	benchSizes(b, func(b *testing.B, d *dataset) {
-		r := openRaw(b, d)
-		getConv := r.prepare(b, r.w, sqlGetConversation)
-		insMsg := r.prepare(b, r.w, `INSERT INTO messages (conversation_id, seq, code, sender_kind, sender_id, sender_user_type,
-	content, language, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		update := r.prepare(b, r.w, sqlUpdateApplied)
-		insEvent := r.prepare(b, r.w, sqlInsertEvent)
-		ctx := context.Background()
-		at := micros(t0.Add(1000 * time.Hour))
+		run := op(b, openRaw(b, d), d)
 		cpu0 := cpuTime()
 		for b.Loop() {
-			code := uuid.Must(uuid.NewV7())
-			ev := benchEvent(notify.KindMessagePosted, fromMicros(at))
-			err := func() error {
-				tx, err := r.w.BeginTx(ctx, nil)
-				if err != nil {
-					return err
+			run()
+		}
+		report(b, cpu0)
+	})
+}
+
+func BenchmarkAppendMessage(b *testing.B)         { benchStore(b, storeAppendMessage) }
+func BenchmarkAppendMessageRaw(b *testing.B)      { benchRaw(b, rawAppendMessage) }
+func BenchmarkCreateConversation(b *testing.B)    { benchStore(b, storeCreateConversation) }
+func BenchmarkCreateConversationRaw(b *testing.B) { benchRaw(b, rawCreateConversation) }
+func BenchmarkListConversations(b *testing.B)     { benchStore(b, storeListConversations) }
+func BenchmarkListConversationsRaw(b *testing.B)  { benchRaw(b, rawListConversations) }
+func BenchmarkListMessages(b *testing.B)          { benchStore(b, storeListMessages) }
+func BenchmarkListMessagesRaw(b *testing.B)       { benchRaw(b, rawListMessages) }
+func BenchmarkMessagesAfter(b *testing.B)         { benchStore(b, storeMessagesAfter) }
+func BenchmarkMessagesAfterRaw(b *testing.B)      { benchRaw(b, rawMessagesAfter) }
+
+// BenchmarkStoreVsRaw runs each operation and its raw twin alternately,
+// one after the other in every iteration, and reports their times and
+// ratio. Other work on the machine slows both alike, so the ratio holds
+// still where the separate benchmarks' figures wander.
+func BenchmarkStoreVsRaw(b *testing.B) {
+	for _, op := range []struct {
+		name  string
+		store storeOp
+		raw   rawOp
+	}{
+		{"AppendMessage", storeAppendMessage, rawAppendMessage},
+		{"CreateConversation", storeCreateConversation, rawCreateConversation},
+		{"ListConversations", storeListConversations, rawListConversations},
+		{"ListMessages", storeListMessages, rawListMessages},
+		{"MessagesAfter", storeMessagesAfter, rawMessagesAfter},
+	} {
+		b.Run(op.name, func(b *testing.B) {
+			benchSizes(b, func(b *testing.B, d *dataset) {
+				runStore, runRaw := op.store(b, openBench(b, d), d), op.raw(b, openRaw(b, d), d)
+				var inStore, inRaw time.Duration
+				for b.Loop() {
+					t0 := time.Now()
+					runStore()
+					t1 := time.Now()
+					runRaw()
+					inStore, inRaw = inStore+t1.Sub(t0), inRaw+time.Since(t1)
 				}
-				defer tx.Rollback()
+				b.ReportMetric(float64(inStore.Nanoseconds())/float64(b.N), "store-ns/op")
+				b.ReportMetric(float64(inRaw.Nanoseconds())/float64(b.N), "raw-ns/op")
+				b.ReportMetric(float64(inStore)/float64(inRaw), "store/raw")
+			})
+		})
+	}
+}
+
+// Post a message to an existing conversation: a seller's reply, with its
+// event.
+
+func storeAppendMessage(b *testing.B, s *Store, d *dataset) func() {
+	ctx := context.Background()
+	at := t0.Add(1000 * time.Hour)
+	return func() {
+		p := newAppend(d.mid, message.DataSource(benchSeller), "A reply from the seller, about one line long.", at)
+		p.Events = []notify.Event{benchEvent(notify.KindMessagePosted, at)}
+		if _, err := s.AppendMessage(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func rawAppendMessage(b *testing.B, r *raw, d *dataset) func() {
+	getConv := r.prepare(b, r.w, sqlGetConversation)
+	insMsg := r.prepare(b, r.w, `INSERT INTO messages (conversation_id, seq, code, sender_kind, sender_id, sender_user_type,
+	content, language, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	update := r.prepare(b, r.w, sqlUpdateApplied)
+	insEvent := r.prepare(b, r.w, sqlInsertEvent)
+	ctx := context.Background()
+	at := micros(t0.Add(1000 * time.Hour))
+	return func() {
+		code := uuid.Must(uuid.NewV7())
+		ev := benchEvent(notify.KindMessagePosted, fromMicros(at))
+		err := func() error {
+			tx, err := r.w.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			var c conversation.Conversation
+			var created, modified, last int64
+			if err := tx.StmtContext(ctx, getConv).QueryRowContext(ctx, d.mid).Scan(&c.ID, &c.Code, &c.Channel, &c.Type,
+				&c.UserID, &c.DataSourceID, &c.Item.Kind, &c.Item.ID, &c.Subject, &c.Status, &c.StartedBy, &c.Language,
+				&c.Attributes.UserFirstName, &c.Attributes.UserLastName, &c.Attributes.ProductBaseCode, &c.Attributes.OrderNumber,
+				&created, &modified, &last, &c.LastMessageID, &c.LastSeq, &c.MessageCount,
+				&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread); err != nil {
+				return err
+			}
+			seq := c.LastSeq + 1
+			res, err := tx.StmtContext(ctx, insMsg).ExecContext(ctx, c.ID, seq, code[:], "datasource", benchSeller, "",
+				"A reply from the seller, about one line long.", "en", at)
+			if err != nil {
+				return err
+			}
+			id, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			if _, err := tx.StmtContext(ctx, update).ExecContext(ctx, at, at, id, seq, c.MessageCount+1,
+				c.UserRead.ReadSeq, c.UserRead.Unread+1, seq, 0, c.ID); err != nil {
+				return err
+			}
+			ev.ConversationID, ev.MessageID = c.ID, id
+			if _, err := tx.StmtContext(ctx, insEvent).ExecContext(ctx, eventArgs(&ev)...); err != nil {
+				return err
+			}
+			return tx.Commit()
+		}()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Start a conversation: a new user's first message to a seller, with its
+// event.
+
+func storeCreateConversation(b *testing.B, s *Store, d *dataset) func() {
+	ctx := context.Background()
+	at := t0.Add(1000 * time.Hour)
+	return func() {
+		p := newCreate(benchChannel, "new-user-"+strconv.FormatInt(benchUser.Add(1), 10), "ds-new",
+			conversation.TypeMessage, conversation.Item{}, at)
+		p.Events[0] = benchEvent(notify.KindConversationStarted, at)
+		if _, err := s.CreateConversation(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func rawCreateConversation(b *testing.B, r *raw, d *dataset) func() {
+	insConv := r.prepare(b, r.w, sqlInsertConversation)
+	insMsg := r.prepare(b, r.w, sqlInsertMessage)
+	insEvent := r.prepare(b, r.w, sqlInsertEvent)
+	ctx := context.Background()
+	at := micros(t0.Add(1000 * time.Hour))
+	return func() {
+		convCode, msgCode := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+		user := "new-user-" + strconv.FormatInt(benchUser.Add(1), 10)
+		ev := benchEvent(notify.KindConversationStarted, fromMicros(at))
+		err := func() error {
+			tx, err := r.w.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			var id, msgID int64
+			if err := tx.StmtContext(ctx, insConv).QueryRowContext(ctx, convCode[:], benchChannel, "message", user, "ds-new",
+				"", "", "subject of "+user, "open", "user", "en", "Ada", "Lovelace", "PB-1", "O-1",
+				at, at, at, 1, 1, 1, 0, 0, 1).Scan(&id, &msgID); err != nil {
+				return err
+			}
+			if _, err := tx.StmtContext(ctx, insMsg).ExecContext(ctx, msgID, id, 1, msgCode[:], "user", user, "registered",
+				"hello from "+user, "en", at); err != nil {
+				return err
+			}
+			ev.ConversationID, ev.MessageID = id, msgID
+			if _, err := tx.StmtContext(ctx, insEvent).ExecContext(ctx, eventArgs(&ev)...); err != nil {
+				return err
+			}
+			return tx.Commit()
+		}()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// One page (20) of a seller's inbox, newest activity first.
+
+func storeListConversations(b *testing.B, s *Store, d *dataset) func() {
+	ctx := context.Background()
+	q := store.ConversationQuery{Channel: benchChannel, Filter: conversation.Filter{DataSourceID: benchSeller}, Limit: 20}
+	return func() {
+		p, err := s.ListConversations(ctx, q)
+		if err != nil || len(p.Items) != 20 {
+			b.Fatal(err, len(p.Items))
+		}
+	}
+}
+
+func rawListConversations(b *testing.B, r *raw, d *dataset) func() {
+	list := r.prepare(b, r.r, `SELECT `+conversationColumns+` FROM conversations
+WHERE channel = ? AND datasource_id = ? ORDER BY last_message_at DESC, id DESC LIMIT ?`)
+	ctx := context.Background()
+	return func() {
+		items, err := func() ([]conversation.Conversation, error) {
+			rows, err := list.QueryContext(ctx, benchChannel, benchSeller, 21)
+			if err != nil {
+				return nil, err
+			}
+			defer rows.Close()
+			items := make([]conversation.Conversation, 0, 21)
+			for rows.Next() {
 				var c conversation.Conversation
+				var typ, itemKind, status, startedBy string
 				var created, modified, last int64
-				if err := tx.StmtContext(ctx, getConv).QueryRowContext(ctx, d.mid).Scan(&c.ID, &c.Code, &c.Channel, &c.Type,
-					&c.UserID, &c.DataSourceID, &c.Item.Kind, &c.Item.ID, &c.Subject, &c.Status, &c.StartedBy, &c.Language,
+				if err := rows.Scan(&c.ID, &c.Code, &c.Channel, &typ, &c.UserID, &c.DataSourceID, &itemKind, &c.Item.ID,
+					&c.Subject, &status, &startedBy, &c.Language,
 					&c.Attributes.UserFirstName, &c.Attributes.UserLastName, &c.Attributes.ProductBaseCode, &c.Attributes.OrderNumber,
 					&created, &modified, &last, &c.LastMessageID, &c.LastSeq, &c.MessageCount,
 					&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread); err != nil {
-					return err
-				}
-				seq := c.LastSeq + 1
-				res, err := tx.StmtContext(ctx, insMsg).ExecContext(ctx, c.ID, seq, code[:], "datasource", benchSeller, "",
-					"A reply from the seller, about one line long.", "en", at)
-				if err != nil {
-					return err
-				}
-				id, err := res.LastInsertId()
-				if err != nil {
-					return err
-				}
-				if _, err := tx.StmtContext(ctx, update).ExecContext(ctx, at, at, id, seq, c.MessageCount+1,
-					c.UserRead.ReadSeq, c.UserRead.Unread+1, seq, 0, c.ID); err != nil {
-					return err
-				}
-				ev.ConversationID, ev.MessageID = c.ID, id
-				if _, err := tx.StmtContext(ctx, insEvent).ExecContext(ctx, eventArgs(&ev)...); err != nil {
-					return err
-				}
-				return tx.Commit()
-			}()
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		report(b, cpu0)
-	})
-}
-
-func BenchmarkCreateConversation(b *testing.B) {
-	benchSizes(b, func(b *testing.B, d *dataset) {
-		s := openBench(b, d)
-		ctx := context.Background()
-		at := t0.Add(1000 * time.Hour)
-		cpu0 := cpuTime()
-		for b.Loop() {
-			p := newCreate(benchChannel, "new-user-"+strconv.FormatInt(benchUser.Add(1), 10), "ds-new",
-				conversation.TypeMessage, conversation.Item{}, at)
-			p.Events[0] = benchEvent(notify.KindConversationStarted, at)
-			if _, err := s.CreateConversation(ctx, p); err != nil {
-				b.Fatal(err)
-			}
-		}
-		report(b, cpu0)
-	})
-}
-
-func BenchmarkCreateConversationRaw(b *testing.B) {
-	benchSizes(b, func(b *testing.B, d *dataset) {
-		r := openRaw(b, d)
-		insConv := r.prepare(b, r.w, sqlInsertConversation)
-		insMsg := r.prepare(b, r.w, sqlInsertMessage)
-		insEvent := r.prepare(b, r.w, sqlInsertEvent)
-		ctx := context.Background()
-		at := micros(t0.Add(1000 * time.Hour))
-		cpu0 := cpuTime()
-		for b.Loop() {
-			convCode, msgCode := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
-			user := "new-user-" + strconv.FormatInt(benchUser.Add(1), 10)
-			ev := benchEvent(notify.KindConversationStarted, fromMicros(at))
-			err := func() error {
-				tx, err := r.w.BeginTx(ctx, nil)
-				if err != nil {
-					return err
-				}
-				defer tx.Rollback()
-				var id, msgID int64
-				if err := tx.StmtContext(ctx, insConv).QueryRowContext(ctx, convCode[:], benchChannel, "message", user, "ds-new",
-					"", "", "subject of "+user, "open", "user", "en", "Ada", "Lovelace", "PB-1", "O-1",
-					at, at, at, 1, 1, 1, 0, 0, 1).Scan(&id, &msgID); err != nil {
-					return err
-				}
-				if _, err := tx.StmtContext(ctx, insMsg).ExecContext(ctx, msgID, id, 1, msgCode[:], "user", user, "registered",
-					"hello from "+user, "en", at); err != nil {
-					return err
-				}
-				ev.ConversationID, ev.MessageID = id, msgID
-				if _, err := tx.StmtContext(ctx, insEvent).ExecContext(ctx, eventArgs(&ev)...); err != nil {
-					return err
-				}
-				return tx.Commit()
-			}()
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		report(b, cpu0)
-	})
-}
-
-func BenchmarkListConversations(b *testing.B) {
-	benchSizes(b, func(b *testing.B, d *dataset) {
-		s := openBench(b, d)
-		ctx := context.Background()
-		q := store.ConversationQuery{Channel: benchChannel, Filter: conversation.Filter{DataSourceID: benchSeller}, Limit: 20}
-		cpu0 := cpuTime()
-		for b.Loop() {
-			p, err := s.ListConversations(ctx, q)
-			if err != nil || len(p.Items) != 20 {
-				b.Fatal(err, len(p.Items))
-			}
-		}
-		report(b, cpu0)
-	})
-}
-
-func BenchmarkListConversationsRaw(b *testing.B) {
-	benchSizes(b, func(b *testing.B, d *dataset) {
-		r := openRaw(b, d)
-		list := r.prepare(b, r.r, `SELECT `+conversationColumns+` FROM conversations
-WHERE channel = ? AND datasource_id = ? ORDER BY last_message_at DESC, id DESC LIMIT ?`)
-		ctx := context.Background()
-		cpu0 := cpuTime()
-		for b.Loop() {
-			items, err := func() ([]conversation.Conversation, error) {
-				rows, err := list.QueryContext(ctx, benchChannel, benchSeller, 21)
-				if err != nil {
 					return nil, err
 				}
-				defer rows.Close()
-				items := make([]conversation.Conversation, 0, 21)
-				for rows.Next() {
-					var c conversation.Conversation
-					var typ, itemKind, status, startedBy string
-					var created, modified, last int64
-					if err := rows.Scan(&c.ID, &c.Code, &c.Channel, &typ, &c.UserID, &c.DataSourceID, &itemKind, &c.Item.ID,
-						&c.Subject, &status, &startedBy, &c.Language,
-						&c.Attributes.UserFirstName, &c.Attributes.UserLastName, &c.Attributes.ProductBaseCode, &c.Attributes.OrderNumber,
-						&created, &modified, &last, &c.LastMessageID, &c.LastSeq, &c.MessageCount,
-						&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread); err != nil {
-						return nil, err
-					}
-					c.Type, c.Item.Kind, c.Status, c.StartedBy = conversation.Type(typ), conversation.ItemKind(itemKind),
-						conversation.Status(status), conversation.Side(startedBy)
-					c.CreatedAt, c.ModifiedAt, c.LastMessageAt = time.UnixMicro(created).UTC(), time.UnixMicro(modified).UTC(), time.UnixMicro(last).UTC()
-					items = append(items, c)
-				}
-				return items[:min(len(items), 20)], rows.Err()
-			}()
-			if err != nil || len(items) != 20 {
-				b.Fatal(err, len(items))
+				c.Type, c.Item.Kind, c.Status, c.StartedBy = conversation.Type(typ), conversation.ItemKind(itemKind),
+					conversation.Status(status), conversation.Side(startedBy)
+				c.CreatedAt, c.ModifiedAt, c.LastMessageAt = time.UnixMicro(created).UTC(), time.UnixMicro(modified).UTC(), time.UnixMicro(last).UTC()
+				items = append(items, c)
 			}
+			return items[:min(len(items), 20)], rows.Err()
+		}()
+		if err != nil || len(items) != 20 {
+			b.Fatal(err, len(items))
 		}
-		report(b, cpu0)
-	})
+	}
 }
 
-func BenchmarkListMessages(b *testing.B) {
-	benchSizes(b, func(b *testing.B, d *dataset) {
-		s := openBench(b, d)
-		ctx := context.Background()
-		q := store.MessageQuery{ConversationID: d.big, Limit: 50}
-		cpu0 := cpuTime()
-		for b.Loop() {
-			p, err := s.ListMessages(ctx, q)
-			if err != nil || len(p.Items) != 50 {
-				b.Fatal(err, len(p.Items))
-			}
+// One page (50) of a conversation's messages, newest first.
+
+func storeListMessages(b *testing.B, s *Store, d *dataset) func() {
+	ctx := context.Background()
+	q := store.MessageQuery{ConversationID: d.big, Limit: 50}
+	return func() {
+		p, err := s.ListMessages(ctx, q)
+		if err != nil || len(p.Items) != 50 {
+			b.Fatal(err, len(p.Items))
 		}
-		report(b, cpu0)
-	})
+	}
 }
 
-func BenchmarkListMessagesRaw(b *testing.B) {
-	benchSizes(b, func(b *testing.B, d *dataset) {
-		r := openRaw(b, d)
-		list := r.prepare(b, r.r, `SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?`)
-		ctx := context.Background()
-		cpu0 := cpuTime()
-		for b.Loop() {
-			items, err := func() ([]message.Message, error) {
-				rows, err := list.QueryContext(ctx, d.big, 51)
-				if err != nil {
-					return nil, err
-				}
-				defer rows.Close()
-				items := make([]message.Message, 0, 51)
-				for rows.Next() {
-					items = append(items, rawScanMessage(rows))
-				}
-				return items[:min(len(items), 50)], rows.Err()
-			}()
-			if err != nil || len(items) != 50 {
-				b.Fatal(err, len(items))
+func rawListMessages(b *testing.B, r *raw, d *dataset) func() {
+	list := r.prepare(b, r.r, `SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?`)
+	ctx := context.Background()
+	return func() {
+		items, err := func() ([]message.Message, error) {
+			rows, err := list.QueryContext(ctx, d.big, 51)
+			if err != nil {
+				return nil, err
 			}
+			defer rows.Close()
+			items := make([]message.Message, 0, 51)
+			for rows.Next() {
+				items = append(items, rawScanMessage(rows))
+			}
+			return items[:min(len(items), 50)], rows.Err()
+		}()
+		if err != nil || len(items) != 50 {
+			b.Fatal(err, len(items))
 		}
-		report(b, cpu0)
-	})
+	}
 }
 
 // rawScanMessage scans a message by hand, for the raw twins.
@@ -514,46 +561,38 @@ func rawScanMessage(rows *sql.Rows) message.Message {
 	return m
 }
 
-func BenchmarkMessagesAfter(b *testing.B) {
-	benchSizes(b, func(b *testing.B, d *dataset) {
-		s := openBench(b, d)
-		ctx := context.Background()
-		cpu0 := cpuTime()
-		for b.Loop() {
-			ms, err := s.MessagesAfter(ctx, d.big, d.lastOfBig, 100)
-			if err != nil || len(ms) != 0 {
-				b.Fatal(err, len(ms))
-			}
+// Poll a conversation with nothing new: the messages after its newest.
+
+func storeMessagesAfter(b *testing.B, s *Store, d *dataset) func() {
+	ctx := context.Background()
+	return func() {
+		ms, err := s.MessagesAfter(ctx, d.big, d.lastOfBig, 100)
+		if err != nil || len(ms) != 0 {
+			b.Fatal(err, len(ms))
 		}
-		report(b, cpu0)
-	})
+	}
 }
 
-func BenchmarkMessagesAfterRaw(b *testing.B) {
-	benchSizes(b, func(b *testing.B, d *dataset) {
-		r := openRaw(b, d)
-		poll := r.prepare(b, r.r, sqlMessagesAfter)
-		ctx := context.Background()
-		cpu0 := cpuTime()
-		for b.Loop() {
-			n, found, err := func() (n int, found bool, err error) {
-				rows, err := poll.QueryContext(ctx, d.lastOfBig, d.big, 100)
-				if err != nil {
-					return 0, false, err
-				}
-				defer rows.Close()
-				for rows.Next() {
-					found = true
-					if m := rawScanMessage(rows); m.ID != 0 {
-						n++
-					}
-				}
-				return n, found, rows.Err()
-			}()
-			if err != nil || !found || n != 0 {
-				b.Fatal(err, found, n)
+func rawMessagesAfter(b *testing.B, r *raw, d *dataset) func() {
+	poll := r.prepare(b, r.r, sqlMessagesAfter)
+	ctx := context.Background()
+	return func() {
+		n, found, err := func() (n int, found bool, err error) {
+			rows, err := poll.QueryContext(ctx, d.lastOfBig, d.big, 100)
+			if err != nil {
+				return 0, false, err
 			}
+			defer rows.Close()
+			for rows.Next() {
+				found = true
+				if m := rawScanMessage(rows); m.ID != 0 {
+					n++
+				}
+			}
+			return n, found, rows.Err()
+		}()
+		if err != nil || !found || n != 0 {
+			b.Fatal(err, found, n)
 		}
-		report(b, cpu0)
-	})
+	}
 }

@@ -93,12 +93,13 @@ func scanEvent(sc scanner) (notify.Event, error) {
 	return e, err
 }
 
-// eventArgs are the arguments of sqlInsertEvent for a new event: pending,
-// never attempted.
+// eventArgs are the arguments of sqlInsertEvent for a new event. The
+// outbox bookkeeping is the store's, whatever the caller passed: pending,
+// never attempted, no error.
 func eventArgs(e *notify.Event) []any {
 	return []any{e.ID, string(e.Kind), e.Channel, e.ConversationID, e.MessageID, string(e.ConversationType),
 		string(e.Recipient.Kind), e.Recipient.ID, string(e.Sender.Kind), e.Sender.ID,
-		micros(e.CreatedAt), micros(e.DueAt), e.DigestKey, string(notify.StatePending), 0, e.LastError}
+		micros(e.CreatedAt), micros(e.DueAt), e.DigestKey, string(notify.StatePending), 0, ""}
 }
 
 // stored returns t as it reads back from the database: UTC, whole

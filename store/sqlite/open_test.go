@@ -152,3 +152,18 @@ func TestOpen_Creates(t *testing.T) {
 		require.NoError(t, err)
 	})
 }
+
+func TestOpen_PathWithURICharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a dir?with#odd%chars&=")
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	path := filepath.Join(dir, "parley?.db")
+	s := MustOpen(t, path)
+	_, err := s.CreateConversation(context.Background(), newCreate("c", "u", "d", conversation.TypeMessage, conversation.Item{}, t0))
+	require.NoError(t, err)
+	require.FileExists(t, path)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.Contains(t, e.Name(), "parley?.db", "no stray file")
+	}
+}

@@ -83,3 +83,20 @@ func TestStore_Smoke(t *testing.T) {
 		})
 	}
 }
+
+// TestStore_EventBookkeeping checks that a new event starts pending, never
+// attempted and without an error, whatever the caller passed.
+func TestStore_EventBookkeeping(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t, MemoryPath)
+	p := newCreate("c", "u", "d", conversation.TypeMessage, conversation.Item{}, t0)
+	p.Events[0].State, p.Events[0].Attempts, p.Events[0].LastError = notify.StateDead, 7, "old error"
+	_, err := s.CreateConversation(ctx, p)
+	require.NoError(t, err)
+	evs, err := s.ClaimEvents(ctx, claimAll(t0))
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	require.Equal(t, notify.StatePending, evs[0].State)
+	require.Equal(t, 1, evs[0].Attempts)
+	require.Empty(t, evs[0].LastError)
+}
