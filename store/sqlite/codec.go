@@ -20,25 +20,42 @@ func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
-// scanConversation reads the conversationColumns.
-func scanConversation(sc scanner) (conversation.Conversation, error) {
-	var (
-		c                                conversation.Conversation
-		typ, itemKind, status, startedBy string
-		created, modified, lastMessage   int64
-	)
-	// Named string types are scanned through plain strings: database/sql
-	// would otherwise convert them by reflection.
-	err := sc.Scan(&c.ID, &c.Code, &c.Channel, &typ, &c.UserID, &c.DataSourceID, &itemKind, &c.Item.ID,
-		&c.Subject, &status, &startedBy, &c.Language,
-		&c.Attributes.UserFirstName, &c.Attributes.UserLastName, &c.Attributes.ProductBaseCode, &c.Attributes.OrderNumber,
-		&created, &modified, &lastMessage, &c.LastMessageID, &c.LastSeq, &c.MessageCount,
-		&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread)
-	c.Type, c.Item.Kind, c.Status, c.StartedBy = conversation.Type(typ), conversation.ItemKind(itemKind),
-		conversation.Status(status), conversation.Side(startedBy)
-	c.CreatedAt, c.ModifiedAt, c.LastMessageAt = fromMicros(created), fromMicros(modified), fromMicros(lastMessage)
-	return c, err
+// convRow holds the scan targets of the conversationColumns, so that a
+// listing scans every row into the same ones: one allocation per query,
+// not one per column per row. Named string types are scanned through plain
+// strings (database/sql would otherwise convert them by reflection).
+type convRow struct {
+	c                                conversation.Conversation
+	typ, itemKind, status, startedBy string
+	created, modified, lastMessage   int64
+	dest                             []any
 }
+
+func newConvRow() *convRow {
+	r := &convRow{}
+	c := &r.c
+	r.dest = []any{&c.ID, &c.Code, &c.Channel, &r.typ, &c.UserID, &c.DataSourceID, &r.itemKind, &c.Item.ID,
+		&c.Subject, &r.status, &r.startedBy, &c.Language,
+		&c.Attributes.UserFirstName, &c.Attributes.UserLastName, &c.Attributes.ProductBaseCode, &c.Attributes.OrderNumber,
+		&r.created, &r.modified, &r.lastMessage, &c.LastMessageID, &c.LastSeq, &c.MessageCount,
+		&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread}
+	return r
+}
+
+// scan reads one row.
+func (r *convRow) scan(sc scanner) (conversation.Conversation, error) {
+	if err := sc.Scan(r.dest...); err != nil {
+		return conversation.Conversation{}, err
+	}
+	c := r.c
+	c.Type, c.Item.Kind, c.Status, c.StartedBy = conversation.Type(r.typ), conversation.ItemKind(r.itemKind),
+		conversation.Status(r.status), conversation.Side(r.startedBy)
+	c.CreatedAt, c.ModifiedAt, c.LastMessageAt = fromMicros(r.created), fromMicros(r.modified), fromMicros(r.lastMessage)
+	return c, nil
+}
+
+// scanConversation reads one row of the conversationColumns.
+func scanConversation(sc scanner) (conversation.Conversation, error) { return newConvRow().scan(sc) }
 
 // conversationArgs are the arguments of sqlInsertConversation.
 func conversationArgs(c *conversation.Conversation) []any {
@@ -55,19 +72,36 @@ func appliedArgs(c *conversation.Conversation) []any {
 		c.UserRead.ReadSeq, c.UserRead.Unread, c.SellerRead.ReadSeq, c.SellerRead.Unread, c.ID}
 }
 
-// scanMessage reads the messageColumns.
-func scanMessage(sc scanner) (message.Message, error) {
-	var (
-		m                 message.Message
-		senderKind, uType string
-		created           int64
-	)
-	err := sc.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Code, &senderKind, &m.Sender.ID, &uType,
-		&m.Content, &m.Language, &created)
-	m.Sender.Kind, m.Sender.UserType = message.SenderKind(senderKind), message.UserType(uType)
-	m.CreatedAt = fromMicros(created)
-	return m, err
+// msgRow holds the scan targets of the messageColumns (see convRow).
+type msgRow struct {
+	m                 message.Message
+	senderKind, uType string
+	created           int64
+	dest              []any
 }
+
+func newMsgRow() *msgRow {
+	r := &msgRow{}
+	m := &r.m
+	r.dest = []any{&m.ID, &m.ConversationID, &m.Seq, &m.Code, &r.senderKind, &m.Sender.ID, &r.uType,
+		&m.Content, &m.Language, &r.created}
+	return r
+}
+
+// scan reads one row.
+func (r *msgRow) scan(sc scanner) (message.Message, error) {
+	r.m.Code = [16]byte{} // a NULL or empty code scans as no change
+	if err := sc.Scan(r.dest...); err != nil {
+		return message.Message{}, err
+	}
+	m := r.m
+	m.Sender.Kind, m.Sender.UserType = message.SenderKind(r.senderKind), message.UserType(r.uType)
+	m.CreatedAt = fromMicros(r.created)
+	return m, nil
+}
+
+// scanMessage reads one row of the messageColumns.
+func scanMessage(sc scanner) (message.Message, error) { return newMsgRow().scan(sc) }
 
 // messageArgs are the arguments of sqlInsertMessage; id nil lets SQLite
 // assign the next id.

@@ -44,7 +44,7 @@ func TestPlan_HotQueries(t *testing.T) {
 	}
 	after := &store.ConversationCursor{LastMessageAt: t0, ID: 3}
 	list := func(f conversation.Filter, types []conversation.Type, after *store.ConversationCursor) (string, []any) {
-		lq := buildList(store.ConversationQuery{Channel: "c1", Filter: f, Types: types, After: after, Limit: 20}, 21)
+		lq := buildList(store.ConversationQuery{Channel: "c1", Filter: f, Types: types, After: after, Limit: 20, WithTotal: true}, 21)
 		return lq.page, lq.pageArgs
 	}
 	public := []conversation.Type{conversation.TypeReview, conversation.TypeQuestion}

@@ -63,14 +63,12 @@ var publicTypes = func() []conversation.Type {
 }()
 
 // buildList translates a ConversationQuery to SQL with the semantics of
-// conversation.Filter.Match. The conditions are equalities and ranges on
+// conversation.Filter.Match (the count query only if q.WithTotal). The conditions are equalities and ranges on
 // the columns the listing indexes start with, so SQLite walks one index
 // in (last_message_at, id) order and stops after the page.
 func buildList(q store.ConversationQuery, limit int) listQuery {
-	var (
-		where []string
-		args  []any
-	)
+	where := make([]string, 0, 8)
+	args := make([]any, 0, 10)
 	add := func(cond string, a ...any) {
 		where = append(where, cond)
 		args = append(args, a...)
@@ -139,8 +137,10 @@ func buildList(q store.ConversationQuery, limit int) listQuery {
 		}
 	}
 	var lq listQuery
-	lq.count = "SELECT count(*) FROM conversations WHERE " + strings.Join(where, " AND ")
-	lq.countArgs = slices.Clone(args)
+	if q.WithTotal {
+		lq.count = "SELECT count(*) FROM conversations WHERE " + strings.Join(where, " AND ")
+		lq.countArgs = slices.Clone(args)
+	}
 	if q.After != nil {
 		add("(last_message_at, id) < (?, ?)", micros(q.After.LastMessageAt), q.After.ID)
 	}
@@ -226,8 +226,9 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 		}
 		defer rows.Close()
 		page.Items = make([]conversation.Conversation, 0, min(n, 128))
+		row := newConvRow()
 		for rows.Next() {
-			c, err := scanConversation(rows)
+			c, err := row.scan(rows)
 			if err != nil {
 				return err
 			}
@@ -268,8 +269,9 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 		}
 		defer rows.Close()
 		page.Items = make([]message.Message, 0, min(n, 128))
+		row := newMsgRow()
 		for rows.Next() {
-			m, err := scanMessage(rows)
+			m, err := row.scan(rows)
 			if err != nil {
 				return err
 			}
@@ -323,8 +325,9 @@ func (s *Store) MessagesAfter(ctx context.Context, conversationID, afterMessageI
 		ms     []message.Message
 		anchor = afterMessageID == 0
 	)
+	row := newMsgRow()
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		m, err := row.scan(rows)
 		if err != nil {
 			return nil, s.fail(ctx, "messages after", err)
 		}
