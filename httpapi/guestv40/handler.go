@@ -170,17 +170,7 @@ func (h *Handler) fail(c *call, err error) {
 	body := envelope{SessionToken: c.token, Responses: []map[string]responseJSON{}, Status: "Failure", Message: p.Message}
 	if len(p.Fields) > 0 {
 		body.Message = "The request is invalid."
-		body.Errors = map[string][]string{}
-		fromService := errors.Is(err, parley.ErrInvalid)
-		for field, reasons := range p.Fields {
-			name := field
-			if n, ok := fieldNames[field]; ok && fromService {
-				name = n
-			}
-			for _, r := range reasons {
-				body.Errors[name] = append(body.Errors[name], sentence(name, r))
-			}
-		}
+		body.Errors = dialect.FieldErrors(err, p.Fields, fieldNames, sentence)
 	}
 	if p.Status == http.StatusInternalServerError {
 		body.Message = "An error has occurred."

@@ -351,3 +351,21 @@ func (p *headerProbe) WriteHeader(status int) {
 		p.status = status
 	}
 }
+
+// FieldErrors words the wrong fields of a classified error for a dialect:
+// the Service's field names (for errors wrapping parley.ErrInvalid) are
+// renamed through names, and each reason becomes sentence(name, reason).
+func FieldErrors(err error, fields map[string][]string, names map[string]string, sentence func(name, reason string) string) map[string][]string {
+	out := make(map[string][]string, len(fields))
+	fromService := errors.Is(err, parley.ErrInvalid)
+	for field, reasons := range fields {
+		name := field
+		if n, ok := names[field]; ok && fromService {
+			name = n
+		}
+		for _, r := range reasons {
+			out[name] = append(out[name], sentence(name, r))
+		}
+	}
+	return out
+}
