@@ -93,30 +93,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // noRoute answers a request that no route matches: 405 with an Allow
 // header if the path exists with other methods, else 404.
 func (h *Handler) noRoute(c *call) {
-	probe := &headerProbe{header: http.Header{}}
-	fallback, _ := h.mux.Handler(c.r)
-	fallback.ServeHTTP(probe, c.r)
-	if probe.status == http.StatusMethodNotAllowed {
-		c.w.Header().Set("Allow", probe.header.Get("Allow"))
+	if allow := dialect.Allowed(h.mux, c.r); allow != "" {
+		c.w.Header().Set("Allow", allow)
 		h.fail(c, &dialect.Problem{Status: http.StatusMethodNotAllowed,
 			Message: fmt.Sprintf("The %s method is not supported for this route.", dialect.Clip(c.r.Method, 20))})
 		return
 	}
 	h.fail(c, &dialect.Problem{Status: http.StatusNotFound, Message: "Not found."})
-}
-
-// headerProbe records the status and headers a handler writes.
-type headerProbe struct {
-	header http.Header
-	status int
-}
-
-func (p *headerProbe) Header() http.Header         { return p.header }
-func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
-func (p *headerProbe) WriteHeader(status int) {
-	if p.status == 0 {
-		p.status = status
-	}
 }
 
 // errorJSON is the body of every error: Laravel's {message, errors} with
@@ -151,17 +134,7 @@ func (h *Handler) fail(c *call, err error) {
 	}
 	if len(p.Fields) > 0 {
 		body.Message = "The given data was invalid."
-		body.Errors = map[string][]string{}
-		fromService := errors.Is(err, parley.ErrInvalid)
-		for field, reasons := range p.Fields {
-			name := field
-			if n, ok := fieldNames[field]; ok && fromService {
-				name = n
-			}
-			for _, r := range reasons {
-				body.Errors[name] = append(body.Errors[name], sentence(name, r))
-			}
-		}
+		body.Errors = dialect.FieldErrors(err, p.Fields, fieldNames, sentence)
 	}
 	if p.Status == http.StatusInternalServerError {
 		body.Message = "Server Error"

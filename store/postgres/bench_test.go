@@ -29,7 +29,14 @@ import (
 //	PARLEY_POSTGRES_DSN=... go test ./store/postgres -run '^$' -bench . -benchtime=2s
 //
 // The datasets are seeded once per process, lazily, each in its own
-// schema that TestMain drops at the end; 1M only without -short.
+// schema that TestMain drops at the end; 1M only without -short. With
+// PARLEY_BENCH_KEEP=1 the schemas are named parley_bench_10k and
+// parley_bench_1M, kept at the end and reused by the next process, so
+// that store and raw runs can alternate in separate processes without
+// seeding each time (drop them by hand afterwards).
+
+// benchKeepEnv names the environment variable that keeps the datasets.
+const benchKeepEnv = "PARLEY_BENCH_KEEP"
 
 // Shape of a dataset: every conversation has benchPerConversation
 // messages, every seller benchPerSeller conversations.
@@ -68,11 +75,16 @@ func TestMain(m *testing.M) {
 func dropDatasets() {
 	benchData.mu.Lock()
 	defer benchData.mu.Unlock()
+	keep := os.Getenv(benchKeepEnv) == "1"
 	for _, d := range benchData.all {
 		if d.st == nil {
 			continue
 		}
 		_ = d.st.Close()
+		if keep {
+			d.pool.Close()
+			continue
+		}
 		if _, err := d.pool.Exec(context.Background(), "DROP SCHEMA "+pgx.Identifier{d.schema}.Sanitize()+" CASCADE"); err != nil {
 			fmt.Fprintf(os.Stderr, "drop benchmark schema %s: %v\n", d.schema, err)
 		}
@@ -121,6 +133,10 @@ func (d *dataset) seed(dsn string) error {
 	}
 	d.pool = pool
 	d.schema = "parley_bench_" + d.name + "_" + randomSchema()[len("parley_test_"):]
+	keep := os.Getenv(benchKeepEnv) == "1"
+	if keep {
+		d.schema = "parley_bench_" + d.name
+	}
 	st, err := Open(ctx, dsn, Options{Schema: d.schema})
 	if err != nil {
 		return err
@@ -130,6 +146,14 @@ func (d *dataset) seed(dsn string) error {
 	benchData.mu.Unlock()
 
 	d.convs = d.messages / benchPerConversation
+	if keep {
+		var seeded bool
+		err := pool.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+pgx.Identifier{d.schema, "messages"}.Sanitize()+
+			" WHERE id = $1)", int64(d.messages)).Scan(&seeded)
+		if err != nil || seeded {
+			return err
+		}
+	}
 	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	i := 0
 	convRows := pgx.CopyFromFunc(func() ([]any, error) {

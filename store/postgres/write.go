@@ -229,7 +229,7 @@ func (s *Store) appendChecked(ctx context.Context, p *store.AppendParams) (store
 	defer t.end(ctx)
 	switch {
 	case rec.found:
-		t.end(ctx)
+		t.end(ctx) // before the replay takes a connection
 		return s.replayAppend(ctx, p.Idempotency, rec)
 	case !t.found:
 		return store.AppendResult{}, notFound("conversation %d", p.ConversationID)
@@ -246,7 +246,9 @@ func (s *Store) appendChecked(ctx context.Context, p *store.AppendParams) (store
 		return r.result(p), nil
 	case r.rec.found:
 		// Another append with the same key committed between the lookup
-		// and the write.
+		// and the write. (The connection goes back first: a pool of one
+		// must not deadlock.)
+		t.end(ctx)
 		return s.replayAppend(ctx, p.Idempotency, r.rec)
 	}
 	return store.AppendResult{}, fmt.Errorf("conversation %d vanished under its lock", p.ConversationID)

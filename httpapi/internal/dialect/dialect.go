@@ -324,3 +324,48 @@ func Clip(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// Allowed returns the Allow header for a request that no route of mux
+// matches: the methods its path is served with, or "" if the path is not
+// served at all (a 404 rather than a 405).
+func Allowed(mux *http.ServeMux, r *http.Request) string {
+	probe := &headerProbe{header: http.Header{}}
+	fallback, _ := mux.Handler(r)
+	fallback.ServeHTTP(probe, r)
+	if probe.status != http.StatusMethodNotAllowed {
+		return ""
+	}
+	return probe.header.Get("Allow")
+}
+
+// headerProbe records the status and headers a handler writes.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(status int) {
+	if p.status == 0 {
+		p.status = status
+	}
+}
+
+// FieldErrors words the wrong fields of a classified error for a dialect:
+// the Service's field names (for errors wrapping parley.ErrInvalid) are
+// renamed through names, and each reason becomes sentence(name, reason).
+func FieldErrors(err error, fields map[string][]string, names map[string]string, sentence func(name, reason string) string) map[string][]string {
+	out := make(map[string][]string, len(fields))
+	fromService := errors.Is(err, parley.ErrInvalid)
+	for field, reasons := range fields {
+		name := field
+		if n, ok := names[field]; ok && fromService {
+			name = n
+		}
+		for _, r := range reasons {
+			out[name] = append(out[name], sentence(name, r))
+		}
+	}
+	return out
+}
