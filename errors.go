@@ -123,4 +123,5 @@ func (e *PermissionError) Error() string {
 // Unwrap returns ErrPermission.
 func (e *PermissionError) Unwrap() error { return ErrPermission }
 
-func denied(format ...string) error { return &PermissionError{Reason: strings.Join(format, " ")} }
+// denied returns a *PermissionError whose reason is the words joined.
+func denied(words ...string) error { return &PermissionError{Reason: strings.Join(words, " ")} }

@@ -38,10 +38,6 @@ func New(st store.Store, opts Options) (*Service, error) {
 	return &Service{store: st, opts: opts, waiters: newHub()}, nil
 }
 
-// Store returns the store the Service runs on (for a notify.Worker, which
-// reads a store's outbox).
-func (s *Service) Store() store.Store { return s.store }
-
 // now returns the current time at the stores' precision, in UTC.
 func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(store.TimePrecision) }
 

@@ -808,12 +808,12 @@ func TestService_Wait(t *testing.T) {
 		}
 	})
 	t.Run("ContextEnds", func(t *testing.T) {
-		last := c.Conversation.LastMessageID
-		msgs, _ := h.svc.Poll(ctx, alice, c.Conversation.ID, 0, 0)
-		last = msgs[len(msgs)-1].ID
+		msgs, err := h.svc.Poll(ctx, alice, c.Conversation.ID, 0, 0)
+		require.NoError(t, err)
+		last := msgs[len(msgs)-1].ID
 		wctx, cancel := context.WithCancel(ctx)
 		cancel()
-		msgs, err := h.svc.Wait(wctx, alice, c.Conversation.ID, last, 0)
+		msgs, err = h.svc.Wait(wctx, alice, c.Conversation.ID, last, 0)
 		assert.ErrorIs(t, err, context.Canceled)
 		assert.Empty(t, msgs)
 	})
@@ -867,7 +867,24 @@ func TestService_ConcurrentPosts(t *testing.T) {
 	got, err := h.svc.Get(ctx, alice, c.ID)
 	require.NoError(t, err)
 	assert.EqualValues(t, writers*each+1, got.MessageCount)
-	assert.Equal(t, got.UserRead.Unread+got.SellerRead.Unread > 0, true)
+	// Each side's unread count is the other side's messages after its read
+	// position, however the writers interleaved.
+	all, err := h.svc.Poll(ctx, alice, c.ID, 0, 100)
+	require.NoError(t, err)
+	for len(all) < writers*each+1 {
+		more, err := h.svc.Poll(ctx, alice, c.ID, all[len(all)-1].ID, 100)
+		require.NoError(t, err)
+		all = append(all, more...)
+	}
+	for _, side := range []conversation.Side{conversation.SideUser, conversation.SideSeller} {
+		var want int64
+		for _, m := range all {
+			if conversation.Side(m.Sender.Kind) != side && m.Seq > got.Read(side).ReadSeq {
+				want++
+			}
+		}
+		assert.Equal(t, want, got.Read(side).Unread, side)
+	}
 }
 
 func TestActor_OnBehalfOf(t *testing.T) {
