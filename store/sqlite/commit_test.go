@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/parleyhq/parley/conversation"
@@ -21,6 +23,22 @@ import (
 	"github.com/parleyhq/parley/notify"
 	"github.com/parleyhq/parley/store"
 )
+
+// cancelInStatement is the cancel function that the SQL function
+// parley_test_cancel_at(i, at) calls when i equals at: a test cancels a
+// context while a statement runs.
+var cancelInStatement atomic.Pointer[context.CancelFunc]
+
+func init() {
+	sqlite.MustRegisterScalarFunction("parley_test_cancel_at", 2, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		if args[0] == args[1] {
+			if cancel := cancelInStatement.Load(); cancel != nil {
+				(*cancel)()
+			}
+		}
+		return int64(1), nil
+	})
+}
 
 // batches records the batches a Store's writer loop commits.
 type batches struct {
@@ -440,32 +458,30 @@ func TestGroupCommit_Cancel(t *testing.T) {
 	})
 
 	t.Run("DuringAStatement", func(t *testing.T) {
-		// x's context ends while one of its statements runs: the
-		// statement runs to its end (the driver would interrupt it, and
-		// SQLite would roll back the whole transaction, a's write with
-		// it), then x is rolled back alone.
+		// x's context ends while one of its statements runs (the
+		// statement itself cancels it, a thousand rows in): the statement
+		// runs to its end (the driver would interrupt it, and SQLite
+		// would roll back the whole transaction, a's write with it), then
+		// x is rolled back alone.
 		s, conv, batches := setup(t)
+		ctx, cancel := context.WithCancel(bg)
+		cancelInStatement.Store(&cancel)
+		defer cancelInStatement.Store(nil)
 		slow, err := s.w.Prepare(`INSERT INTO idempotency (scope, key, fingerprint, conversation_id, message_id)
 SELECT 'slow', i, '', 0, 0 FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
-SELECT i FROM n) WHERE i % 1000 = 0`)
+SELECT i FROM n) WHERE parley_test_cancel_at(i, 1000) AND i % 1000 = 0`)
 		require.NoError(t, err)
 		defer slow.Close()
 		h := hold(t, s, conv)
 		a := queue(t, s, post(s, bg, conv, "a"))
-		ctx, cancel := context.WithCancel(bg)
-		started := make(chan struct{})
 		x := queue(t, s, func() (struct{}, error) {
 			return struct{}{}, s.write(ctx, func(t *wtx) error {
-				close(started)
 				_, err := t.stmt(slow).ExecContext(ctx)
 				return err
 			})
 		})
 		b := queue(t, s, post(s, bg, conv, "b"))
 		h.finish(t)
-		<-started
-		time.Sleep(5 * time.Millisecond) // into the statement, which takes longer
-		cancel()
 		require.ErrorIs(t, (<-x).err, context.Canceled)
 		require.NoError(t, (<-a).err)
 		require.NoError(t, (<-b).err)
