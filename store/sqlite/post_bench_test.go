@@ -82,11 +82,13 @@ func postsPerRound(g int) int {
 // acknowledgement (nil for the batched limit, whose posts are not
 // acknowledged one by one).
 type contender struct {
-	name string
-	run  func(g, n int) []time.Duration
+	name    string
+	run     func(g, n int) []time.Duration
+	commits *atomic.Int64 // transactions committed so far
 
 	posts   int
 	elapsed time.Duration
+	cpu     time.Duration
 	mallocs uint64
 	lat     []time.Duration
 }
@@ -104,11 +106,13 @@ func benchConcurrentPost(b *testing.B, g int, outbox bool) {
 		}
 		return path
 	}
+	post, gc, tx, batch := servicePoster(b, copyDB("post"), outbox), openTwin(b, copyDB("gc"), outbox),
+		openTwin(b, copyDB("tx"), outbox), openTwin(b, copyDB("batch"), outbox)
 	cs := []*contender{
-		{name: "post", run: servicePoster(b, copyDB("post"), outbox)},
-		{name: "gc", run: groupCommitTwin(b, openTwin(b, copyDB("gc"), outbox))},
-		{name: "tx", run: txPerPostTwin(b, openTwin(b, copyDB("tx"), outbox))},
-		{name: "batch", run: batchedTwin(b, openTwin(b, copyDB("batch"), outbox))},
+		{name: "post", run: post.run, commits: &post.commits},
+		{name: "gc", run: groupCommitTwin(b, gc), commits: &gc.commits},
+		{name: "tx", run: txPerPostTwin(b, tx), commits: &tx.commits},
+		{name: "batch", run: batchedTwin(b, batch), commits: &batch.commits},
 	}
 	n := postsPerRound(g)
 	round := 0
@@ -117,9 +121,10 @@ func benchConcurrentPost(b *testing.B, g int, outbox bool) {
 		for i := range cs {
 			c := cs[(round+i)%len(cs)]
 			runtime.ReadMemStats(&ms)
-			m0, t0 := ms.Mallocs, time.Now()
+			m0, cpu0, t0 := ms.Mallocs, cpuTime(), time.Now()
 			lat := c.run(g, n)
 			c.elapsed += time.Since(t0)
+			c.cpu += cpuTime() - cpu0
 			runtime.ReadMemStats(&ms)
 			c.mallocs += ms.Mallocs - m0
 			c.posts += n
@@ -132,6 +137,8 @@ func benchConcurrentPost(b *testing.B, g int, outbox bool) {
 		byName[c.name] = c
 		b.ReportMetric(float64(c.posts)/c.elapsed.Seconds(), c.name+"-ops/s")
 		b.ReportMetric(float64(c.mallocs)/float64(c.posts), c.name+"-allocs/post")
+		b.ReportMetric(float64(c.cpu.Microseconds())/float64(c.posts), c.name+"-cpu-µs/post")
+		b.ReportMetric(float64(c.posts)/float64(c.commits.Load()), c.name+"-posts/commit")
 		if len(c.lat) > 0 {
 			slices.Sort(c.lat)
 			b.ReportMetric(float64(c.lat[len(c.lat)*99/100].Microseconds()), c.name+"-p99-µs")
@@ -231,22 +238,31 @@ func fanOut(b *testing.B, g, n int, next *atomic.Int64, post func(conv int64) er
 	return lat
 }
 
+// poster posts through Service.Post on a Store.
+type poster struct {
+	run     func(g, n int) []time.Duration
+	commits atomic.Int64
+}
+
 // servicePoster posts through Service.Post on a Store opened on path.
-func servicePoster(b *testing.B, path string, outbox bool) func(g, n int) []time.Duration {
+func servicePoster(b *testing.B, path string, outbox bool) *poster {
 	s := openBenchPath(b, path)
 	svc, err := benchService(s, outbox)
 	if err != nil {
 		b.Fatal(err)
 	}
+	p := &poster{}
+	s.onCommit = func(ran int, err error) { p.commits.Add(1) }
 	ctx := context.Background()
 	seller := parley.Seller(postChannel, postSeller)
 	var next atomic.Int64
-	return func(g, n int) []time.Duration {
+	p.run = func(g, n int) []time.Duration {
 		return fanOut(b, g, n, &next, func(conv int64) error {
 			_, err := svc.Post(ctx, seller, parley.PostRequest{ConversationID: conv, Content: postContent})
 			return err
 		})
 	}
+	return p
 }
 
 func openBenchPath(b *testing.B, path string) *Store {
@@ -266,6 +282,7 @@ type twin struct {
 	getConv, insMsg, update, insEvent *sql.Stmt
 	outbox                            bool
 	next                              atomic.Int64
+	commits                           atomic.Int64
 }
 
 func openTwin(b *testing.B, path string, outbox bool) *twin {
@@ -362,6 +379,7 @@ func txPerPostTwin(b *testing.B, tw *twin) func(g, n int) []time.Duration {
 			if err := tw.post(ctx, t, conv); err != nil {
 				return err
 			}
+			tw.commits.Add(1)
 			return t.tx.Commit()
 		})
 	}
@@ -401,6 +419,7 @@ func groupCommitTwin(b *testing.B, tw *twin) func(g, n int) []time.Duration {
 						return err
 					}
 				}
+				tw.commits.Add(1)
 				return t.tx.Commit()
 			}()
 			for _, r := range batch {
@@ -439,6 +458,7 @@ func batchedTwin(b *testing.B, tw *twin) func(g, n int) []time.Duration {
 						return err
 					}
 				}
+				tw.commits.Add(1)
 				return t.tx.Commit()
 			}()
 			if err != nil {
