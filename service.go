@@ -258,7 +258,7 @@ func canPost(c conversation.Conversation, sender message.Sender) error {
 
 // Get returns a conversation the actor may see.
 func (s *Service) Get(ctx context.Context, a Actor, id int64) (conversation.Conversation, error) {
-	if err := a.valid(); err != nil {
+	if err := s.checkActor(a); err != nil {
 		return conversation.Conversation{}, err
 	}
 	return s.conversation(ctx, a, id)
@@ -325,7 +325,7 @@ func (s *Service) Unread(ctx context.Context, a Actor) (UnreadSummary, error) {
 
 // writer returns the sender the actor writes as.
 func (s *Service) writer(a Actor) (message.Sender, conversation.Side, error) {
-	if err := a.valid(); err != nil {
+	if err := s.checkActor(a); err != nil {
 		return message.Sender{}, "", err
 	}
 	sender, ok := a.Sender()
@@ -335,16 +335,17 @@ func (s *Service) writer(a Actor) (message.Sender, conversation.Side, error) {
 	return sender, conversation.Side(sender.Kind), nil
 }
 
-// valid checks an actor built by the program.
-func (a Actor) valid() error {
+// checkActor checks an actor built by the program, against the
+// Service's limits.
+func (s *Service) checkActor(a Actor) error {
 	if a.kind < ActorUser || a.kind > ActorIntegration {
 		return denied("invalid actor")
 	}
 	var f fieldErrors
-	DefaultLimits().id(&f, FieldChannel, a.channel)
-	if s, ok := a.Sender(); ok {
-		DefaultLimits().id(&f, FieldSender, s.ID)
-		if s.Kind == message.SenderUser && !s.UserType.Valid() {
+	s.opts.Limits.id(&f, FieldChannel, a.channel)
+	if p, ok := a.Sender(); ok {
+		s.opts.Limits.id(&f, FieldSender, p.ID)
+		if p.Kind == message.SenderUser && !p.UserType.Valid() {
 			f.add(FieldSender, "unknown user type")
 		}
 	}

@@ -821,6 +821,26 @@ func TestService_Wait(t *testing.T) {
 		_, err := h.svc.Wait(ctx, bob, c.Conversation.ID, 0, 0)
 		assert.ErrorIs(t, err, parley.ErrPermission)
 	})
+	t.Run("NegativeAfter", func(t *testing.T) {
+		// Poll, Wait and WaitFor share one validation: a negative id is
+		// a validation error of the message field, never a lookup.
+		calls := map[string]func() error{
+			"Poll": func() error { _, err := h.svc.Poll(ctx, alice, c.Conversation.ID, -1, 0); return err },
+			"Wait": func() error { _, err := h.svc.Wait(ctx, alice, c.Conversation.ID, -1, 0); return err },
+			"WaitFor": func() error {
+				_, err := h.svc.WaitFor(ctx, alice, c.Conversation.ID, -1, 0, time.Second)
+				return err
+			},
+			"WaitFor no wait": func() error { _, err := h.svc.WaitFor(ctx, alice, c.Conversation.ID, -1, 0, 0); return err },
+		}
+		for name, call := range calls {
+			err := call()
+			var ve *parley.ValidationError
+			require.ErrorAs(t, err, &ve, name)
+			assert.Equal(t, parley.FieldMessage, ve.Field, name)
+			assert.NotErrorIs(t, err, parley.ErrNotFound, name)
+		}
+	})
 }
 
 func TestService_ConcurrentPosts(t *testing.T) {
@@ -885,6 +905,60 @@ func TestService_ConcurrentPosts(t *testing.T) {
 		}
 		assert.Equal(t, want, got.Read(side).Unread, side)
 	}
+}
+
+func TestService_ActorLimits(t *testing.T) {
+	t.Run("Larger", func(t *testing.T) {
+		// Actor ids are checked against the Service's limits: a user id
+		// the Service accepts in a start is one that user can act with.
+		h := newHarness(t, func(o *parley.Options) { o.Limits.MaxIDBytes = 128 })
+		long := strings.Repeat("u", 100)
+		res, err := h.svc.Start(ctx, shop1, parley.StartRequest{Type: conversation.TypeMessage, UserID: long, Content: "Your order shipped."})
+		require.NoError(t, err)
+		user := parley.User("1", long)
+		_, err = h.svc.Get(ctx, user, res.Conversation.ID)
+		require.NoError(t, err)
+		page, err := h.svc.List(ctx, user, conversation.Filter{}, parley.PageRequest{})
+		require.NoError(t, err)
+		assert.Len(t, page.Items, 1)
+		h.mustPost(t, user, res.Conversation.ID, "Thanks!")
+		_, err = h.svc.MarkRead(ctx, user, res.Conversation.ID, res.Message.ID)
+		require.NoError(t, err)
+		_, err = h.svc.Unread(ctx, user)
+		require.NoError(t, err)
+	})
+	t.Run("Smaller", func(t *testing.T) {
+		h := newHarness(t, func(o *parley.Options) { o.Limits.MaxIDBytes = 8 })
+		_, err := h.svc.Start(ctx, parley.User("1", "123456789"), question("1", conversation.Item{}, "q"))
+		var ve *parley.ValidationError
+		require.ErrorAs(t, err, &ve)
+		assert.Equal(t, parley.FieldSender, ve.Field)
+		_, err = h.svc.List(ctx, parley.User("1", "123456789"), conversation.Filter{}, parley.PageRequest{})
+		assert.ErrorIs(t, err, parley.ErrInvalid)
+		_, err = h.svc.List(ctx, parley.User("1", "12345678"), conversation.Filter{}, parley.PageRequest{})
+		assert.NoError(t, err)
+	})
+}
+
+func TestService_DataSourceSender(t *testing.T) {
+	// An integration acting for a data source may pass a user type; the
+	// message of a data source never carries one.
+	h := newHarness(t)
+	c := h.mustStart(t, alice, question("1", conversation.Item{}, "q")).Conversation
+	asShop, err := channel.OnBehalfOf(message.Sender{Kind: message.SenderDataSource, ID: "1", UserType: message.UserGuest})
+	require.NoError(t, err)
+	s, _ := asShop.Sender()
+	assert.Equal(t, message.DataSource("1"), s)
+	res, err := h.svc.Post(ctx, asShop, parley.PostRequest{ConversationID: c.ID, Content: "In stock."})
+	require.NoError(t, err)
+	assert.Equal(t, message.DataSource("1"), res.Message.Sender)
+	msgs, err := h.svc.Poll(ctx, alice, c.ID, c.LastMessageID, 0)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	assert.Equal(t, message.DataSource("1"), msgs[0].Sender)
+	res, err = h.svc.Start(ctx, asShop, parley.StartRequest{Type: conversation.TypeMessage, UserID: "545383", Content: "Hello"})
+	require.NoError(t, err)
+	assert.Equal(t, message.DataSource("1"), res.Message.Sender)
 }
 
 func TestActor_OnBehalfOf(t *testing.T) {
