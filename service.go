@@ -160,7 +160,6 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 		Status: conversation.StatusOpen, StartedBy: side, Language: r.Language,
 		Attributes: attrs, CreatedAt: now,
 	}
-	c.Apply(side, 0, now)
 	m := message.Message{Code: msgCode, Seq: 1, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now}
 	ev, err := s.event(notify.KindConversationStarted, c, sender, now)
 	if err != nil {

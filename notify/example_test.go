@@ -68,7 +68,6 @@ func ExampleWorker() {
 		UserID: "u1", DataSourceID: "ds1", Subject: "Size?", Status: conversation.StatusOpen,
 		StartedBy: conversation.SideUser, CreatedAt: now,
 	}
-	c.Apply(conversation.SideUser, 0, now)
 	sellerParty := notify.Party{Kind: message.SenderDataSource, ID: "ds1"}
 	_, err := st.CreateConversation(ctx, store.CreateParams{
 		Conversation: c,

@@ -102,7 +102,6 @@ func (e *env) start(userID, content string) (conversation.Conversation, message.
 		UserID: userID, DataSourceID: "ds1", Subject: "About " + userID,
 		Status: conversation.StatusOpen, StartedBy: conversation.SideUser, CreatedAt: now,
 	}
-	c.Apply(conversation.SideUser, 0, now)
 	sender := message.User(userID, message.UserRegistered)
 	res, err := e.st.CreateConversation(context.Background(), store.CreateParams{
 		Conversation: c,

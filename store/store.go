@@ -93,27 +93,28 @@ type Store interface {
 	// AppendMessage adds a message to an existing conversation. Within one
 	// transaction it locks the conversation, runs p.Check on it (returning
 	// Check's error unchanged, having written nothing), assigns the message
-	// its ID and the next Seq, applies it to the conversation with
-	// conversation.Conversation.Apply, and stores the events. Idempotency
+	// its ID, applies it to the conversation with ApplyMessage, and stores
+	// the events. Idempotency
 	// is checked before Check, as for CreateConversation.
 	AppendMessage(ctx context.Context, p AppendParams) (AppendResult, error)
 
-	// SetStatus changes a conversation's status and ModifiedAt, after
-	// p.Check passes on the locked conversation.
+	// SetStatus changes a conversation's status and ModifiedAt as
+	// ApplyStatus does, after p.Check passes on the locked conversation.
 	SetStatus(ctx context.Context, p StatusParams) (conversation.Conversation, error)
 
 	// MarkRead moves one side's read position forward to the message
 	// p.UpToMessageID (a position behind the current one is kept as it is)
-	// and recomputes that side's unread count, after p.Check passes on the
-	// locked conversation. It returns ErrNotFound if the message is not in
+	// and recomputes that side's unread count, as ApplyRead does, after
+	// p.Check passes on the locked conversation. It returns ErrNotFound if the message is not in
 	// the conversation.
 	MarkRead(ctx context.Context, p ReadParams) (conversation.Conversation, error)
 
 	// GetConversation returns the conversation with the given id.
 	GetConversation(ctx context.Context, id int64) (conversation.Conversation, error)
 
-	// ListConversations returns a page of conversations, newest activity
-	// first: ordered by (LastMessageAt, ID) descending.
+	// ListConversations returns a page of the conversations that
+	// q.Matches, newest activity first: ordered by (LastMessageAt, ID)
+	// descending.
 	ListConversations(ctx context.Context, q ConversationQuery) (Page[conversation.Conversation], error)
 
 	// ListMessages returns a page of a conversation's messages, newest

@@ -43,7 +43,6 @@ func TestWorker_DigestEmail(t *testing.T) {
 		Code: uuid.Must(uuid.NewV7()), Channel: "shop", Type: conversation.TypeMessage, UserID: "u1", DataSourceID: "ds1",
 		Subject: "Jacket <XL>", Status: conversation.StatusOpen, StartedBy: conversation.SideUser, CreatedAt: now,
 	}
-	c.Apply(conversation.SideUser, 0, now)
 	created, err := st.CreateConversation(ctx, store.CreateParams{
 		Conversation: c,
 		Message:      message.Message{Code: uuid.Must(uuid.NewV7()), Sender: u1, Content: "message 1", CreatedAt: now},

@@ -38,7 +38,6 @@ func createParams(i int) store.CreateParams {
 		Subject: "Is it still available?", Status: conversation.StatusOpen,
 		StartedBy: conversation.SideUser, CreatedAt: at,
 	}
-	c.Apply(conversation.SideUser, 0, at)
 	recipient := notify.Party{Kind: message.SenderDataSource, ID: c.DataSourceID}
 	return store.CreateParams{
 		Conversation: c,

@@ -195,9 +195,7 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 
 	s.lastMsgID++
 	c.ID, m.ID = int64(len(s.convs))+1, s.lastMsgID
-	m.ConversationID = c.ID
-	m.Seq = 1
-	c.LastMessageID = m.ID
+	store.ApplyFirst(&c, &m)
 
 	s.convs = append(s.convs, convRecord{conv: c, msgs: []message.Message{m}})
 	s.keys[key] = c.ID
@@ -232,8 +230,7 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 	c, m := cr.conv, p.Message
 	s.lastMsgID++
 	m.ID = s.lastMsgID
-	m.ConversationID = c.ID
-	m.Seq = c.Apply(conversation.Side(m.Sender.Kind), m.ID, m.CreatedAt)
+	store.ApplyMessage(&c, &m)
 
 	cr.conv = c
 	cr.msgs = append(cr.msgs, m)
@@ -259,8 +256,7 @@ func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversati
 			return conversation.Conversation{}, err
 		}
 	}
-	cr.conv.Status = p.Status
-	cr.conv.ModifiedAt = p.At
+	store.ApplyStatus(&cr.conv, p.Status, p.At)
 	return cr.conv, nil
 }
 
@@ -284,19 +280,15 @@ func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.
 	if !ok || ref.convID != p.ConversationID {
 		return conversation.Conversation{}, errMsgNotFound(p.ConversationID, p.UpToMessageID)
 	}
-	rs := &cr.conv.UserRead
-	if p.Side == conversation.SideSeller {
-		rs = &cr.conv.SellerRead
-	}
-	if ref.seq > rs.ReadSeq {
+	if ref.seq > cr.conv.Read(p.Side).ReadSeq {
 		other := message.SenderKind(p.Side.Other())
-		var unread int64
+		var after int64
 		for _, m := range cr.msgs[ref.seq:] {
 			if m.Sender.Kind == other {
-				unread++
+				after++
 			}
 		}
-		rs.ReadSeq, rs.Unread = ref.seq, unread
+		store.ApplyRead(&cr.conv, p.Side, ref.seq, after)
 	}
 	return cr.conv, nil
 }
@@ -338,10 +330,10 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 	if q.After != nil {
 		after = conversation.Conversation{LastMessageAt: q.After.LastMessageAt, ID: q.After.ID}
 	}
-	// Match decides; the party ids are checked first only because they
-	// are cheap and the most common filters.
+	// Matches decides; the channel and party ids are checked first only
+	// because they are cheap and the most common filters.
+	q.Filter = store.NormalizeFilter(q.Filter)
 	f := q.Filter
-	matchAll := f == conversation.Filter{}
 	var total int64
 	top := make([]*conversation.Conversation, 0, min(limit+1, len(s.convs))) // sorted, at most limit+1
 	for i := len(s.convs) - 1; i >= 0; i-- {
@@ -349,8 +341,7 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 		if c.Channel != q.Channel ||
 			(f.UserID != "" && c.UserID != f.UserID) ||
 			(f.DataSourceID != "" && c.DataSourceID != f.DataSourceID) ||
-			(!matchAll && !f.Match(*c)) ||
-			(len(q.Types) > 0 && !slices.Contains(q.Types, c.Type)) {
+			!q.Matches(*c) {
 			continue
 		}
 		total++

@@ -38,9 +38,12 @@ type queries struct {
 
 	getConversation string
 	getMessage      string
-	messageSeq      string
 	setStatus       string
-	markRead        string
+	// readPosition returns the Seq of message $1 of conversation $2 and
+	// the number of messages after it whose sender kind is $3.
+	readPosition string
+	// setRead sets both sides' read state (store.ApplyRead decides it).
+	setRead string
 
 	listMessages       string
 	messageTotal       string
@@ -150,20 +153,13 @@ LEFT JOIN ` + s + `.conversations AS c ON (c.channel, c.user_id, c.datasource_id
 
 	q.getConversation = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE id = $1`
 	q.getMessage = `SELECT ` + list(messageColumns, "") + ` FROM ` + s + `.messages WHERE id = $1`
-	q.messageSeq = `SELECT seq FROM ` + s + `.messages WHERE id = $1 AND conversation_id = $2`
 	q.setStatus = `UPDATE ` + s + `.conversations SET status = $2, modified_at = $3 WHERE id = $1 RETURNING ` + conv
-	// markRead sets one side's read position to $2 and counts the other
-	// side's messages after it; $3 is the side, $4 the other side's sender
-	// kind.
-	q.markRead = `UPDATE ` + s + `.conversations AS c SET
-	user_read_seq = CASE WHEN $3::text = 'user' THEN $2::bigint ELSE c.user_read_seq END,
-	user_unread = CASE WHEN $3::text = 'user' THEN n.unread ELSE c.user_unread END,
-	seller_read_seq = CASE WHEN $3::text = 'user' THEN c.seller_read_seq ELSE $2::bigint END,
-	seller_unread = CASE WHEN $3::text = 'user' THEN c.seller_unread ELSE n.unread END
-FROM (SELECT count(*) AS unread FROM ` + s + `.messages
-	WHERE conversation_id = $1 AND seq > $2::bigint AND sender_kind = $4::text) AS n
-WHERE c.id = $1
-RETURNING ` + list(convColumns, "c")
+	q.readPosition = `SELECT m.seq, (SELECT count(*) FROM ` + s + `.messages AS o
+	WHERE o.conversation_id = m.conversation_id AND o.seq > m.seq AND o.sender_kind = $3)
+FROM ` + s + `.messages AS m WHERE m.id = $1 AND m.conversation_id = $2`
+	q.setRead = `UPDATE ` + s + `.conversations SET
+	user_read_seq = $2, user_unread = $3, seller_read_seq = $4, seller_unread = $5
+WHERE id = $1 RETURNING ` + conv
 
 	msgs := list(messageColumns, "")
 	q.listMessages = `SELECT ` + msgs + ` FROM ` + s + `.messages

@@ -150,10 +150,11 @@ func TestStore_AppendMessage(t *testing.T) {
 				require.NotNil(t, seen)
 				assert.Equal(t, before, *seen)
 			}
-			want := before
-			seq := want.Apply(conversation.SideSeller, res.Message.ID, at)
+			want, m := before, p.Message
+			m.ID = res.Message.ID
+			store.ApplyMessage(&want, &m)
 			assert.Equal(t, want, res.Conversation)
-			assert.Equal(t, seq, res.Message.Seq)
+			assert.Equal(t, m.Seq, res.Message.Seq)
 			assert.Greater(t, res.Message.ID, before.LastMessageID)
 			got, err := e.GetConversation(ctx, id)
 			require.NoError(t, err)
@@ -302,7 +303,7 @@ func TestStore_ListConversations(t *testing.T) {
 	page, err = e.ListConversations(ctx, store.ConversationQuery{Channel: "web", Limit: 10,
 		Filter: conversation.Filter{CreatedFrom: t0.Add(time.Second + 1)}})
 	require.NoError(t, err)
-	assert.Len(t, page.Items, 3, "a bound between microseconds keeps the rows Filter.Match keeps")
+	assert.Len(t, page.Items, 3, "a bound between microseconds keeps the rows ConversationQuery.Matches keeps")
 }
 
 func TestStore_MarkReadAndStatus(t *testing.T) {

@@ -58,6 +58,7 @@ func (s *Store) replay(ctx context.Context, p *store.Idempotency, rec idemRecord
 // second query then finds the existing conversation's id for the
 // *store.ConversationExistsError.
 func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (store.CreateResult, error) {
+	store.ApplyFirst(&p.Conversation, &p.Message)
 	var res store.CreateResult
 	err := s.do(ctx, "create conversation", func(ctx context.Context) error {
 		var err error
@@ -301,16 +302,22 @@ func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversati
 }
 
 // MarkRead moves one side's read position forward after p.Check passes on
-// the locked conversation: two round trips (one if nothing changes).
+// the locked conversation: two round trips (one if nothing changes). The
+// first locks the conversation and reads the message's Seq and the number
+// of the other side's messages after it; store.ApplyRead decides the new
+// read state, which the second writes with COMMIT.
 func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.Conversation, error) {
+	if !p.Side.Valid() {
+		return conversation.Conversation{}, s.fail(ctx, "mark read", fmt.Errorf("unknown side %q", p.Side))
+	}
 	var res conversation.Conversation
 	err := s.do(ctx, "mark read", func(ctx context.Context) error {
-		var seq int64
+		var seq, after int64
 		var seqErr error
 		extra := &pgx.Batch{}
-		extra.Queue(s.q.messageSeq, p.UpToMessageID, p.ConversationID)
+		extra.Queue(s.q.readPosition, p.UpToMessageID, p.ConversationID, string(p.Side.Other()))
 		read := func(br pgx.BatchResults) error {
-			seqErr = br.QueryRow().Scan(&seq)
+			seqErr = br.QueryRow().Scan(&seq, &after)
 			if errors.Is(seqErr, pgx.ErrNoRows) {
 				return nil
 			}
@@ -332,17 +339,15 @@ func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.
 		if seqErr != nil {
 			return notFound("message %d in conversation %d", p.UpToMessageID, p.ConversationID)
 		}
-		if seq <= t.conv.Read(p.Side).ReadSeq {
-			res = t.conv
+		c := t.conv
+		if !store.ApplyRead(&c, p.Side, seq, after) {
+			res = c
 			return nil // end rolls back the transaction that only locked
-		}
-		other := message.SenderUser
-		if p.Side == conversation.SideUser {
-			other = message.SenderDataSource
 		}
 		cs := newConvScan()
 		scan := func(row pgx.Row) error { return row.Scan(cs.dest[:]...) }
-		if err := t.commit(ctx, scan, s.q.markRead, p.ConversationID, seq, string(p.Side), string(other)); err != nil {
+		if err := t.commit(ctx, scan, s.q.setRead, c.ID,
+			c.UserRead.ReadSeq, c.UserRead.Unread, c.SellerRead.ReadSeq, c.SellerRead.Unread); err != nil {
 			return err
 		}
 		res = cs.result()

@@ -154,6 +154,7 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 			return err
 		}
 		c, m = p.Conversation, p.Message
+		store.ApplyFirst(&c, &m)
 		err = t.stmt(s.st.insertConversation).QueryRowContext(ctx, conversationArgs(&c)...).Scan(&c.ID, &c.LastMessageID)
 		if driverCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
 			// The only unique constraint of the table is the key.
@@ -168,7 +169,7 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 			return err
 		}
 		t.at("create:conversation")
-		m.ID, m.ConversationID, m.Seq = c.LastMessageID, c.ID, 1
+		m.ID, m.ConversationID = c.LastMessageID, c.ID
 		if _, err := t.stmt(s.st.insertMessage).ExecContext(ctx, messageArgs(m.ID, &m)...); err != nil {
 			return err
 		}
@@ -205,7 +206,7 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 			return err
 		}
 		m = p.Message
-		m.ConversationID, m.Seq = c.ID, c.LastSeq+1
+		store.ApplyMessage(&c, &m)
 		r, err := t.stmt(s.st.insertMessage).ExecContext(ctx, messageArgs(nil, &m)...)
 		if err != nil {
 			return err
@@ -213,10 +214,8 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 		if m.ID, err = r.LastInsertId(); err != nil {
 			return err
 		}
+		c.LastMessageID = m.ID
 		t.at("append:message")
-		if seq := c.Apply(conversation.Side(m.Sender.Kind), m.ID, m.CreatedAt); seq != m.Seq {
-			return fmt.Errorf("sqlite: conversation %d: applied seq %d, stored %d", c.ID, seq, m.Seq)
-		}
 		if _, err := t.stmt(s.st.updateApplied).ExecContext(ctx, appliedArgs(&c)...); err != nil {
 			return err
 		}
@@ -246,7 +245,7 @@ func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversati
 		if err := runCheck(p.Check, c); err != nil {
 			return err
 		}
-		c.Status, c.ModifiedAt = p.Status, stored(p.At)
+		store.ApplyStatus(&c, p.Status, stored(p.At))
 		_, err = t.stmt(s.st.updateStatus).ExecContext(ctx, string(c.Status), micros(c.ModifiedAt), c.ID)
 		return err
 	})
@@ -278,18 +277,14 @@ func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.
 		if err != nil {
 			return err
 		}
-		side := &c.UserRead
-		if p.Side == conversation.SideSeller {
-			side = &c.SellerRead
-		}
-		if seq <= side.ReadSeq {
+		if seq <= c.Read(p.Side).ReadSeq {
 			return nil
 		}
-		var unread int64
-		if err := t.stmt(s.st.countUnread).QueryRowContext(ctx, c.ID, seq, string(p.Side.Other())).Scan(&unread); err != nil {
+		var after int64
+		if err := t.stmt(s.st.countUnread).QueryRowContext(ctx, c.ID, seq, string(p.Side.Other())).Scan(&after); err != nil {
 			return err
 		}
-		side.ReadSeq, side.Unread = seq, unread
+		store.ApplyRead(&c, p.Side, seq, after)
 		_, err = t.stmt(s.st.updateRead).ExecContext(ctx,
 			c.UserRead.ReadSeq, c.UserRead.Unread, c.SellerRead.ReadSeq, c.SellerRead.Unread, c.ID)
 		return err

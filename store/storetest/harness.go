@@ -149,8 +149,10 @@ func (h *harness) event(c conversation.Conversation, from conversation.Side, at 
 }
 
 // createParams returns what the Service passes to CreateConversation for
-// the draft c: the first message, from c.StartedBy at c.CreatedAt, applied
-// to c, and one event for the other side.
+// the draft c: the first message, from c.StartedBy at c.CreatedAt, and one
+// event for the other side. The store applies the message to c
+// (store.ApplyFirst); the returned p.Conversation has it applied already,
+// so that it is what the store must keep, but for the ids it assigns.
 func (h *harness) createParams(c conversation.Conversation) store.CreateParams {
 	m := message.Message{
 		Code:      newCode(),
@@ -159,7 +161,8 @@ func (h *harness) createParams(c conversation.Conversation) store.CreateParams {
 		Language:  c.Language,
 		CreatedAt: c.CreatedAt,
 	}
-	c.Apply(c.StartedBy, 0, m.CreatedAt)
+	store.ApplyFirst(&c, &m)
+	m.Seq, m.ConversationID = 0, 0 // the store assigns them
 	return store.CreateParams{
 		Conversation: c,
 		Message:      m,

@@ -62,7 +62,7 @@ func (f factory) testRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		requireMsgs(t, []message.Message{wantReply, wantMsg}, page.Items)
 
-		want.Apply(conversation.SideUser, wantReply.ID, wantReply.CreatedAt)
+		store.ApplyMessage(&want, &wantReply)
 		requireConv(t, want, h.get(want.ID))
 
 		wantEvents := append(stored(p.Events, want.ID, wantMsg.ID, 1), stored(ap.Events, want.ID, wantReply.ID, 1)...)

@@ -36,7 +36,7 @@ func listingOrder(cs []conversation.Conversation) []conversation.Conversation {
 func matching(cs []conversation.Conversation, q store.ConversationQuery) []conversation.Conversation {
 	var out []conversation.Conversation
 	for _, c := range cs {
-		if c.Channel == q.Channel && q.Filter.Match(c) && (len(q.Types) == 0 || slices.Contains(q.Types, c.Type)) {
+		if q.Matches(c) {
 			out = append(out, c)
 		}
 	}

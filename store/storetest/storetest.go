@@ -28,10 +28,11 @@
 // cancelled contexts, Close, and the rules that must hold under
 // concurrency (run it with -race).
 //
-// The suite builds its values the way the parley Service does: the first
-// message is applied with conversation.Conversation.Apply before
-// CreateConversation, codes are UUIDv7, times are UTC truncated to
-// store.TimePrecision, and events carry UUIDv7 string ids. It never sleeps:
+// The suite builds its values the way the parley Service does: codes are
+// UUIDv7, times are UTC truncated to store.TimePrecision, and events carry
+// UUIDv7 string ids. Its expectations follow the helpers of package store
+// (ApplyFirst, ApplyMessage, ApplyStatus, ApplyRead, Matches), which define
+// the arithmetic every store applies. It never sleeps:
 // outbox time is passed explicitly.
 package storetest
 

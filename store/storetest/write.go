@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -41,6 +42,28 @@ func (f factory) testCreateConversation(t *testing.T) {
 		requireConv(t, want, h.get(want.ID), "read back")
 		requireMsgs(t, []message.Message{wantMsg}, h.messages(want.ID), "read back")
 		requireEvents(t, stored(p.Events, want.ID, wantMsg.ID, 1), h.peekEvents())
+	})
+
+	t.Run("FirstMessageApplied", func(t *testing.T) {
+		// Whatever message state the caller passes, the store computes it
+		// by applying the first message (store.ApplyFirst).
+		h := f.new(t)
+		p := h.createParams(h.draft())
+		want := p.Conversation
+		c := &p.Conversation
+		c.LastSeq, c.MessageCount, c.LastMessageID = 7, 7, 99
+		c.LastMessageAt, c.ModifiedAt = c.CreatedAt.Add(time.Hour), c.CreatedAt.Add(time.Hour)
+		c.UserRead = conversation.ReadState{ReadSeq: 3, Unread: 2}
+		c.SellerRead = conversation.ReadState{ReadSeq: 5, Unread: 5}
+		p.Message.Seq, p.Message.ConversationID = 4, 12
+		res, err := h.s.CreateConversation(h.ctx, p)
+		require.NoError(t, err)
+		want.ID, want.LastMessageID = res.Conversation.ID, res.Message.ID
+		requireConv(t, want, res.Conversation)
+		requireConv(t, want, h.get(want.ID), "read back")
+		require.Equal(t, int64(1), res.Message.Seq)
+		require.Equal(t, want.ID, res.Message.ConversationID)
+		requireMsgs(t, []message.Message{res.Message}, h.messages(want.ID))
 	})
 
 	t.Run("StartedBySeller", func(t *testing.T) {
@@ -237,14 +260,14 @@ func (f factory) testAppendMessage(t *testing.T) {
 		require.False(t, res.Replayed)
 		require.Greater(t, res.Message.ID, created.Message.ID)
 
-		want := c
-		seq := want.Apply(conversation.SideSeller, res.Message.ID, p.Message.CreatedAt)
-		require.Equal(t, int64(2), seq)
+		want, wantMsg := c, p.Message
+		wantMsg.ID = res.Message.ID
+		store.ApplyMessage(&want, &wantMsg)
+		require.Equal(t, int64(2), wantMsg.Seq)
+		require.Equal(t, c.ID, wantMsg.ConversationID)
+		require.Equal(t, wantMsg.ID, want.LastMessageID)
 		requireConv(t, want, res.Conversation)
 		requireConv(t, want, h.get(c.ID), "read back")
-
-		wantMsg := p.Message
-		wantMsg.ID, wantMsg.ConversationID, wantMsg.Seq = res.Message.ID, c.ID, 2
 		requireMsg(t, wantMsg, res.Message)
 		requireMsgs(t, []message.Message{created.Message, wantMsg}, h.messages(c.ID), "read back")
 
@@ -264,7 +287,10 @@ func (f factory) testAppendMessage(t *testing.T) {
 		for i, s := range sides {
 			p, res := h.appendP(want, s)
 			require.Equal(t, int64(i+2), res.Message.Seq)
-			require.Equal(t, want.Apply(s, res.Message.ID, p.Message.CreatedAt), res.Message.Seq)
+			m := p.Message
+			m.ID = res.Message.ID
+			store.ApplyMessage(&want, &m)
+			require.Equal(t, m.Seq, res.Message.Seq)
 			requireConv(t, want, res.Conversation, "after message %d", i+2)
 			wantMsgs = append(wantMsgs, res.Message)
 		}
