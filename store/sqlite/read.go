@@ -73,7 +73,7 @@ func buildList(q store.ConversationQuery, limit int) listQuery {
 		where = append(where, cond)
 		args = append(args, a...)
 	}
-	f := q.Filter
+	f := store.NormalizeFilter(q.Filter)
 	add("channel = ?", q.Channel)
 	if f.UserID != "" {
 		add("user_id = ?", f.UserID)
