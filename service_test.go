@@ -1019,3 +1019,58 @@ func TestService_CodeSourceFails(t *testing.T) {
 }
 
 type uuidT = uuid.UUID
+
+func TestService_ActivityOrder(t *testing.T) {
+	// A poster reads the clock and is paused before its write; meanwhile
+	// another poster writes into the same conversation with a later time,
+	// and a third into another conversation. The paused message, written
+	// last, must not be dated before the messages written before it, and
+	// its conversation must lead the inbox.
+	clk := &clock{now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}
+	var pauseNext atomic.Bool
+	paused, resume := make(chan struct{}), make(chan struct{})
+	h := newHarness(t, func(o *parley.Options) {
+		o.Now = func() time.Time {
+			now := clk.Now()
+			if pauseNext.CompareAndSwap(true, false) {
+				close(paused)
+				<-resume
+			}
+			return now
+		}
+	})
+	c1 := h.mustStart(t, alice, question("1", conversation.Item{}, "q1")).Conversation
+	c2 := h.mustStart(t, bob, question("1", conversation.Item{}, "q2")).Conversation
+
+	pauseNext.Store(true)
+	done := make(chan parley.Result)
+	go func() {
+		res, err := h.svc.Post(ctx, alice, parley.PostRequest{ConversationID: c1.ID, Content: "read the clock first, written last"})
+		assert.NoError(t, err)
+		done <- res
+	}()
+	<-paused
+	other := h.mustPost(t, shop1, c2.ID, "written second")
+	same := h.mustPost(t, shop1, c1.ID, "written third")
+	close(resume)
+	last := <-done
+
+	assert.Equal(t, same.Message.Seq+1, last.Message.Seq)
+	assert.False(t, last.Message.CreatedAt.Before(same.Message.CreatedAt),
+		"the last message is dated %v, before the message before it (%v)", last.Message.CreatedAt, same.Message.CreatedAt)
+	msgs, err := h.svc.Poll(ctx, alice, c1.ID, 0, 0)
+	require.NoError(t, err)
+	for i := 1; i < len(msgs); i++ {
+		assert.False(t, msgs[i].CreatedAt.Before(msgs[i-1].CreatedAt), "message %d dated before message %d", msgs[i].Seq, msgs[i-1].Seq)
+	}
+	got, err := h.svc.Get(ctx, alice, c1.ID)
+	require.NoError(t, err)
+	assert.Equal(t, msgs[len(msgs)-1].CreatedAt, got.LastMessageAt)
+	assert.False(t, got.ModifiedAt.Before(same.Conversation.ModifiedAt), "ModifiedAt moved backwards")
+
+	inbox, err := h.svc.List(ctx, shop1, conversation.Filter{}, parley.PageRequest{})
+	require.NoError(t, err)
+	require.Len(t, inbox.Items, 2)
+	assert.Equal(t, []int64{c1.ID, c2.ID}, []int64{inbox.Items[0].ID, inbox.Items[1].ID},
+		"the conversation that received the last message leads the inbox (%v, after %v)", last.Message.CreatedAt, other.Message.CreatedAt)
+}

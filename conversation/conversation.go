@@ -149,10 +149,12 @@ type Conversation struct {
 	Attributes Attributes
 
 	CreatedAt time.Time
-	// ModifiedAt changes with every message and status change.
+	// ModifiedAt changes with every message and status change; it never
+	// moves backwards.
 	ModifiedAt time.Time
 	// LastMessageAt is the time of the newest message; conversations are
-	// listed newest activity first by (LastMessageAt, ID).
+	// listed newest activity first by (LastMessageAt, ID). It never moves
+	// backwards.
 	LastMessageAt time.Time
 	// LastMessageID and LastSeq identify the newest message.
 	LastMessageID int64

@@ -47,6 +47,7 @@ func ApplyFirst(c *conversation.Conversation, m *message.Message) {
 // may still be 0; a store that assigns it later sets m.ID and
 // c.LastMessageID together.
 func ApplyMessage(c *conversation.Conversation, m *message.Message) {
+	m.CreatedAt = latest(m.CreatedAt, c.LastMessageAt, c.ModifiedAt)
 	c.LastSeq++
 	c.MessageCount++
 	m.Seq, m.ConversationID = c.LastSeq, c.ID
@@ -65,7 +66,7 @@ func ApplyMessage(c *conversation.Conversation, m *message.Message) {
 // (ModifiedAt never moves backwards).
 func ApplyStatus(c *conversation.Conversation, status conversation.Status, at time.Time) {
 	c.Status = status
-	c.ModifiedAt = at
+	c.ModifiedAt = latest(at, c.ModifiedAt)
 }
 
 // ApplyRead records that side s has read c up to the message with

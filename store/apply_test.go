@@ -43,11 +43,27 @@ func TestApplyMessage(t *testing.T) {
 	assert.Equal(t, conversation.ReadState{ReadSeq: 3, Unread: 1}, c.SellerRead)
 }
 
+func TestApplyMessage_NeverBackwards(t *testing.T) {
+	c := conversation.Conversation{LastSeq: 1, MessageCount: 1, LastMessageAt: t0, ModifiedAt: t0.Add(time.Second)}
+	m := message.Message{Sender: message.DataSource("d"), CreatedAt: t0.Add(-time.Minute)}
+	store.ApplyMessage(&c, &m)
+	assert.Equal(t, t0.Add(time.Second), m.CreatedAt, "dated at the last activity (a status change)")
+	assert.Equal(t, t0.Add(time.Second), c.LastMessageAt)
+	assert.Equal(t, t0.Add(time.Second), c.ModifiedAt)
+	later := message.Message{Sender: message.DataSource("d"), CreatedAt: t0.Add(time.Hour)}
+	store.ApplyMessage(&c, &later)
+	assert.Equal(t, t0.Add(time.Hour), later.CreatedAt, "a later time is kept")
+	assert.Equal(t, t0.Add(time.Hour), c.LastMessageAt)
+}
+
 func TestApplyStatus(t *testing.T) {
 	c := conversation.Conversation{Status: conversation.StatusOpen, ModifiedAt: t0}
 	store.ApplyStatus(&c, conversation.StatusClosed, t0.Add(time.Second))
 	assert.Equal(t, conversation.StatusClosed, c.Status)
 	assert.Equal(t, t0.Add(time.Second), c.ModifiedAt)
+	store.ApplyStatus(&c, conversation.StatusOpen, t0)
+	assert.Equal(t, conversation.StatusOpen, c.Status)
+	assert.Equal(t, t0.Add(time.Second), c.ModifiedAt, "ModifiedAt never moves backwards")
 }
 
 func TestApplyRead(t *testing.T) {

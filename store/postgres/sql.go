@@ -18,8 +18,9 @@ type queries struct {
 	// idempotency found, fingerprint, conversation id, message id).
 	createConversation string
 	// appendMessage checks the idempotency record and, if there is none,
-	// applies a message to the conversation (conversation.Apply in SQL:
-	// the UPDATE takes the row lock, the message id is drawn under it) and
+	// applies a message to the conversation (store.ApplyMessage in SQL:
+	// the UPDATE takes the row lock, the message id is drawn under it, the
+	// message is dated no earlier than the conversation's last activity) and
 	// inserts the message, the events and the idempotency record. Its one
 	// row is (written, the conversation's columns, idempotency found,
 	// fingerprint, conversation id, message id).
@@ -119,8 +120,8 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true`
 		last_seq = c.last_seq + 1,
 		message_count = c.message_count + 1,
 		last_message_id = ` + msgSeq + `,
-		last_message_at = $5::timestamptz,
-		modified_at = $5::timestamptz,
+		last_message_at = GREATEST($5::timestamptz, c.last_message_at, c.modified_at),
+		modified_at = GREATEST($5::timestamptz, c.last_message_at, c.modified_at),
 		user_read_seq = CASE WHEN $6::text = 'datasource' THEN c.user_read_seq ELSE c.last_seq + 1 END,
 		user_unread = CASE WHEN $6::text = 'datasource' THEN c.user_unread + 1 ELSE 0 END,
 		seller_read_seq = CASE WHEN $6::text = 'datasource' THEN c.last_seq + 1 ELSE c.seller_read_seq END,
@@ -129,7 +130,7 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true`
 	RETURNING ` + list(convColumns, "c") + `
 ), msg AS (
 	INSERT INTO ` + s + `.messages (id, code, conversation_id, seq, sender_kind, sender_id, sender_user_type, content, language, created_at)
-	SELECT conv.last_message_id, $7::uuid, conv.id, conv.last_seq, $6::text, $8::text, $9::text, $10::text, $11::text, $5::timestamptz
+	SELECT conv.last_message_id, $7::uuid, conv.id, conv.last_seq, $6::text, $8::text, $9::text, $10::text, $11::text, conv.last_message_at
 	FROM conv
 ), ev AS (
 	` + eventsInsert(s, 12, "conv", "conv.id", "conv.last_message_id") + `
@@ -153,7 +154,7 @@ LEFT JOIN ` + s + `.conversations AS c ON (c.channel, c.user_id, c.datasource_id
 
 	q.getConversation = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE id = $1`
 	q.getMessage = `SELECT ` + list(messageColumns, "") + ` FROM ` + s + `.messages WHERE id = $1`
-	q.setStatus = `UPDATE ` + s + `.conversations SET status = $2, modified_at = $3 WHERE id = $1 RETURNING ` + conv
+	q.setStatus = `UPDATE ` + s + `.conversations SET status = $2, modified_at = GREATEST(modified_at, $3) WHERE id = $1 RETURNING ` + conv
 	q.readPosition = `SELECT m.seq, (SELECT count(*) FROM ` + s + `.messages AS o
 	WHERE o.conversation_id = m.conversation_id AND o.seq > m.seq AND o.sender_kind = $3)
 FROM ` + s + `.messages AS m WHERE m.id = $1 AND m.conversation_id = $2`

@@ -186,7 +186,7 @@ func (r *appendRow) result(p *store.AppendParams) store.AppendResult {
 	c := r.conv.result()
 	m := p.Message
 	normalizeMessage(&m)
-	m.ID, m.ConversationID, m.Seq = c.LastMessageID, c.ID, c.LastSeq
+	m.ID, m.ConversationID, m.Seq, m.CreatedAt = c.LastMessageID, c.ID, c.LastSeq, c.LastMessageAt
 	return store.AppendResult{Conversation: c, Message: m}
 }
 

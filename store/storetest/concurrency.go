@@ -52,7 +52,7 @@ func requireUnreadConsistent(t *testing.T, c conversation.Conversation, msgs []m
 }
 
 // requireDense checks that msgs are the messages 1..n of c, in order, each
-// once, and that c agrees.
+// once, dated in Seq order, and that c agrees.
 func requireDense(t *testing.T, c conversation.Conversation, msgs []message.Message, n int) {
 	t.Helper()
 	require.Len(t, msgs, n)
@@ -62,6 +62,10 @@ func requireDense(t *testing.T, c conversation.Conversation, msgs []message.Mess
 		require.Equal(t, c.ID, m.ConversationID)
 		require.False(t, ids[m.ID], "message id %d repeated", m.ID)
 		ids[m.ID] = true
+		if i > 0 {
+			require.False(t, m.CreatedAt.Before(msgs[i-1].CreatedAt),
+				"message %d is dated %v, before message %d (%v): times must not decrease with Seq", m.Seq, m.CreatedAt, i, msgs[i-1].CreatedAt)
+		}
 	}
 	require.Equal(t, int64(n), c.LastSeq)
 	require.Equal(t, int64(n), c.MessageCount)

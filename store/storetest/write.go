@@ -300,6 +300,53 @@ func (f factory) testAppendMessage(t *testing.T) {
 		requireMsgs(t, wantMsgs, h.messages(want.ID))
 	})
 
+	t.Run("ActivityNeverBackwards", func(t *testing.T) {
+		// A writer that read the clock before another writer's message
+		// was applied passes an earlier time: the message is dated at the
+		// conversation's last activity (store.ApplyMessage), so message
+		// times never decrease with Seq and the conversation's times
+		// never move backwards.
+		h := f.new(t)
+		c := h.create().Conversation
+		late := h.appendParams(c, conversation.SideSeller)
+		early := h.appendParams(c, conversation.SideUser)
+		early.Message.CreatedAt = late.Message.CreatedAt.Add(-time.Second)
+		first, err := h.s.AppendMessage(h.ctx, late)
+		require.NoError(t, err)
+		second, err := h.s.AppendMessage(h.ctx, early)
+		require.NoError(t, err)
+		at := late.Message.CreatedAt
+		require.Equal(t, first.Message.Seq+1, second.Message.Seq)
+		require.True(t, second.Message.CreatedAt.Equal(at), "the earlier message is dated %v, want %v", second.Message.CreatedAt, at)
+		want := first.Conversation
+		wantMsg := early.Message
+		wantMsg.ID = second.Message.ID
+		store.ApplyMessage(&want, &wantMsg)
+		requireMsg(t, wantMsg, second.Message)
+		requireConv(t, want, second.Conversation)
+		requireConv(t, want, h.get(c.ID), "read back")
+		requireMsgs(t, []message.Message{first.Message, second.Message}, h.messages(c.ID)[1:], "read back")
+
+		// A status change leaves its time as the conversation's last
+		// activity: a message read from the clock before it is dated at it.
+		closedAt := h.tick()
+		_, err = h.s.SetStatus(h.ctx, store.StatusParams{ConversationID: c.ID, Status: conversation.StatusClosed, At: closedAt})
+		require.NoError(t, err)
+		reopened, err := h.s.SetStatus(h.ctx, store.StatusParams{ConversationID: c.ID, Status: conversation.StatusOpen, At: closedAt.Add(-time.Hour)})
+		require.NoError(t, err)
+		require.True(t, reopened.ModifiedAt.Equal(closedAt), "ModifiedAt moved back to %v", reopened.ModifiedAt)
+		require.True(t, reopened.LastMessageAt.Equal(at))
+		requireConv(t, reopened, h.get(c.ID), "read back")
+		third := h.appendParams(c, conversation.SideSeller)
+		third.Message.CreatedAt = at.Add(time.Millisecond) // after the last message, before the status change
+		res, err := h.s.AppendMessage(h.ctx, third)
+		require.NoError(t, err)
+		require.True(t, res.Message.CreatedAt.Equal(closedAt), "dated %v, want the status change's %v", res.Message.CreatedAt, closedAt)
+		require.True(t, res.Conversation.LastMessageAt.Equal(closedAt))
+		require.True(t, res.Conversation.ModifiedAt.Equal(closedAt))
+		requireMsgs(t, []message.Message{res.Message}, h.messages(c.ID)[3:], "read back")
+	})
+
 	t.Run("MessageIDsUniqueAcrossConversations", func(t *testing.T) {
 		h := f.new(t)
 		a, b := h.create().Conversation, h.create().Conversation
