@@ -31,6 +31,11 @@ var (
 	// ErrConversationClosed: the conversation is closed and takes no new
 	// messages until it is reopened.
 	ErrConversationClosed = errors.New("conversation is closed")
+	// ErrReviewStatus: a data source tried to close or reopen a review.
+	// Only the reviewer may: a seller cannot reply to a review, and
+	// closing it would silence the reviewer. It is a *PermissionError, so
+	// errors.Is(err, ErrPermission) holds too.
+	ErrReviewStatus error = &PermissionError{Reason: "a data source cannot close or reopen a review"}
 	// ErrIdempotencyMismatch: an idempotency key was reused by the same
 	// party for a different request.
 	ErrIdempotencyMismatch = store.ErrIdempotencyMismatch

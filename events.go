@@ -5,18 +5,16 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/notify"
 )
 
-// event builds the notification event of a write by sender in c: every
+// event builds the notification event id of a write by sender in c: every
 // write notifies the other side of the conversation.
-func (s *Service) event(kind notify.Kind, c conversation.Conversation, sender message.Sender, now time.Time) (notify.Event, error) {
-	id, err := s.code()
-	if err != nil {
-		return notify.Event{}, err
-	}
+func (s *Service) event(id uuid.UUID, kind notify.Kind, c conversation.Conversation, sender message.Sender, now time.Time) notify.Event {
 	recipient := notify.Party{Kind: message.SenderDataSource, ID: c.DataSourceID}
 	if sender.Kind == message.SenderDataSource {
 		recipient = notify.Party{Kind: message.SenderUser, ID: c.UserID}
@@ -32,7 +30,7 @@ func (s *Service) event(kind notify.Kind, c conversation.Conversation, sender me
 		CreatedAt: now, DueAt: due,
 		DigestKey: notify.DigestKeyOf(c.Channel, recipient, c.Code),
 		State:     notify.StatePending,
-	}, nil
+	}
 }
 
 // outboxEvents returns the events a write stores: with Outbox, the event;

@@ -137,8 +137,21 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 		}
 	}
 
+	idem := s.idempotency(a, r.IdempotencyKey, "start", string(r.Type), userID, dsID,
+		string(r.Item.Kind), r.Item.ID, r.Subject, r.Content, r.Language)
 	var attrs conversation.Attributes
 	if s.opts.Lookup != nil {
+		// The lookup asks the program's world, which may have changed
+		// since a first attempt: a retry is answered first.
+		if idem != nil {
+			res, ok, err := s.store.Replay(ctx, *idem)
+			if err != nil {
+				return Result{}, fmt.Errorf("parley: start conversation: %w", err)
+			}
+			if ok {
+				return Result(res), nil
+			}
+		}
 		q := LookupQuery{Channel: a.channel, UserID: userID, DataSourceID: dsID, Item: r.Item}
 		if attrs, err = s.opts.Lookup.ConversationAttributes(ctx, q); err != nil {
 			return Result{}, fmt.Errorf("parley: lookup: %w", err)
@@ -154,22 +167,19 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 	if err != nil {
 		return Result{}, err
 	}
+	evID, err := s.code()
+	if err != nil {
+		return Result{}, err
+	}
 	c := conversation.Conversation{
 		Code: convCode, Channel: a.channel, Type: r.Type,
 		UserID: userID, DataSourceID: dsID, Item: r.Item, Subject: r.Subject,
 		Status: conversation.StatusOpen, StartedBy: side, Language: r.Language,
 		Attributes: attrs, CreatedAt: now,
 	}
-	m := message.Message{Code: msgCode, Seq: 1, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now}
-	ev, err := s.event(notify.KindConversationStarted, c, sender, now)
-	if err != nil {
-		return Result{}, err
-	}
-	p := store.CreateParams{
-		Conversation: c, Message: m, Events: s.outboxEvents(ev),
-		Idempotency: s.idempotency(a, r.IdempotencyKey, "start", string(r.Type), userID, dsID,
-			string(r.Item.Kind), r.Item.ID, r.Subject, r.Content, r.Language),
-	}
+	m := message.Message{Code: msgCode, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now}
+	ev := s.event(evID, notify.KindConversationStarted, c, sender, now)
+	p := store.CreateParams{Conversation: c, Message: m, Events: s.outboxEvents(ev), Idempotency: idem}
 	res, err := s.store.CreateConversation(ctx, p)
 	if err != nil {
 		return Result{}, fmt.Errorf("parley: start conversation: %w", err)
@@ -192,7 +202,9 @@ type PostRequest struct {
 
 // Post adds a message to a conversation of the actor's. A data source
 // cannot write into a review (ErrReviewReply); a closed conversation takes
-// no messages (ErrConversationClosed).
+// no messages (ErrConversationClosed). A retry with the same
+// IdempotencyKey returns the first result, even if the conversation was
+// closed since.
 func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, error) {
 	sender, _, err := s.writer(a)
 	if err != nil {
@@ -208,44 +220,55 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 	if err := f.err(); err != nil {
 		return Result{}, err
 	}
-	c, err := s.conversation(ctx, a, r.ConversationID)
-	if err != nil {
-		return Result{}, err
-	}
-	check := func(c conversation.Conversation) error { return canPost(c, sender) }
-	if err := check(c); err != nil {
-		return Result{}, err
-	}
 	now := s.now()
 	code, err := s.code()
 	if err != nil {
 		return Result{}, err
 	}
-	m := message.Message{Code: code, ConversationID: c.ID, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now}
-	ev, err := s.event(notify.KindMessagePosted, c, sender, now)
+	evID, err := s.code()
 	if err != nil {
 		return Result{}, err
 	}
+	// The rules run in the store's write, on the conversation as the
+	// write finds it and after the idempotency lookup; the event is built
+	// from that conversation. No read comes before the write.
+	var ev notify.Event
+	var refused error
 	p := store.AppendParams{
-		ConversationID: c.ID, Message: m, Check: check, Events: s.outboxEvents(ev),
-		Idempotency: s.idempotency(a, r.IdempotencyKey, "post", strconv.FormatInt(c.ID, 10), r.Content, r.Language),
+		ConversationID: r.ConversationID,
+		Message:        message.Message{Code: code, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now},
+		Prepare: func(c conversation.Conversation) ([]notify.Event, error) {
+			if refused = s.mayPost(a, sender, c); refused != nil {
+				return nil, refused
+			}
+			ev = s.event(evID, notify.KindMessagePosted, c, sender, now)
+			return s.outboxEvents(ev), nil
+		},
+		Idempotency: s.idempotency(a, r.IdempotencyKey, "post", strconv.FormatInt(r.ConversationID, 10), r.Content, r.Language),
 	}
 	res, err := s.store.AppendMessage(ctx, p)
 	if err != nil {
+		if refused != nil && err == refused {
+			return Result{}, err
+		}
 		return Result{}, fmt.Errorf("parley: post message: %w", err)
 	}
 	out := Result(res)
 	if !out.Replayed {
 		ev.ConversationID, ev.MessageID = out.Conversation.ID, out.Message.ID
-		s.waiters.publish(c.ID)
+		s.waiters.publish(out.Conversation.ID)
 		s.delivered(ctx, ev, out)
 	}
 	return out, nil
 }
 
-// canPost is the rule for adding a message, checked before the write and
-// again inside it, on the locked conversation.
-func canPost(c conversation.Conversation, sender message.Sender) error {
+// mayPost is the rule for adding a message by sender, acting as a, to c:
+// the actor may see c, a data source cannot write into a review, and a
+// closed conversation takes no message.
+func (s *Service) mayPost(a Actor, sender message.Sender, c conversation.Conversation) error {
+	if err := mayAccess(a, c); err != nil {
+		return err
+	}
 	if c.Type == conversation.TypeReview && sender.Kind == message.SenderDataSource {
 		return ErrReviewReply
 	}
@@ -264,23 +287,48 @@ func (s *Service) Get(ctx context.Context, a Actor, id int64) (conversation.Conv
 }
 
 // SetStatus closes or reopens a conversation of the actor's (seed 001's
-// conversation status). Either side may do it.
+// conversation status). Either side may do it, except for a review, which
+// only its reviewer may close or reopen (ErrReviewStatus): a seller cannot
+// reply to a review, and closing it would silence the reviewer.
 func (s *Service) SetStatus(ctx context.Context, a Actor, id int64, st conversation.Status) (conversation.Conversation, error) {
-	if _, _, err := s.writer(a); err != nil {
+	_, side, err := s.writer(a)
+	if err != nil {
 		return conversation.Conversation{}, err
 	}
 	if !st.Valid() {
 		return conversation.Conversation{}, &ValidationError{Field: FieldStatus, Reason: fmt.Sprintf("%q is not a valid choice (open, closed)", st)}
 	}
-	c, err := s.conversation(ctx, a, id)
-	if err != nil {
-		return conversation.Conversation{}, err
+	if id <= 0 {
+		return conversation.Conversation{}, &ValidationError{Field: FieldConversation, Reason: "must be a conversation id"}
 	}
-	c, err = s.store.SetStatus(ctx, store.StatusParams{ConversationID: c.ID, Status: st, At: s.now()})
+	var refused error
+	c, err := s.store.SetStatus(ctx, store.StatusParams{
+		ConversationID: id, Status: st, At: s.now(),
+		Check: func(c conversation.Conversation) error {
+			refused = mayChangeStatus(a, side, c)
+			return refused
+		},
+	})
 	if err != nil {
+		if refused != nil && err == refused {
+			return conversation.Conversation{}, err
+		}
 		return conversation.Conversation{}, fmt.Errorf("parley: set status: %w", err)
 	}
 	return c, nil
+}
+
+// mayChangeStatus is the rule for closing or reopening c by side, acting
+// as a: the actor may see c, and only the reviewer closes or reopens a
+// review.
+func mayChangeStatus(a Actor, side conversation.Side, c conversation.Conversation) error {
+	if err := mayAccess(a, c); err != nil {
+		return err
+	}
+	if c.Type == conversation.TypeReview && side == conversation.SideSeller {
+		return ErrReviewStatus
+	}
+	return nil
 }
 
 // MarkRead records that the actor has read a conversation up to and
@@ -291,15 +339,24 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, conversationID, upToMes
 	if err != nil {
 		return conversation.Conversation{}, err
 	}
+	if conversationID <= 0 {
+		return conversation.Conversation{}, &ValidationError{Field: FieldConversation, Reason: "must be a conversation id"}
+	}
 	if upToMessageID <= 0 {
 		return conversation.Conversation{}, &ValidationError{Field: FieldMessage, Reason: "must be a message id"}
 	}
-	c, err := s.conversation(ctx, a, conversationID)
+	var refused error
+	c, err := s.store.MarkRead(ctx, store.ReadParams{
+		ConversationID: conversationID, Side: side, UpToMessageID: upToMessageID,
+		Check: func(c conversation.Conversation) error {
+			refused = mayAccess(a, c)
+			return refused
+		},
+	})
 	if err != nil {
-		return conversation.Conversation{}, err
-	}
-	c, err = s.store.MarkRead(ctx, store.ReadParams{ConversationID: c.ID, Side: side, UpToMessageID: upToMessageID})
-	if err != nil {
+		if refused != nil && err == refused {
+			return conversation.Conversation{}, err
+		}
 		return conversation.Conversation{}, fmt.Errorf("parley: mark read: %w", err)
 	}
 	return c, nil
@@ -351,9 +408,7 @@ func (s *Service) checkActor(a Actor) error {
 	return f.err()
 }
 
-// conversation loads a conversation and checks that the actor may see it:
-// another channel's conversation is not found; another party's is
-// ErrPermission.
+// conversation loads a conversation that the actor may see (mayAccess).
 func (s *Service) conversation(ctx context.Context, a Actor, id int64) (conversation.Conversation, error) {
 	if id <= 0 {
 		return conversation.Conversation{}, &ValidationError{Field: FieldConversation, Reason: "must be a conversation id"}
@@ -362,16 +417,26 @@ func (s *Service) conversation(ctx context.Context, a Actor, id int64) (conversa
 	if err != nil {
 		return conversation.Conversation{}, fmt.Errorf("parley: conversation %d: %w", id, err)
 	}
+	if err := mayAccess(a, c); err != nil {
+		return conversation.Conversation{}, err
+	}
+	return c, nil
+}
+
+// mayAccess is the rule for seeing a conversation: another channel's
+// conversation is not found; another party's is ErrPermission; an
+// integration acting for itself sees its whole channel.
+func mayAccess(a Actor, c conversation.Conversation) error {
 	if c.Channel != a.channel {
-		return conversation.Conversation{}, fmt.Errorf("parley: conversation %d: %w", id, ErrNotFound)
+		return fmt.Errorf("parley: conversation %d: %w", c.ID, ErrNotFound)
 	}
 	if p, ok := a.Sender(); ok {
 		if (p.Kind == message.SenderUser && c.UserID != p.ID) ||
 			(p.Kind == message.SenderDataSource && c.DataSourceID != p.ID) {
-			return conversation.Conversation{}, denied(a.String(), "is not a party to conversation", strconv.FormatInt(id, 10))
+			return denied(a.String(), "is not a party to conversation", strconv.FormatInt(c.ID, 10))
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // idempotency returns the store's idempotency record for a keyed request.

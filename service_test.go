@@ -1074,3 +1074,129 @@ func TestService_ActivityOrder(t *testing.T) {
 	assert.Equal(t, []int64{c1.ID, c2.ID}, []int64{inbox.Items[0].ID, inbox.Items[1].ID},
 		"the conversation that received the last message leads the inbox (%v, after %v)", last.Message.CreatedAt, other.Message.CreatedAt)
 }
+
+func TestService_RetryAfterRuleChanged(t *testing.T) {
+	// A keyed retry returns the first result, whatever rule changed since
+	// the first attempt was written.
+	t.Run("PostAfterClose", func(t *testing.T) {
+		h := newHarness(t)
+		c := h.mustStart(t, alice, question("1", conversation.Item{}, "q")).Conversation
+		p := parley.PostRequest{ConversationID: c.ID, Content: "x", IdempotencyKey: "k"}
+		first, err := h.svc.Post(ctx, alice, p)
+		require.NoError(t, err)
+		_, err = h.svc.SetStatus(ctx, shop1, c.ID, conversation.StatusClosed)
+		require.NoError(t, err)
+		again, err := h.svc.Post(ctx, alice, p)
+		require.NoError(t, err)
+		assert.True(t, again.Replayed)
+		assert.Equal(t, first.Message, again.Message)
+		assert.Equal(t, conversation.StatusClosed, again.Conversation.Status, "the conversation as it is now")
+		_, err = h.svc.Post(ctx, alice, parley.PostRequest{ConversationID: c.ID, Content: "x", IdempotencyKey: "k2"})
+		assert.ErrorIs(t, err, parley.ErrConversationClosed, "a new key meets the rule")
+		p.Content = "y"
+		_, err = h.svc.Post(ctx, alice, p)
+		assert.ErrorIs(t, err, parley.ErrIdempotencyMismatch, "another request with the key")
+	})
+	t.Run("StartAfterLookupChanged", func(t *testing.T) {
+		var refuse atomic.Bool
+		h := newHarness(t, func(o *parley.Options) {
+			o.Lookup = parley.LookupFunc(func(context.Context, parley.LookupQuery) (conversation.Attributes, error) {
+				if refuse.Load() {
+					return conversation.Attributes{}, errors.New("product withdrawn")
+				}
+				return conversation.Attributes{ProductBaseCode: "B"}, nil
+			})
+		})
+		r := question("1", conversation.Product("1"), "Is it in stock?")
+		r.IdempotencyKey = "k"
+		first := h.mustStart(t, alice, r)
+		refuse.Store(true)
+		again, err := h.svc.Start(ctx, alice, r)
+		require.NoError(t, err)
+		assert.True(t, again.Replayed)
+		assert.Equal(t, first.Message, again.Message)
+		assert.Equal(t, first.Conversation.ID, again.Conversation.ID)
+		r.IdempotencyKey = "k2"
+		_, err = h.svc.Start(ctx, alice, r)
+		assert.ErrorContains(t, err, "product withdrawn", "a new key meets the rule")
+		assert.Len(t, h.notes.Notifications(), 1)
+	})
+}
+
+func TestService_SetStatus(t *testing.T) {
+	t.Run("ErrReviewStatus", func(t *testing.T) {
+		// Only the reviewer closes or reopens a review.
+		h := newHarness(t)
+		c := h.mustStart(t, alice, parley.StartRequest{Type: conversation.TypeReview, DataSourceID: "1", Item: conversation.Product("1"), Content: "Broke after a week."}).Conversation
+		asShop, err := channel.OnBehalfOf(message.DataSource("1"))
+		require.NoError(t, err)
+		for _, a := range []parley.Actor{shop1, asShop} {
+			_, err := h.svc.SetStatus(ctx, a, c.ID, conversation.StatusClosed)
+			assert.ErrorIs(t, err, parley.ErrReviewStatus, a.String())
+			assert.ErrorIs(t, err, parley.ErrPermission, a.String())
+		}
+		got, err := h.svc.Get(ctx, alice, c.ID)
+		require.NoError(t, err)
+		assert.Equal(t, c, got, "nothing changed")
+
+		closed, err := h.svc.SetStatus(ctx, alice, c.ID, conversation.StatusClosed)
+		require.NoError(t, err)
+		assert.Equal(t, conversation.StatusClosed, closed.Status)
+		_, err = h.svc.SetStatus(ctx, shop1, c.ID, conversation.StatusOpen)
+		assert.ErrorIs(t, err, parley.ErrReviewStatus, "nor reopen it")
+		reopened, err := h.svc.SetStatus(ctx, alice, c.ID, conversation.StatusOpen)
+		require.NoError(t, err)
+		assert.Equal(t, conversation.StatusOpen, reopened.Status)
+
+		// Other types: either side.
+		q := h.mustStart(t, alice, question("1", conversation.Item{}, "q")).Conversation
+		_, err = h.svc.SetStatus(ctx, shop1, q.ID, conversation.StatusClosed)
+		require.NoError(t, err)
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		h := newHarness(t)
+		c := h.mustStart(t, alice, question("1", conversation.Item{}, "q")).Conversation
+		_, err := h.svc.SetStatus(ctx, alice, c.ID+100, conversation.StatusClosed)
+		assert.ErrorIs(t, err, parley.ErrNotFound)
+		_, err = h.svc.SetStatus(ctx, parley.User("2", "545382"), c.ID, conversation.StatusClosed)
+		assert.ErrorIs(t, err, parley.ErrNotFound, "another channel's conversation")
+		_, err = h.svc.SetStatus(ctx, alice, 0, conversation.StatusClosed)
+		assert.ErrorIs(t, err, parley.ErrInvalid)
+	})
+}
+
+// readCounter is a store that counts its conversation reads.
+type readCounter struct {
+	store.Store
+	gets atomic.Int64
+}
+
+func (r *readCounter) GetConversation(ctx context.Context, id int64) (conversation.Conversation, error) {
+	r.gets.Add(1)
+	return r.Store.GetConversation(ctx, id)
+}
+
+func TestService_WritesReadNothingFirst(t *testing.T) {
+	// Post, SetStatus and MarkRead decide their rules inside the store's
+	// write: none reads the conversation before it.
+	st := &readCounter{Store: memory.New()}
+	defer st.Close()
+	opts := parley.DefaultOptions()
+	opts.Logger = slog.New(slog.DiscardHandler)
+	svc, err := parley.New(st, opts)
+	require.NoError(t, err)
+	res, err := svc.Start(ctx, alice, question("1", conversation.Item{}, "q"))
+	require.NoError(t, err)
+	id := res.Conversation.ID
+	_, err = svc.Post(ctx, shop1, parley.PostRequest{ConversationID: id, Content: "a"})
+	require.NoError(t, err)
+	_, err = svc.MarkRead(ctx, alice, id, res.Message.ID)
+	require.NoError(t, err)
+	_, err = svc.SetStatus(ctx, alice, id, conversation.StatusClosed)
+	require.NoError(t, err)
+	_, err = svc.Post(ctx, shop1, parley.PostRequest{ConversationID: id, Content: "b"})
+	require.ErrorIs(t, err, parley.ErrConversationClosed)
+	_, err = svc.Post(ctx, bob, parley.PostRequest{ConversationID: id, Content: "c"})
+	require.ErrorIs(t, err, parley.ErrPermission)
+	assert.Zero(t, st.gets.Load(), "conversation reads before writes")
+}

@@ -121,7 +121,9 @@ func (e *env) post(id int64, sender message.Sender, content string) message.Mess
 	res, err := e.st.AppendMessage(ctx, store.AppendParams{
 		ConversationID: id,
 		Message:        message.Message{Code: newCode(), Sender: sender, Content: content, CreatedAt: e.now()},
-		Events:         []notify.Event{e.event(notify.KindMessagePosted, c, sender)},
+		Prepare: func(conversation.Conversation) ([]notify.Event, error) {
+			return []notify.Event{e.event(notify.KindMessagePosted, c, sender)}, nil
+		},
 	})
 	require.NoError(e.t, err)
 	return res.Message

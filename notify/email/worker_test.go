@@ -56,7 +56,9 @@ func TestWorker_DigestEmail(t *testing.T) {
 		res, err := st.AppendMessage(ctx, store.AppendParams{
 			ConversationID: c.ID,
 			Message:        message.Message{Code: uuid.Must(uuid.NewV7()), Sender: u1, Content: fmt.Sprintf("message %d <script>", i), CreatedAt: now},
-			Events:         event(notify.KindMessagePosted, c),
+			Prepare: func(conversation.Conversation) ([]notify.Event, error) {
+				return event(notify.KindMessagePosted, c), nil
+			},
 		})
 		require.NoError(t, err)
 		if i == 2 {

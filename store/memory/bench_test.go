@@ -61,7 +61,7 @@ func appendParams(c conversation.Conversation, i int, at time.Time) store.Append
 			Code: code(i, 'a'), Sender: message.DataSource(c.DataSourceID),
 			Content: "Yes, it is.", CreatedAt: at,
 		},
-		Check: func(conversation.Conversation) error { return nil },
+		Prepare: func(conversation.Conversation) ([]notify.Event, error) { return nil, nil },
 	}
 }
 

@@ -8,8 +8,8 @@
 //   - Process-local: two Stores never share data, so the outbox serves the
 //     delivery workers of one process only.
 //   - Safe for concurrent use: one mutex serialises every method, so each
-//     method is atomic and its Check callback runs on the current
-//     conversation while no other write can interleave. A Check callback
+//     method is atomic and its callback (Prepare, Check) runs on the
+//     current conversation while no other write can interleave. A callback
 //     must not call the Store (it would deadlock).
 //   - Values are copied in and out: a caller cannot change stored state by
 //     mutating what it passed or what it got back.
@@ -167,8 +167,7 @@ func (s *Store) addEvents(evs []notify.Event, convID, msgID int64) {
 	for _, e := range evs {
 		e.ConversationID = convID
 		e.MessageID = msgID
-		e.State = notify.StatePending
-		e.Attempts = 0
+		e.State, e.Attempts, e.LastError = notify.StatePending, 0, ""
 		r := &eventRecord{ev: e}
 		s.events[e.ID] = r
 		s.pending[e.ID] = r
@@ -221,8 +220,10 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 	if cr == nil {
 		return store.AppendResult{}, errConvNotFound(p.ConversationID)
 	}
-	if p.Check != nil {
-		if err := p.Check(cr.conv); err != nil {
+	var events []notify.Event
+	if p.Prepare != nil {
+		var err error
+		if events, err = p.Prepare(cr.conv); err != nil {
 			return store.AppendResult{}, err
 		}
 	}
@@ -235,9 +236,23 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 	cr.conv = c
 	cr.msgs = append(cr.msgs, m)
 	s.messages[m.ID] = msgRef{convID: c.ID, seq: m.Seq}
-	s.addEvents(p.Events, c.ID, m.ID)
+	s.addEvents(events, c.ID, m.ID)
 	s.remember(p.Idempotency, c.ID, m.ID)
 	return store.AppendResult{Conversation: c, Message: m}, nil
+}
+
+// Replay implements store.Store.
+func (s *Store) Replay(ctx context.Context, k store.Idempotency) (store.CreateResult, bool, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.CreateResult{}, false, err
+	}
+	defer s.mu.Unlock()
+
+	c, m, ok, err := s.replay(&k)
+	if err != nil || !ok {
+		return store.CreateResult{}, false, err
+	}
+	return store.CreateResult{Conversation: c, Message: m, Replayed: true}, true, nil
 }
 
 // SetStatus implements store.Store.

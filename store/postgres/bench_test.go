@@ -231,12 +231,12 @@ func benchPost(conv int64, n int) store.AppendParams {
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Millisecond)
 	c := conversation.Conversation{ID: conv, Channel: benchChannel, Type: conversation.TypeMessage}
 	p := postParams(conv, message.DataSource("d0"), "Yes, we have it in M. Shall I reserve two for you?", at)
-	p.Events = []notify.Event{event(notify.KindMessagePosted, c, notify.Party{Kind: message.SenderUser, ID: "u"}, notify.Party{Kind: message.SenderDataSource, ID: "d0"}, at)}
-	p.Check = func(c conversation.Conversation) error {
+	evs := []notify.Event{event(notify.KindMessagePosted, c, notify.Party{Kind: message.SenderUser, ID: "u"}, notify.Party{Kind: message.SenderDataSource, ID: "d0"}, at)}
+	p.Prepare = func(c conversation.Conversation) ([]notify.Event, error) {
 		if c.Status != conversation.StatusOpen {
-			return fmt.Errorf("conversation %d is %s", c.ID, c.Status)
+			return nil, fmt.Errorf("conversation %d is %s", c.ID, c.Status)
 		}
-		return nil
+		return evs, nil
 	}
 	return p
 }
@@ -273,49 +273,24 @@ func BenchmarkAppendMessageRaw(b *testing.B) {
 	})
 }
 
-// rawAppend is AppendMessage with a Check by hand: BEGIN and the lock,
-// the Check, then the write and COMMIT.
+// rawAppend is AppendMessage with a Prepare by hand: read the
+// conversation, run Prepare, then the one-statement write guarded by the
+// status Prepare saw.
 func rawAppend(ctx context.Context, pool *pgxpool.Pool, q *queries, p *store.AppendParams) (message.Message, error) {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return message.Message{}, err
-	}
-	defer conn.Release()
-	b := &pgx.Batch{}
-	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-	b.Queue(q.lockConversation, p.ConversationID)
-	br := conn.SendBatch(ctx, b)
 	var c conversation.Conversation
-	_, err = br.Exec()
-	if err == nil {
-		err = br.QueryRow().Scan(rawConvDest(&c)...)
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = p.Check(c)
-	}
-	if err != nil {
-		_, _ = conn.Exec(ctx, "ROLLBACK")
+	if err := pool.QueryRow(ctx, q.getConversation, p.ConversationID).Scan(rawConvDest(&c)...); err != nil {
 		return message.Message{}, err
 	}
-	b = &pgx.Batch{}
-	b.Queue(q.appendMessage, appendArgs(p)...)
-	b.Queue("COMMIT")
-	br = conn.SendBatch(ctx, b)
+	evs, err := p.Prepare(c)
+	if err != nil {
+		return message.Message{}, err
+	}
 	var written, found bool
 	var fp string
 	var ic, im int64
 	dest := append([]any{&written}, rawConvDest(&c)...)
 	dest = append(dest, &found, &fp, &ic, &im)
-	err = br.QueryRow().Scan(dest...)
-	if err == nil {
-		_, err = br.Exec()
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	err = pool.QueryRow(ctx, q.appendMessage, appendArgs(p, evs, &c.Status)...).Scan(dest...)
 	m := p.Message
 	m.ID, m.ConversationID, m.Seq = c.LastMessageID, c.ID, c.LastSeq
 	return m, err

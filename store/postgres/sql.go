@@ -24,6 +24,9 @@ type queries struct {
 	// inserts the message, the events and the idempotency record. Its one
 	// row is (written, the conversation's columns, idempotency found,
 	// fingerprint, conversation id, message id).
+	// $23, when not NULL, is the status the conversation must still have
+	// (the one a Prepare callback decided on): otherwise nothing is
+	// written and the row says neither written nor found.
 	// A written message also notifies the schema's feed channel with the
 	// conversation id (pg_notify, delivered when the transaction commits;
 	// see feed.go). The notification is in the final SELECT's FROM, since
@@ -31,8 +34,13 @@ type queries struct {
 	appendMessage string
 	// lockConversation selects a conversation FOR UPDATE.
 	lockConversation string
-	// idempotency selects an idempotency record.
-	idempotency string
+	// replayKey selects an idempotency record ($1, $2) with the message
+	// its write stored: (fingerprint, conversation id, message id, message
+	// found, the message's columns).
+	replayKey string
+	// replayConversation selects the conversation of an idempotency
+	// record.
+	replayConversation string
 	// conflict finds what took a create's place: the idempotency record
 	// and the conversation with the key.
 	conflict string
@@ -126,7 +134,7 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true`
 		user_unread = CASE WHEN $6::text = 'datasource' THEN c.user_unread + 1 ELSE 0 END,
 		seller_read_seq = CASE WHEN $6::text = 'datasource' THEN c.last_seq + 1 ELSE c.seller_read_seq END,
 		seller_unread = CASE WHEN $6::text = 'datasource' THEN 0 ELSE c.seller_unread + 1 END
-	WHERE c.id = $4::bigint AND NOT EXISTS (SELECT FROM idem)
+	WHERE c.id = $4::bigint AND NOT EXISTS (SELECT FROM idem) AND ($23::text IS NULL OR c.status = $23::text)
 	RETURNING ` + list(convColumns, "c") + `
 ), msg AS (
 	INSERT INTO ` + s + `.messages (id, code, conversation_id, seq, sender_kind, sender_id, sender_user_type, content, language, created_at)
@@ -144,7 +152,6 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true
 	CROSS JOIN (SELECT count(pg_notify(` + feedLiteral + `, conv.id::text)) FROM conv) AS feed`
 
 	q.lockConversation = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE id = $1 FOR UPDATE`
-	q.idempotency = `SELECT fingerprint, conversation_id, message_id FROM ` + s + `.idempotency WHERE scope = $1 AND key = $2`
 	q.conflict = `SELECT idem.fingerprint IS NOT NULL, coalesce(idem.fingerprint, ''), coalesce(idem.conversation_id, 0),
 	coalesce(idem.message_id, 0), coalesce(c.id, 0)
 FROM (VALUES (1)) AS one (x)
@@ -154,7 +161,13 @@ LEFT JOIN ` + s + `.conversations AS c ON (c.channel, c.user_id, c.datasource_id
 
 	q.getConversation = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE id = $1`
 	q.getMessage = `SELECT ` + list(messageColumns, "") + ` FROM ` + s + `.messages WHERE id = $1`
-	q.setStatus = `UPDATE ` + s + `.conversations SET status = $2, modified_at = GREATEST(modified_at, $3) WHERE id = $1 RETURNING ` + conv
+	q.setStatus = `UPDATE ` + s + `.conversations SET status = $2, modified_at = GREATEST(modified_at, $3)
+WHERE id = $1 AND ($4::text IS NULL OR status = $4::text) RETURNING ` + conv
+	q.replayKey = `SELECT i.fingerprint, i.conversation_id, i.message_id, m.id IS NOT NULL, ` + coalesced(messageColumns, "m") + `
+FROM ` + s + `.idempotency AS i LEFT JOIN ` + s + `.messages AS m ON m.id = i.message_id
+WHERE i.scope = $1 AND i.key = $2`
+	q.replayConversation = `SELECT ` + list(convColumns, "c") + ` FROM ` + s + `.conversations AS c
+WHERE c.id = (SELECT conversation_id FROM ` + s + `.idempotency WHERE scope = $1 AND key = $2)`
 	q.readPosition = `SELECT m.seq, (SELECT count(*) FROM ` + s + `.messages AS o
 	WHERE o.conversation_id = m.conversation_id AND o.seq > m.seq AND o.sender_kind = $3)
 FROM ` + s + `.messages AS m WHERE m.id = $1 AND m.conversation_id = $2`

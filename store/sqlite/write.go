@@ -49,8 +49,8 @@ func (s *Store) write(ctx context.Context, fn func(t *wtx) error) error {
 	return tx.Commit()
 }
 
-// checkError carries the error of a Check callback out of a transaction,
-// so that it is returned unchanged.
+// checkError carries the error of a callback (Prepare, Check) out of a
+// transaction, so that it is returned unchanged.
 type checkError struct{ err error }
 
 func (e *checkError) Error() string { return e.err.Error() }
@@ -202,8 +202,11 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 		if c, err = t.conversation(p.ConversationID); err != nil {
 			return err
 		}
-		if err := runCheck(p.Check, c); err != nil {
-			return err
+		var events []notify.Event
+		if p.Prepare != nil {
+			if events, err = p.Prepare(c); err != nil {
+				return &checkError{err}
+			}
 		}
 		m = p.Message
 		store.ApplyMessage(&c, &m)
@@ -219,7 +222,7 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 		if _, err := t.stmt(s.st.updateApplied).ExecContext(ctx, appliedArgs(&c)...); err != nil {
 			return err
 		}
-		if err := t.events(p.Events, c.ID, m.ID); err != nil {
+		if err := t.events(events, c.ID, m.ID); err != nil {
 			return err
 		}
 		if err := t.record(p.Idempotency, c.ID, m.ID); err != nil {
@@ -232,6 +235,40 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 		return store.AppendResult{}, s.result(ctx, "append message", err)
 	}
 	return res, nil
+}
+
+// Replay implements store.Store. It reads the idempotency record, the
+// message and the conversation in one read transaction on the read pool.
+func (s *Store) Replay(ctx context.Context, k store.Idempotency) (store.CreateResult, bool, error) {
+	var res store.CreateResult
+	var found bool
+	err := s.readTx(ctx, true, func(bind func(*sql.Stmt) *sql.Stmt) error {
+		var (
+			fingerprint string
+			convID, msg int64
+		)
+		err := bind(s.st.getIdempotencyR).QueryRowContext(ctx, k.Scope, k.Key).Scan(&fingerprint, &convID, &msg)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil
+		case err != nil:
+			return err
+		case fingerprint != k.Fingerprint:
+			return fmt.Errorf("sqlite: idempotency key %q: %w", k.Key, store.ErrIdempotencyMismatch)
+		}
+		if res.Conversation, err = scanConversation(bind(s.st.getConversation).QueryRowContext(ctx, convID)); err != nil {
+			return err
+		}
+		if res.Message, err = scanMessage(bind(s.st.getMessageR).QueryRowContext(ctx, msg)); err != nil {
+			return err
+		}
+		res.Replayed, found = true, true
+		return nil
+	})
+	if err != nil {
+		return store.CreateResult{}, false, s.fail(ctx, "replay", err)
+	}
+	return res, found, nil
 }
 
 // SetStatus implements store.Store.

@@ -271,7 +271,8 @@ func (f factory) testAppendMessage(t *testing.T) {
 		requireMsg(t, wantMsg, res.Message)
 		requireMsgs(t, []message.Message{created.Message, wantMsg}, h.messages(c.ID), "read back")
 
-		wantEvents := append(stored(cp.Events, c.ID, created.Message.ID, 1), stored(p.Events, c.ID, wantMsg.ID, 1)...)
+		// The events are those Prepare built from the conversation.
+		wantEvents := append(stored(cp.Events, c.ID, created.Message.ID, 1), stored(h.prepared(p, c), c.ID, wantMsg.ID, 1)...)
 		requireEvents(t, sortedByID(wantEvents), h.peekEvents())
 	})
 
@@ -367,42 +368,53 @@ func (f factory) testAppendMessage(t *testing.T) {
 		p := h.appendParams(c, conversation.SideSeller)
 		p.ConversationID = c.ID + 1000
 		called := false
-		p.Check = func(conversation.Conversation) error { called = true; return nil }
+		p = guarded(p, func(conversation.Conversation) error { called = true; return nil })
 		_, err := h.s.AppendMessage(h.ctx, p)
 		require.ErrorIs(t, err, store.ErrNotFound)
-		require.False(t, called, "Check does not run for an unknown conversation")
+		require.False(t, called, "Prepare does not run for an unknown conversation")
 		h.requireUnchanged(before)
 		require.Len(t, h.peekEvents(), 1)
 	})
 
-	t.Run("Check", func(t *testing.T) {
+	t.Run("Prepare", func(t *testing.T) {
 		h := f.new(t)
 		c := h.create().Conversation
 		c = h.append(c, conversation.SideSeller).Conversation
 		p := h.appendParams(c, conversation.SideUser)
 		var seen []conversation.Conversation
-		p.Check = func(cur conversation.Conversation) error { seen = append(seen, cur); return nil }
+		p = guarded(p, func(cur conversation.Conversation) error { seen = append(seen, cur); return nil })
 		_, err := h.s.AppendMessage(h.ctx, p)
 		require.NoError(t, err)
-		require.Len(t, seen, 1)
-		requireConv(t, c, seen[0], "Check sees the current conversation")
+		require.NotEmpty(t, seen)
+		requireConv(t, c, seen[len(seen)-1], "Prepare sees the current conversation")
 		require.Len(t, h.messages(c.ID), 3)
 	})
 
-	t.Run("CheckError", func(t *testing.T) {
+	t.Run("NoPrepare", func(t *testing.T) {
+		h := f.new(t)
+		c := h.create().Conversation
+		p := h.appendParams(c, conversation.SideSeller)
+		p.Prepare = nil
+		res, err := h.s.AppendMessage(h.ctx, p)
+		require.NoError(t, err)
+		require.Equal(t, int64(2), res.Message.Seq)
+		require.Len(t, h.peekEvents(), 1, "no Prepare, no events: only the create's")
+	})
+
+	t.Run("PrepareError", func(t *testing.T) {
 		h := f.new(t)
 		c := h.create().Conversation
 		before := h.snapshot()
 		refused := &errCheck{"closed"}
 		p := h.appendParams(c, conversation.SideSeller)
 		p.Idempotency = idem("ds:ds-1", "key-1", "fp-1")
-		p.Check = func(conversation.Conversation) error { return refused }
-		_, err := h.s.AppendMessage(h.ctx, p)
+		refusing := guarded(p, func(conversation.Conversation) error { return refused })
+		_, err := h.s.AppendMessage(h.ctx, refusing)
 		requireCheckErr(t, refused, err)
 		h.requireUnchanged(before, "nothing written")
+		require.Len(t, h.peekEvents(), 1, "no event stored")
 
 		// Not even the idempotency key: a retry that passes writes.
-		p.Check = nil
 		res, err := h.s.AppendMessage(h.ctx, p)
 		require.NoError(t, err)
 		require.False(t, res.Replayed)
@@ -442,9 +454,9 @@ func (f factory) testAppendMessage(t *testing.T) {
 		require.NoError(t, err)
 
 		called := false
-		p.Check = func(conversation.Conversation) error { called = true; return &errCheck{"closed since"} }
+		p = guarded(p, func(conversation.Conversation) error { called = true; return &errCheck{"closed since"} })
 		res, err := h.s.AppendMessage(h.ctx, p)
-		require.NoError(t, err, "a replay returns the first result without running Check")
+		require.NoError(t, err, "a replay returns the first result without running Prepare")
 		require.True(t, res.Replayed)
 		require.False(t, called)
 		requireMsg(t, first.Message, res.Message)
@@ -515,22 +527,25 @@ func (f factory) testAppendMessage(t *testing.T) {
 		p := h.appendParams(c, conversation.SideSeller)
 		extra := h.event(c, conversation.SideSeller, p.Message.CreatedAt)
 		extra.DueAt = h.tick()
-		p.Events = append(p.Events, extra)
+		// The outbox bookkeeping is the store's: whatever Prepare returns,
+		// an event starts pending and not attempted.
+		extra.State, extra.Attempts, extra.LastError = notify.StateDone, 3, "earlier"
+		evs := append(h.prepared(p, c), extra)
+		p = withEvents(p, evs...)
 		res, err := h.s.AppendMessage(h.ctx, p)
 		require.NoError(t, err)
-		none := h.appendParams(c, conversation.SideUser)
-		none.Events = nil
+		none := withEvents(h.appendParams(c, conversation.SideUser))
 		h.append(c, conversation.SideUser) // with its event
 		_, err = h.s.AppendMessage(h.ctx, none)
 		require.NoError(t, err)
 
-		evs := h.peekEvents()
-		require.Len(t, evs, 4)
-		want := append(stored(cp.Events, c.ID, created.Message.ID, 1), stored(p.Events, c.ID, res.Message.ID, 1)...)
+		got := h.peekEvents()
+		require.Len(t, got, 4)
+		want := append(stored(cp.Events, c.ID, created.Message.ID, 1), stored(evs, c.ID, res.Message.ID, 1)...)
 		for _, w := range want {
-			i := slices.IndexFunc(evs, func(e notify.Event) bool { return e.ID == w.ID })
+			i := slices.IndexFunc(got, func(e notify.Event) bool { return e.ID == w.ID })
 			require.NotEqual(t, -1, i, "event %s stored", w.ID)
-			requireEvents(t, []notify.Event{w}, evs[i:i+1])
+			requireEvents(t, []notify.Event{w}, got[i:i+1])
 		}
 	})
 }
@@ -734,4 +749,78 @@ func seqs(ms []message.Message) []int64 {
 		out[i] = m.Seq
 	}
 	return out
+}
+
+func (f factory) testReplay(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		h := f.new(t)
+		cp := h.createParams(h.draft())
+		cp.Idempotency = idem("user:u1", "key-create", "fp-create")
+		created, err := h.s.CreateConversation(h.ctx, cp)
+		require.NoError(t, err)
+		ap := h.appendParams(created.Conversation, conversation.SideSeller)
+		ap.Idempotency = idem("ds:ds-1", "key-append", "fp-append")
+		appended, err := h.s.AppendMessage(h.ctx, ap)
+		require.NoError(t, err)
+		later := h.append(appended.Conversation, conversation.SideUser)
+		before := h.snapshot()
+
+		res, ok, err := h.s.Replay(h.ctx, *idem("user:u1", "key-create", "fp-create"))
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.True(t, res.Replayed)
+		requireMsg(t, created.Message, res.Message, "the create's message")
+		requireConv(t, later.Conversation, res.Conversation, "the current conversation")
+
+		res, ok, err = h.s.Replay(h.ctx, *idem("ds:ds-1", "key-append", "fp-append"))
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.True(t, res.Replayed)
+		requireMsg(t, appended.Message, res.Message, "the append's message")
+		requireConv(t, later.Conversation, res.Conversation, "the current conversation")
+
+		h.requireUnchanged(before, "Replay writes nothing")
+		require.Len(t, h.peekEvents(), 3)
+	})
+
+	t.Run("Unused", func(t *testing.T) {
+		h := f.new(t)
+		p := h.createParams(h.draft())
+		p.Idempotency = idem("user:u1", "key-1", "fp-1")
+		_, err := h.s.CreateConversation(h.ctx, p)
+		require.NoError(t, err)
+		for name, k := range map[string]*store.Idempotency{
+			"another key":   idem("user:u1", "key-2", "fp-1"),
+			"another scope": idem("user:u2", "key-1", "fp-1"),
+		} {
+			res, ok, err := h.s.Replay(h.ctx, *k)
+			require.NoError(t, err, name)
+			require.False(t, ok, name)
+			require.Equal(t, store.CreateResult{}, res, name)
+		}
+	})
+
+	t.Run("ErrIdempotencyMismatch", func(t *testing.T) {
+		h := f.new(t)
+		p := h.createParams(h.draft())
+		p.Idempotency = idem("user:u1", "key-1", "fp-1")
+		_, err := h.s.CreateConversation(h.ctx, p)
+		require.NoError(t, err)
+		_, ok, err := h.s.Replay(h.ctx, *idem("user:u1", "key-1", "fp-2"))
+		require.ErrorIs(t, err, store.ErrIdempotencyMismatch)
+		require.False(t, ok)
+	})
+
+	t.Run("NotRecordedOnRefusal", func(t *testing.T) {
+		h := f.new(t)
+		c := h.create().Conversation
+		p := h.appendParams(c, conversation.SideSeller)
+		p.Idempotency = idem("ds:ds-1", "key-1", "fp-1")
+		refused := &errCheck{"closed"}
+		_, err := h.s.AppendMessage(h.ctx, guarded(p, func(conversation.Conversation) error { return refused }))
+		requireCheckErr(t, refused, err)
+		_, ok, err := h.s.Replay(h.ctx, *p.Idempotency)
+		require.NoError(t, err)
+		require.False(t, ok, "a refused write records no key")
+	})
 }
