@@ -2,6 +2,7 @@ package parley
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/parleyhq/parley/store"
@@ -44,10 +45,19 @@ var (
 	ErrInvalidCursor = errors.New("invalid cursor")
 )
 
-// ConversationExistsError is returned when starting a conversation whose
-// key is taken; ID is the existing conversation. It unwraps to
+// ConversationExistsError is returned by Start when the conversation's
+// key (channel, user, data source, type and item) is taken. It unwraps to
 // ErrConversationExists.
-type ConversationExistsError = store.ConversationExistsError
+type ConversationExistsError struct {
+	ID int64 // the existing conversation
+}
+
+func (e *ConversationExistsError) Error() string {
+	return fmt.Sprintf("conversation already exists (id %d)", e.ID)
+}
+
+// Unwrap returns ErrConversationExists.
+func (e *ConversationExistsError) Unwrap() error { return ErrConversationExists }
 
 // The field names that validation errors use. They are seed 000's request
 // field names, so an HTTP adapter can report them as they are.

@@ -28,9 +28,16 @@ func (s *Service) event(id uuid.UUID, kind notify.Kind, c conversation.Conversat
 		ConversationID: c.ID, ConversationType: c.Type,
 		Recipient: recipient, Sender: notify.Party{Kind: sender.Kind, ID: sender.ID},
 		CreatedAt: now, DueAt: due,
-		DigestKey: notify.DigestKeyOf(c.Channel, recipient, c.Code),
+		DigestKey: digestKey(c.Channel, recipient, c.Code),
 		State:     notify.StatePending,
 	}
+}
+
+// digestKey returns the notify.Event.DigestKey of the events for
+// recipient r in the conversation with the given code (known before the
+// store assigns the conversation's id), in channel.
+func digestKey(channel string, r notify.Party, conversationCode uuid.UUID) string {
+	return channel + "|" + string(r.Kind) + "|" + r.ID + "|" + conversationCode.String()
 }
 
 // outboxEvents returns the events a write stores: with Outbox, the event;

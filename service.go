@@ -181,6 +181,10 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 	ev := s.event(evID, notify.KindConversationStarted, c, sender, now)
 	p := store.CreateParams{Conversation: c, Message: m, Events: s.outboxEvents(ev), Idempotency: idem}
 	res, err := s.store.CreateConversation(ctx, p)
+	var exists *store.ConversationExistsError
+	if errors.As(err, &exists) {
+		err = &ConversationExistsError{ID: exists.ID}
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("parley: start conversation: %w", err)
 	}
@@ -363,7 +367,15 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, conversationID, upToMes
 }
 
 // UnreadSummary is a party's unread totals in its channel.
-type UnreadSummary = store.UnreadSummary
+type UnreadSummary struct {
+	// Messages is the number of unread messages in all the party's
+	// conversations: the other side's messages after the party's read
+	// position.
+	Messages int64
+	// Conversations is the number of the party's conversations with
+	// unread messages.
+	Conversations int64
+}
 
 // Unread returns the unread totals of the actor (a user, a seller, or an
 // integration acting for one).
@@ -376,7 +388,7 @@ func (s *Service) Unread(ctx context.Context, a Actor) (UnreadSummary, error) {
 	if err != nil {
 		return UnreadSummary{}, fmt.Errorf("parley: unread: %w", err)
 	}
-	return u, nil
+	return UnreadSummary(u), nil
 }
 
 // writer returns the sender the actor writes as.

@@ -75,7 +75,7 @@ func ExampleWorker() {
 		Events: []notify.Event{{
 			ID: uuid.Must(uuid.NewV7()).String(), Kind: notify.KindConversationStarted, Channel: "shop",
 			ConversationType: c.Type, Recipient: sellerParty, Sender: notify.Party{Kind: message.SenderUser, ID: "u1"},
-			CreatedAt: now, DueAt: now, DigestKey: notify.DigestKeyOf("shop", sellerParty, c.Code),
+			CreatedAt: now, DueAt: now, DigestKey: "ds1|" + c.Code.String(), // one key per recipient and conversation
 		}},
 	})
 	if err != nil {

@@ -88,7 +88,7 @@ func (e *env) event(kind notify.Kind, c conversation.Conversation, sender messag
 		ID: newCode().String(), Kind: kind, Channel: c.Channel, ConversationType: c.Type,
 		Recipient: recipient, Sender: notify.Party{Kind: sender.Kind, ID: sender.ID},
 		CreatedAt: now, DueAt: now.Add(e.window),
-		DigestKey: notify.DigestKeyOf(c.Channel, recipient, c.Code),
+		DigestKey: string(recipient.Kind) + ":" + recipient.ID + "|" + c.Code.String(),
 		State:     notify.StatePending,
 	}
 }

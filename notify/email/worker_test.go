@@ -35,7 +35,7 @@ func TestWorker_DigestEmail(t *testing.T) {
 		return []notify.Event{{
 			ID: uuid.Must(uuid.NewV7()).String(), Kind: kind, Channel: c.Channel, ConversationType: c.Type,
 			Recipient: seller, Sender: notify.Party{Kind: u1.Kind, ID: u1.ID},
-			CreatedAt: now, DueAt: now.Add(window), DigestKey: notify.DigestKeyOf(c.Channel, seller, c.Code),
+			CreatedAt: now, DueAt: now.Add(window), DigestKey: seller.ID + "|" + c.Code.String(),
 		}}
 	}
 

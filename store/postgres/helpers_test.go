@@ -142,7 +142,7 @@ func event(kind notify.Kind, c conversation.Conversation, to, from notify.Party,
 	return notify.Event{
 		ID: newUUID().String(), Kind: kind, Channel: c.Channel, ConversationType: c.Type,
 		Recipient: to, Sender: from, CreatedAt: at, DueAt: at,
-		DigestKey: notify.DigestKeyOf(c.Channel, to, c.Code),
+		DigestKey: string(to.Kind) + ":" + to.ID + "|" + c.Code.String(),
 	}
 }
 

@@ -149,7 +149,7 @@ func eventOf(id string, c conversation.Conversation, from conversation.Side, at 
 		Sender:           party(c, from),
 		CreatedAt:        at,
 		DueAt:            at,
-		DigestKey:        notify.DigestKeyOf(c.Channel, party(c, to), c.Code),
+		DigestKey:        c.Channel + "|" + string(to) + "|" + c.Code.String(),
 	}
 }
 
