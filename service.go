@@ -59,7 +59,7 @@ type StartRequest struct {
 	UserID string
 	// DataSourceID is the seller. A seller may leave it empty (it is the
 	// seller's data source); naming another is ErrPermission. A user must
-	// set it unless Options.DefaultDataSource picks one.
+	// set it.
 	DataSourceID string
 	Item         conversation.Item
 	Subject      string
@@ -108,9 +108,7 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 		f.add(FieldConversationType, fmt.Sprintf("%q is not a valid choice (message, question, review)", r.Type))
 	}
 	l.id(&f, FieldUser, userID)
-	if dsID != "" || s.opts.DefaultDataSource == nil {
-		l.id(&f, FieldDataSource, dsID)
-	}
+	l.id(&f, FieldDataSource, dsID)
 	l.item(&f, r.Item)
 	l.subject(&f, r.Subject)
 	l.content(&f, FieldMessageContent, r.Content)
@@ -125,15 +123,6 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 			return Result{}, ErrReviewReply
 		case conversation.TypeQuestion:
 			return Result{}, ErrSellerStart
-		}
-	}
-	if dsID == "" {
-		if dsID, err = s.opts.DefaultDataSource(ctx, a.channel, userID); err != nil {
-			return Result{}, fmt.Errorf("parley: default data source: %w", err)
-		}
-		l.id(&f, FieldDataSource, dsID)
-		if err := f.err(); err != nil {
-			return Result{}, err
 		}
 	}
 

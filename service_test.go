@@ -223,25 +223,15 @@ func TestService_Start(t *testing.T) {
 		}
 		assert.EqualValues(t, 1, h.count(t))
 	})
-	t.Run("DefaultDataSource", func(t *testing.T) {
-		h := newHarness(t, func(o *parley.Options) {
-			o.DefaultDataSource = func(_ context.Context, channel, user string) (string, error) { return "2", nil }
-		})
-		res := h.mustStart(t, alice, parley.StartRequest{Type: conversation.TypeMessage, Content: "which outlet?"})
-		assert.Equal(t, "2", res.Conversation.DataSourceID)
-
-		h2 := newHarness(t)
-		_, err := h2.svc.Start(ctx, alice, parley.StartRequest{Type: conversation.TypeMessage, Content: "hi"})
+	t.Run("DataSourceRequired", func(t *testing.T) {
+		// A user names the data source; picking a default one is the
+		// program's (or its dialect's) business.
+		h := newHarness(t)
+		_, err := h.svc.Start(ctx, alice, parley.StartRequest{Type: conversation.TypeMessage, Content: "hi"})
 		var ve *parley.ValidationError
 		require.ErrorAs(t, err, &ve)
 		assert.Equal(t, parley.FieldDataSource, ve.Field)
-
-		h3 := newHarness(t, func(o *parley.Options) {
-			o.DefaultDataSource = func(context.Context, string, string) (string, error) { return "", errors.New("no outlet open") }
-		})
-		_, err = h3.svc.Start(ctx, alice, parley.StartRequest{Type: conversation.TypeMessage, Content: "hi"})
-		assert.ErrorContains(t, err, "no outlet open")
-		assert.EqualValues(t, 0, h3.count(t))
+		assert.EqualValues(t, 0, h.count(t))
 	})
 	t.Run("Lookup", func(t *testing.T) {
 		var got parley.LookupQuery

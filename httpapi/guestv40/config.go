@@ -39,6 +39,11 @@ type Config struct {
 	// started, see parley.Options.Lookup).
 	Directory Directory
 
+	// DefaultOutlet picks the outlet of a conversation created without an
+	// outletCode (seed 001: the first available outlet) for the guest
+	// guestID. Optional: without it, an empty outletCode is 400.
+	DefaultOutlet func(ctx context.Context, channel, guestID string) (string, error)
+
 	// Session checks the sessionToken of a request and returns the token
 	// to send back. Optional: without it any non-empty token is accepted
 	// and echoed.

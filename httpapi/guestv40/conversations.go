@@ -186,9 +186,15 @@ func (h *Handler) createConversation(c *call) error {
 	if req.orderCode != "" {
 		item = conversation.OrderItem(req.orderCode)
 	}
+	outlet := req.outletCode
+	if outlet == "" && h.cfg.DefaultOutlet != nil {
+		if outlet, err = h.cfg.DefaultOutlet(ctx, c.actor.Channel(), sender.ID); err != nil {
+			return fmt.Errorf("guestv40: default outlet: %w", err)
+		}
+	}
 	key := c.r.Header.Get(idempotencyHeader)
 	res, err := h.svc.Start(ctx, writer, parley.StartRequest{
-		Type: conversation.TypeMessage, DataSourceID: req.outletCode, Item: item,
+		Type: conversation.TypeMessage, DataSourceID: outlet, Item: item,
 		Content: req.message, Language: lang, IdempotencyKey: key,
 	})
 	var exists *parley.ConversationExistsError

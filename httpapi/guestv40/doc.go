@@ -32,8 +32,8 @@
 // reads as conversationType "guest"; with "" it is written as the
 // authenticated user. Either way a message shows the names of the user
 // who wrote it (the guest's names, from the Directory). An empty
-// outletCode selects the first available outlet through
-// parley.Options.DefaultDataSource, which the program supplies; an
+// outletCode selects the outlet that Config.DefaultOutlet picks (seed
+// 001: the first available outlet), which the program supplies; an
 // outletCode the Directory does not know is 400. orderCode links the
 // conversation to that order (item "orderitem").
 //
