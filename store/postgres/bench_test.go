@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -271,6 +273,126 @@ func BenchmarkAppendMessageRaw(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkAppendMessageLockedRaw is the protocol that AppendMessage with
+// a Prepare replaced, by hand: the Service read the conversation, then
+// BEGIN and the row lock, the rule in Go on the locked row, then the write
+// and COMMIT: three round trips, the row lock held across the client's.
+func BenchmarkAppendMessageLockedRaw(b *testing.B) {
+	forDatasets(b, func(b *testing.B, d *dataset) {
+		ctx := context.Background()
+		i := 0
+		for b.Loop() {
+			i++
+			p := benchPost(d.benchConv(i), i)
+			if err := rawAppendLocked(ctx, d.st.pool, &d.st.q, &p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// benchWriters is how many goroutines the parallel benchmarks run.
+const benchWriters = 16
+
+// parallelAppend runs post in benchWriters goroutines, each posting to
+// the conversations in turn.
+func parallelAppend(b *testing.B, post func(ctx context.Context, d *dataset, p *store.AppendParams) error) {
+	forDatasets(b, func(b *testing.B, d *dataset) {
+		ctx := context.Background()
+		var n atomic.Int64
+		b.SetParallelism(max(1, benchWriters/runtime.GOMAXPROCS(0)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := int(n.Add(1))
+				p := benchPost(d.benchConv(i), i)
+				if err := post(ctx, d, &p); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkAppendMessageParallel is BenchmarkAppendMessage with 16
+// goroutines posting at once.
+func BenchmarkAppendMessageParallel(b *testing.B) {
+	parallelAppend(b, func(ctx context.Context, d *dataset, p *store.AppendParams) error {
+		_, err := d.st.AppendMessage(ctx, *p)
+		return err
+	})
+}
+
+// BenchmarkAppendMessageParallelRaw is BenchmarkAppendMessageRaw with 16
+// goroutines.
+func BenchmarkAppendMessageParallelRaw(b *testing.B) {
+	parallelAppend(b, func(ctx context.Context, d *dataset, p *store.AppendParams) error {
+		_, err := rawAppend(ctx, d.st.pool, &d.st.q, p)
+		return err
+	})
+}
+
+// BenchmarkAppendMessageParallelLockedRaw is
+// BenchmarkAppendMessageLockedRaw with 16 goroutines.
+func BenchmarkAppendMessageParallelLockedRaw(b *testing.B) {
+	parallelAppend(b, func(ctx context.Context, d *dataset, p *store.AppendParams) error {
+		return rawAppendLocked(ctx, d.st.pool, &d.st.q, p)
+	})
+}
+
+// rawAppendLocked is the locked protocol of
+// BenchmarkAppendMessageLockedRaw.
+func rawAppendLocked(ctx context.Context, pool *pgxpool.Pool, q *queries, p *store.AppendParams) error {
+	var c conversation.Conversation
+	if err := pool.QueryRow(ctx, q.getConversation, p.ConversationID).Scan(rawConvDest(&c)...); err != nil {
+		return err
+	}
+	if _, err := p.Prepare(c); err != nil {
+		return err
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	b.Queue(q.lockConversation, p.ConversationID)
+	br := conn.SendBatch(ctx, b)
+	_, err = br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(rawConvDest(&c)...)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	var evs []notify.Event
+	if err == nil {
+		evs, err = p.Prepare(c)
+	}
+	if err != nil {
+		_, _ = conn.Exec(ctx, "ROLLBACK")
+		return err
+	}
+	b = &pgx.Batch{}
+	b.Queue(q.appendMessage, appendArgs(p, evs, nil)...)
+	b.Queue("COMMIT")
+	br = conn.SendBatch(ctx, b)
+	var written, found bool
+	var fp string
+	var ic, im int64
+	dest := append([]any{&written}, rawConvDest(&c)...)
+	dest = append(dest, &found, &fp, &ic, &im)
+	err = br.QueryRow().Scan(dest...)
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // rawAppend is AppendMessage with a Prepare by hand: read the

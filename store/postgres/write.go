@@ -227,33 +227,7 @@ func (s *Store) appendWrite(ctx context.Context, p *store.AppendParams, events [
 // appendPrepared reads the idempotency record and the conversation in one
 // round trip, runs p.Prepare on the conversation and writes.
 func (s *Store) appendPrepared(ctx context.Context, p *store.AppendParams) (store.AppendResult, error) {
-	b := &pgx.Batch{}
-	if p.Idempotency != nil {
-		b.Queue(s.q.replayKey, p.Idempotency.Scope, p.Idempotency.Key)
-	}
-	b.Queue(s.q.getConversation, p.ConversationID)
-	var (
-		rp    replayRow
-		c     conversation.Conversation
-		found bool
-	)
-	err := func() error {
-		br := s.pool.SendBatch(ctx, b)
-		defer br.Close()
-		if p.Idempotency != nil {
-			if err := rp.scan(br.QueryRow()); err != nil {
-				return err
-			}
-		}
-		cs := newConvScan()
-		switch err := br.QueryRow().Scan(cs.dest[:]...); {
-		case err == nil:
-			c, found = cs.result(), true
-		case !errors.Is(err, pgx.ErrNoRows):
-			return err
-		}
-		return br.Close()
-	}()
+	rp, c, found, err := s.keyAndConversation(ctx, p.Idempotency, s.q.getConversation, p.ConversationID)
 	switch {
 	case err != nil:
 		return store.AppendResult{}, err
@@ -268,6 +242,33 @@ func (s *Store) appendPrepared(ctx context.Context, p *store.AppendParams) (stor
 		return store.AppendResult{}, checkError{err}
 	}
 	return s.appendWrite(ctx, p, events, &c.Status)
+}
+
+// keyAndConversation reads in one round trip, without a lock, the
+// idempotency record of k (if k is not nil) with its message, and the
+// conversation that query selects with args; found reports whether there
+// is one.
+func (s *Store) keyAndConversation(ctx context.Context, k *store.Idempotency, query string, args ...any) (rp replayRow, c conversation.Conversation, found bool, err error) {
+	b := &pgx.Batch{}
+	if k != nil {
+		b.Queue(s.q.replayKey, k.Scope, k.Key)
+	}
+	b.Queue(query, args...)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if k != nil {
+		if err := rp.scan(br.QueryRow()); err != nil {
+			return rp, c, false, err
+		}
+	}
+	cs := newConvScan()
+	switch err := br.QueryRow().Scan(cs.dest[:]...); {
+	case err == nil:
+		c, found = cs.result(), true
+	case !errors.Is(err, pgx.ErrNoRows):
+		return rp, c, false, err
+	}
+	return rp, c, found, br.Close()
 }
 
 // replayRow is the result of the replayKey query: an idempotency record
@@ -320,29 +321,7 @@ func (s *Store) Replay(ctx context.Context, k store.Idempotency) (store.CreateRe
 	var res store.CreateResult
 	var found bool
 	err := s.do(ctx, "replay", func(ctx context.Context) error {
-		b := &pgx.Batch{}
-		b.Queue(s.q.replayKey, k.Scope, k.Key)
-		b.Queue(s.q.replayConversation, k.Scope, k.Key)
-		var (
-			rp     replayRow
-			c      conversation.Conversation
-			cFound bool
-		)
-		err := func() error {
-			br := s.pool.SendBatch(ctx, b)
-			defer br.Close()
-			if err := rp.scan(br.QueryRow()); err != nil {
-				return err
-			}
-			cs := newConvScan()
-			switch err := br.QueryRow().Scan(cs.dest[:]...); {
-			case err == nil:
-				c, cFound = cs.result(), true
-			case !errors.Is(err, pgx.ErrNoRows):
-				return err
-			}
-			return br.Close()
-		}()
+		rp, c, cFound, err := s.keyAndConversation(ctx, &k, s.q.replayConversation, k.Scope, k.Key)
 		if err != nil || !rp.found {
 			return err
 		}
