@@ -231,7 +231,7 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 		ConversationID: r.ConversationID,
 		Message:        message.Message{Code: code, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now},
 		Prepare: func(c conversation.Conversation) ([]notify.Event, error) {
-			if refused = s.mayPost(a, sender, c); refused != nil {
+			if refused = mayPost(a, sender, c); refused != nil {
 				return nil, refused
 			}
 			ev = s.event(evID, notify.KindMessagePosted, c, sender, now)
@@ -241,10 +241,7 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 	}
 	res, err := s.store.AppendMessage(ctx, p)
 	if err != nil {
-		if refused != nil && err == refused {
-			return Result{}, err
-		}
-		return Result{}, fmt.Errorf("parley: post message: %w", err)
+		return Result{}, storeError("post message", err, refused)
 	}
 	out := Result(res)
 	if !out.Replayed {
@@ -258,7 +255,7 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 // mayPost is the rule for adding a message by sender, acting as a, to c:
 // the actor may see c, a data source cannot write into a review, and a
 // closed conversation takes no message.
-func (s *Service) mayPost(a Actor, sender message.Sender, c conversation.Conversation) error {
+func mayPost(a Actor, sender message.Sender, c conversation.Conversation) error {
 	if err := mayAccess(a, c); err != nil {
 		return err
 	}
@@ -303,10 +300,7 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, id int64, st conversat
 		},
 	})
 	if err != nil {
-		if refused != nil && err == refused {
-			return conversation.Conversation{}, err
-		}
-		return conversation.Conversation{}, fmt.Errorf("parley: set status: %w", err)
+		return conversation.Conversation{}, storeError("set status", err, refused)
 	}
 	return c, nil
 }
@@ -347,10 +341,7 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, conversationID, upToMes
 		},
 	})
 	if err != nil {
-		if refused != nil && err == refused {
-			return conversation.Conversation{}, err
-		}
-		return conversation.Conversation{}, fmt.Errorf("parley: mark read: %w", err)
+		return conversation.Conversation{}, storeError("mark read", err, refused)
 	}
 	return c, nil
 }
@@ -438,6 +429,17 @@ func mayAccess(a Actor, c conversation.Conversation) error {
 		}
 	}
 	return nil
+}
+
+// storeError returns the error of the store operation op as the Service
+// returns it: the error of one of the Service's own rules (refused), which
+// the store returns unchanged from its callback, as it is; any other error
+// wrapped with op.
+func storeError(op string, err, refused error) error {
+	if refused != nil && err == refused {
+		return err
+	}
+	return fmt.Errorf("parley: %s: %w", op, err)
 }
 
 // idempotency returns the store's idempotency record for a keyed request.
