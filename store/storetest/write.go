@@ -445,7 +445,7 @@ func (f factory) testAppendMessage(t *testing.T) {
 		require.Len(t, h.peekEvents(), 3)
 	})
 
-	t.Run("IdempotencyBeforeCheck", func(t *testing.T) {
+	t.Run("IdempotencyBeforePrepare", func(t *testing.T) {
 		h := f.new(t)
 		c := h.create().Conversation
 		p := h.appendParams(c, conversation.SideSeller)
@@ -581,8 +581,11 @@ func (f factory) testSetStatus(t *testing.T) {
 		h := f.new(t)
 		c := h.create().Conversation
 		before := h.snapshot()
-		_, err := h.s.SetStatus(h.ctx, store.StatusParams{ConversationID: c.ID + 1000, Status: conversation.StatusClosed, At: h.tick()})
+		called := false
+		_, err := h.s.SetStatus(h.ctx, store.StatusParams{ConversationID: c.ID + 1000, Status: conversation.StatusClosed, At: h.tick(),
+			Check: func(conversation.Conversation) error { called = true; return nil }})
 		require.ErrorIs(t, err, store.ErrNotFound)
+		require.False(t, called, "Check does not run for an unknown conversation")
 		h.requireUnchanged(before)
 	})
 
