@@ -620,11 +620,21 @@ func TestService_Messages(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, msgs, 5)
 		assert.EqualValues(t, 1, msgs[0].Seq)
-		other := h.mustStart(t, bob, question("1", conversation.Item{}, "x"))
-		_, err = h.svc.Poll(ctx, alice, c.ID, other.Message.ID, 0)
-		assert.ErrorIs(t, err, parley.ErrNotFound, "an id of another conversation")
 		_, err = h.svc.Poll(ctx, alice, c.ID, -1, 0)
 		assert.ErrorIs(t, err, parley.ErrInvalid)
+	})
+
+	// Any id is a position: another conversation's, or past every
+	// message.
+	t.Run("PollFromAnyID", func(t *testing.T) {
+		other := h.mustStart(t, bob, question("1", conversation.Item{}, "x"))
+		more := h.mustPost(t, shop1, c.ID, "after the other conversation's start").Message
+		msgs, err := h.svc.Poll(ctx, alice, c.ID, other.Message.ID, 0)
+		require.NoError(t, err)
+		assert.Equal(t, []message.Message{more}, msgs, "an id of another conversation")
+		msgs, err = h.svc.Poll(ctx, alice, c.ID, more.ID+1000, 0)
+		require.NoError(t, err)
+		assert.Empty(t, msgs, "past every message: nothing, no error")
 	})
 }
 
@@ -820,6 +830,39 @@ func TestService_Wait(t *testing.T) {
 	t.Run("ErrPermission", func(t *testing.T) {
 		_, err := h.svc.Wait(ctx, bob, c.Conversation.ID, 0, 0)
 		assert.ErrorIs(t, err, parley.ErrPermission)
+	})
+	// Waiting works from any id: one of another conversation answers at
+	// once with what follows it, one past every message waits for the
+	// next message.
+	t.Run("FromAnyID", func(t *testing.T) {
+		other := h.mustStart(t, bob, question("1", conversation.Item{}, "other"))
+		posted := h.mustPost(t, shop1, c.Conversation.ID, "after the other start")
+		msgs, err := h.svc.WaitFor(ctx, alice, c.Conversation.ID, other.Message.ID, 0, time.Minute)
+		require.NoError(t, err)
+		assert.Equal(t, []message.Message{posted.Message}, msgs)
+
+		past := posted.Message.ID + 20
+		got := make(chan []message.Message, 1)
+		go func() {
+			msgs, err := h.svc.Wait(ctx, alice, c.Conversation.ID, past, 0)
+			assert.NoError(t, err)
+			got <- msgs
+		}()
+		// Whether the waiter reads before or after these posts, its
+		// answer is the first message with an id above past.
+		h.mustPost(t, shop1, c.Conversation.ID, "not yet") // its id is below past
+		var next parley.Result
+		for i := 0; ; i++ {
+			if next = h.mustPost(t, shop1, c.Conversation.ID, fmt.Sprint("reply ", i)); next.Message.ID > past {
+				break
+			}
+		}
+		assert.Equal(t, []message.Message{next.Message}, <-got, "the first message with a greater id")
+
+		msgs, err = h.svc.WaitFor(ctx, alice, c.Conversation.ID, next.Message.ID+1000, 0, time.Millisecond)
+		require.NoError(t, err)
+		assert.NotNil(t, msgs)
+		assert.Empty(t, msgs, "past every message, at the end of the wait: an empty list, no error")
 	})
 }
 

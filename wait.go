@@ -10,10 +10,12 @@ import (
 	"github.com/parleyhq/parley/message"
 )
 
-// Poll returns up to limit messages of a conversation that come after the
-// message afterMessageID (0: from the first), oldest first (seed 002's
-// get-new-messages). Order is assigned inside the store's write, so a
-// client that polls with the last id it has never misses a message.
+// Poll returns up to limit messages of a conversation with an id greater
+// than afterMessageID, oldest first (seed 002's get-new-messages). Any id
+// works: 0 for the first message, the last id a client has seen, even in
+// another conversation, or a number past every message (no messages, no
+// error). Ids and order are assigned inside the store's write, so a client
+// that polls with the last id it has never misses a message.
 func (s *Service) Poll(ctx context.Context, a Actor, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
 	if err := a.valid(); err != nil {
 		return nil, err
@@ -33,7 +35,7 @@ func (s *Service) Poll(ctx context.Context, a Actor, conversationID, afterMessag
 }
 
 func (s *Service) after(ctx context.Context, id, afterMessageID int64, limit int) ([]message.Message, error) {
-	msgs, err := s.store.MessagesAfter(ctx, id, afterMessageID, limit)
+	msgs, err := s.store.MessagesAfter(ctx, message.After{ConversationID: id, ID: afterMessageID, Limit: limit})
 	if err != nil {
 		return nil, fmt.Errorf("parley: messages after %d: %w", afterMessageID, err)
 	}

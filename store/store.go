@@ -10,8 +10,9 @@
 //     CreateConversation returns a *ConversationExistsError for a taken key,
 //     however many callers race for it;
 //   - message order: AppendMessage assigns each message the next Seq of its
-//     conversation inside the write, so that reading the messages after a
-//     given one never misses a concurrent write;
+//     conversation, and its ID, inside the write, so that within a
+//     conversation ids grow with Seq and reading the messages after a given
+//     position never misses a concurrent write;
 //   - check-then-write: the Check callbacks run on the locked, current
 //     conversation, and nothing is written when they fail;
 //   - idempotency: a write that carries an Idempotency key already used by
@@ -121,11 +122,14 @@ type Store interface {
 	// exists.
 	ListMessages(ctx context.Context, q MessageQuery) (Page[message.Message], error)
 
-	// MessagesAfter returns up to limit messages of a conversation that
-	// come after the message with id afterMessageID (0: from the first),
-	// oldest first. It returns ErrNotFound if afterMessageID is not 0 and
-	// is not a message of that conversation.
-	MessagesAfter(ctx context.Context, conversationID, afterMessageID int64, limit int) ([]message.Message, error)
+	// MessagesAfter returns up to q.Limit messages of conversation
+	// q.ConversationID whose ID is greater than q.ID and whose Seq is
+	// greater than q.Seq, oldest first (see message.After). q.ID may be
+	// any number: 0, a message of another conversation, or one past every
+	// message (no messages, no error); the same holds for q.Seq. An unknown
+	// conversation has no messages. It is one indexed read whatever the
+	// bounds: a store must not scan the conversation from its start.
+	MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error)
 
 	// Unread returns the unread totals of one party in one channel.
 	Unread(ctx context.Context, q UnreadQuery) (UnreadSummary, error)

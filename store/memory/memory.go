@@ -414,27 +414,29 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 	return page, nil
 }
 
-// MessagesAfter implements store.Store.
-func (s *Store) MessagesAfter(ctx context.Context, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
+// MessagesAfter implements store.Store. A conversation's messages are
+// kept in Seq order, which is also their id order: both bounds are binary
+// searches.
+func (s *Store) MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error) {
 	if err := s.lock(ctx); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
 
-	var from int64 // index of the first message returned
-	if afterMessageID != 0 {
-		ref, ok := s.messages[afterMessageID]
-		if !ok || ref.convID != conversationID {
-			return nil, errMsgNotFound(conversationID, afterMessageID)
-		}
-		from = ref.seq
-	}
 	var msgs []message.Message
-	if cr := s.conv(conversationID); cr != nil {
+	if cr := s.conv(q.ConversationID); cr != nil {
 		msgs = cr.msgs
 	}
-	from = min(from, int64(len(msgs)))
-	to := min(from+int64(max(limit, 1)), int64(len(msgs)))
+	n := int64(len(msgs))
+	from := min(max(q.Seq, 0), n) // msgs[i].Seq == i+1
+	byID, _ := slices.BinarySearchFunc(msgs, q.ID, func(m message.Message, id int64) int {
+		if m.ID <= id {
+			return -1
+		}
+		return 1
+	})
+	from = max(from, int64(byID))
+	to := min(from+int64(max(q.Limit, 1)), n)
 	return slices.Clone(msgs[from:to]), nil
 }
 

@@ -44,7 +44,6 @@ type queries struct {
 
 	listMessages       string
 	messageTotal       string
-	messagesFromStart  string
 	messagesAfter      string
 	unreadUser         string
 	unreadSeller       string
@@ -169,16 +168,14 @@ RETURNING ` + list(convColumns, "c")
 	q.listMessages = `SELECT ` + msgs + ` FROM ` + s + `.messages
 WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`
 	q.messageTotal = `SELECT coalesce((SELECT message_count FROM ` + s + `.conversations WHERE id = $1), 0)`
-	q.messagesFromStart = `SELECT ` + msgs + ` FROM ` + s + `.messages
-WHERE conversation_id = $1 ORDER BY seq LIMIT $2`
-	// messagesAfter returns the anchor message (content blanked) followed
-	// by the messages after it: no row at all means the anchor is not in
-	// the conversation, so one round trip answers both questions.
-	q.messagesAfter = `SELECT id, code, conversation_id, seq, sender_kind, sender_id, sender_user_type,
-	CASE WHEN id = $2 THEN '' ELSE content END, language, created_at
-FROM ` + s + `.messages
-WHERE conversation_id = $1 AND seq >= (SELECT seq FROM ` + s + `.messages WHERE id = $2 AND conversation_id = $1)
-ORDER BY seq LIMIT $3`
+	// messagesAfter reads the messages after a position, in one range of
+	// messages_conversation_id: after the id $2 and after the id of the
+	// last message at or before the Seq $3 (one seek in messages_seq),
+	// whichever is later; ids grow with Seq in a conversation.
+	q.messagesAfter = `SELECT ` + msgs + ` FROM ` + s + `.messages
+WHERE conversation_id = $1 AND id > GREATEST($2::bigint, coalesce((SELECT id FROM ` + s + `.messages
+	WHERE conversation_id = $1 AND seq <= $3::bigint ORDER BY seq DESC LIMIT 1), 0))
+ORDER BY id LIMIT $4`
 	// The unread sums read the partial unread indexes: conversations
 	// without unread messages add nothing.
 	q.unreadUser = `SELECT coalesce(sum(user_unread), 0)::bigint, count(*)
