@@ -264,6 +264,27 @@ func (s *Service) Get(ctx context.Context, a Actor, id int64) (conversation.Conv
 	return s.conversation(ctx, a, id)
 }
 
+// GetByCode returns the conversation with the given code (seed 001's
+// conversation code), with the rules of Get: another channel's
+// conversation is not found, another party's is ErrPermission. It is one
+// indexed lookup in the store.
+func (s *Service) GetByCode(ctx context.Context, a Actor, code uuid.UUID) (conversation.Conversation, error) {
+	if err := a.valid(); err != nil {
+		return conversation.Conversation{}, err
+	}
+	if code == uuid.Nil {
+		return conversation.Conversation{}, &ValidationError{Field: FieldConversation, Reason: "must be a conversation code"}
+	}
+	c, err := s.store.GetConversationByCode(ctx, code)
+	if err != nil {
+		return conversation.Conversation{}, fmt.Errorf("parley: conversation %s: %w", code, err)
+	}
+	if err := s.visible(a, c, code.String()); err != nil {
+		return conversation.Conversation{}, err
+	}
+	return c, nil
+}
+
 // SetStatus closes or reopens a conversation of the actor's (seed 001's
 // conversation status). Either side may do it.
 func (s *Service) SetStatus(ctx context.Context, a Actor, id int64, st conversation.Status) (conversation.Conversation, error) {
@@ -362,16 +383,26 @@ func (s *Service) conversation(ctx context.Context, a Actor, id int64) (conversa
 	if err != nil {
 		return conversation.Conversation{}, fmt.Errorf("parley: conversation %d: %w", id, err)
 	}
+	if err := s.visible(a, c, strconv.FormatInt(id, 10)); err != nil {
+		return conversation.Conversation{}, err
+	}
+	return c, nil
+}
+
+// visible checks that the actor may see conversation c, which the caller
+// named ref: another channel's conversation is not found; another
+// party's is ErrPermission.
+func (s *Service) visible(a Actor, c conversation.Conversation, ref string) error {
 	if c.Channel != a.channel {
-		return conversation.Conversation{}, fmt.Errorf("parley: conversation %d: %w", id, ErrNotFound)
+		return fmt.Errorf("parley: conversation %s: %w", ref, ErrNotFound)
 	}
 	if p, ok := a.Sender(); ok {
 		if (p.Kind == message.SenderUser && c.UserID != p.ID) ||
 			(p.Kind == message.SenderDataSource && c.DataSourceID != p.ID) {
-			return conversation.Conversation{}, denied(a.String(), "is not a party to conversation", strconv.FormatInt(id, 10))
+			return denied(a.String(), "is not a party to conversation", ref)
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // idempotency returns the store's idempotency record for a keyed request.

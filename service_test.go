@@ -866,6 +866,46 @@ func TestService_Wait(t *testing.T) {
 	})
 }
 
+// TestService_GetByCode: a conversation is found by its code with the
+// rules of Get, however old it is and however many conversations the
+// caller has.
+func TestService_GetByCode(t *testing.T) {
+	h := newHarness(t)
+	c := h.mustStart(t, alice, question("1", conversation.Item{}, "q")).Conversation
+	for i := range 30 { // newer conversations of the same user and seller
+		h.mustStart(t, alice, question("1", conversation.Product(fmt.Sprint(i)), "more"))
+	}
+	h.mustPost(t, shop1, c.ID, "answer")
+	want, err := h.svc.Get(ctx, alice, c.ID)
+	require.NoError(t, err)
+	for _, a := range []parley.Actor{alice, shop1, channel} {
+		got, err := h.svc.GetByCode(ctx, a, c.Code)
+		require.NoError(t, err, a.String())
+		assert.Equal(t, want, got, a.String())
+	}
+	t.Run("ErrPermission", func(t *testing.T) {
+		for _, a := range []parley.Actor{bob, shop2, guest} {
+			got, err := h.svc.GetByCode(ctx, a, c.Code)
+			assert.ErrorIs(t, err, parley.ErrPermission, a.String())
+			assert.Zero(t, got)
+		}
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		_, err := h.svc.GetByCode(ctx, parley.User("2", "545382"), c.Code)
+		assert.ErrorIs(t, err, parley.ErrNotFound, "another channel")
+		_, err = h.svc.GetByCode(ctx, parley.Integration("2"), c.Code)
+		assert.ErrorIs(t, err, parley.ErrNotFound, "another channel's integration")
+		_, err = h.svc.GetByCode(ctx, alice, uuid.Must(uuid.NewV7()))
+		assert.ErrorIs(t, err, parley.ErrNotFound, "no such code")
+	})
+	t.Run("ErrInvalid", func(t *testing.T) {
+		_, err := h.svc.GetByCode(ctx, alice, uuid.Nil)
+		assert.ErrorIs(t, err, parley.ErrInvalid)
+		_, err = h.svc.GetByCode(ctx, parley.Actor{}, c.Code)
+		assert.ErrorIs(t, err, parley.ErrPermission, "an invalid actor")
+	})
+}
+
 func TestService_ConcurrentPosts(t *testing.T) {
 	h := newHarness(t)
 	c := h.mustStart(t, alice, question("1", conversation.Item{}, "q")).Conversation

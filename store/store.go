@@ -9,6 +9,9 @@
 //   - one conversation per key (channel, user, data source, type, item):
 //     CreateConversation returns a *ConversationExistsError for a taken key,
 //     however many callers race for it;
+//   - one conversation per code: a taken Code is ErrDuplicateCode, and
+//     GetConversationByCode finds a conversation by its code with one
+//     indexed read;
 //   - message order: AppendMessage assigns each message the next Seq of its
 //     conversation, and its ID, inside the write, so that within a
 //     conversation ids grow with Seq and reading the messages after a given
@@ -43,6 +46,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/notify"
@@ -58,6 +63,10 @@ var (
 	// ErrConversationExists: the conversation key is taken. The error is a
 	// *ConversationExistsError carrying the existing conversation's id.
 	ErrConversationExists = errors.New("conversation already exists")
+	// ErrDuplicateCode: another conversation has the same Code. Codes
+	// are random UUIDv7s: this means the program's code source repeats
+	// itself.
+	ErrDuplicateCode = errors.New("conversation code already used")
 	// ErrIdempotencyMismatch: an idempotency key was reused by the same
 	// scope for a different request.
 	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
@@ -86,8 +95,9 @@ type Store interface {
 	// m.ConversationID (= c.ID), m.Seq (= 1), c.LastMessageID (= m.ID),
 	// and sets each event's ConversationID and MessageID; every other field
 	// is stored as given. It returns a *ConversationExistsError if a
-	// conversation with the same key exists, and, when p.Idempotency was
-	// used before by the same scope, the first result with Replayed set (or
+	// conversation with the same key exists, else ErrDuplicateCode if one
+	// with the same Code exists, and, when p.Idempotency was used before by
+	// the same scope, the first result with Replayed set (or
 	// ErrIdempotencyMismatch if the fingerprint differs).
 	CreateConversation(ctx context.Context, p CreateParams) (CreateResult, error)
 
@@ -112,6 +122,10 @@ type Store interface {
 
 	// GetConversation returns the conversation with the given id.
 	GetConversation(ctx context.Context, id int64) (conversation.Conversation, error)
+
+	// GetConversationByCode returns the conversation whose Code is code,
+	// in one indexed read (codes are unique), or ErrNotFound.
+	GetConversationByCode(ctx context.Context, code uuid.UUID) (conversation.Conversation, error)
 
 	// ListConversations returns a page of conversations, newest activity
 	// first: ordered by (LastMessageAt, ID) descending.

@@ -29,6 +29,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/notify"
@@ -46,6 +48,7 @@ type Store struct {
 
 	convs    []convRecord // convs[i].conv.ID == i+1: ids are dense
 	keys     map[convKey]int64
+	codes    map[uuid.UUID]int64
 	messages map[int64]msgRef // message id -> its place
 	idem     map[idemKey]idemRecord
 	events   map[string]*eventRecord
@@ -90,6 +93,7 @@ type eventRecord struct {
 func New() *Store {
 	return &Store{
 		keys:     make(map[convKey]int64),
+		codes:    make(map[uuid.UUID]int64),
 		messages: make(map[int64]msgRef),
 		idem:     make(map[idemKey]idemRecord),
 		events:   make(map[string]*eventRecord),
@@ -126,7 +130,7 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.convs, s.keys, s.messages, s.idem, s.events, s.pending = nil, nil, nil, nil, nil, nil
+	s.convs, s.keys, s.codes, s.messages, s.idem, s.events, s.pending = nil, nil, nil, nil, nil, nil, nil
 	return nil
 }
 
@@ -192,6 +196,9 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 	if id, taken := s.keys[key]; taken {
 		return store.CreateResult{}, &store.ConversationExistsError{ID: id}
 	}
+	if _, taken := s.codes[c.Code]; taken {
+		return store.CreateResult{}, fmt.Errorf("memory: code %s: %w", c.Code, store.ErrDuplicateCode)
+	}
 
 	s.lastMsgID++
 	c.ID, m.ID = int64(len(s.convs))+1, s.lastMsgID
@@ -201,6 +208,7 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 
 	s.convs = append(s.convs, convRecord{conv: c, msgs: []message.Message{m}})
 	s.keys[key] = c.ID
+	s.codes[c.Code] = c.ID
 	s.messages[m.ID] = msgRef{convID: c.ID, seq: 1}
 	s.addEvents(p.Events, c.ID, m.ID)
 	s.remember(p.Idempotency, c.ID, m.ID)
@@ -313,6 +321,20 @@ func (s *Store) GetConversation(ctx context.Context, id int64) (conversation.Con
 		return conversation.Conversation{}, errConvNotFound(id)
 	}
 	return cr.conv, nil
+}
+
+// GetConversationByCode implements store.Store.
+func (s *Store) GetConversationByCode(ctx context.Context, code uuid.UUID) (conversation.Conversation, error) {
+	if err := s.lock(ctx); err != nil {
+		return conversation.Conversation{}, err
+	}
+	defer s.mu.Unlock()
+
+	id, ok := s.codes[code]
+	if !ok {
+		return conversation.Conversation{}, fmt.Errorf("memory: conversation code %s: %w", code, store.ErrNotFound)
+	}
+	return s.conv(id).conv, nil
 }
 
 // newer reports whether a comes before b in listing order: (LastMessageAt,

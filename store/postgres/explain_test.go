@@ -147,6 +147,7 @@ func TestExplain_HotQueries(t *testing.T) {
 		"ProductPage":        page(productPage),
 		"OrderItem":          page(orderItem),
 		"GetConversation":    {q.getConversation, []any{int64(42)}, false},
+		"ConversationByCode": {q.byCode, []any{newUUID()}, false},
 		"LockConversation":   {q.lockConversation, []any{int64(42)}, false},
 		"ListMessages":       {q.listMessages, []any{int64(42), int64(math.MaxInt64), 51}, true},
 		"MessageTotal":       {q.messageTotal, []any{int64(42)}, false},

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parleyhq/parley/conversation"
@@ -28,6 +29,22 @@ func (s *Store) GetConversation(ctx context.Context, id int64) (conversation.Con
 		err := s.pool.QueryRow(ctx, s.q.getConversation, id).Scan(cs.dest[:]...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return notFound("conversation %d", id)
+		}
+		res = cs.result()
+		return err
+	})
+	return res, err
+}
+
+// GetConversationByCode returns the conversation with the given code, or
+// store.ErrNotFound: one seek in the unique index conversations_code.
+func (s *Store) GetConversationByCode(ctx context.Context, code uuid.UUID) (conversation.Conversation, error) {
+	var res conversation.Conversation
+	err := s.do(ctx, "get conversation by code", func(ctx context.Context) error {
+		cs := newConvScan()
+		err := s.pool.QueryRow(ctx, s.q.byCode, code).Scan(cs.dest[:]...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("conversation code %s", code)
 		}
 		res = cs.result()
 		return err

@@ -37,6 +37,7 @@ type queries struct {
 	conflict string
 
 	getConversation string
+	byCode          string
 	getMessage      string
 	messageSeq      string
 	setStatus       string
@@ -148,6 +149,7 @@ LEFT JOIN ` + s + `.conversations AS c ON (c.channel, c.user_id, c.datasource_id
 	($3::text, $4::text, $5::text, $6::text, $7::text, $8::text)`
 
 	q.getConversation = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE id = $1`
+	q.byCode = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE code = $1`
 	q.getMessage = `SELECT ` + list(messageColumns, "") + ` FROM ` + s + `.messages WHERE id = $1`
 	q.messageSeq = `SELECT seq FROM ` + s + `.messages WHERE id = $1 AND conversation_id = $2`
 	q.setStatus = `UPDATE ` + s + `.conversations SET status = $2, modified_at = $3 WHERE id = $1 RETURNING ` + conv

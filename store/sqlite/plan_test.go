@@ -68,6 +68,7 @@ func TestPlan_HotQueries(t *testing.T) {
 		{name: "MessagesAfterID", index: "INDEX messages_conversation_id ", query: sqlMessagesAfter, args: []any{1, 1, 0, 100}},
 		{name: "MessagesAfterSeq", index: "INDEX messages_conversation_id ", query: sqlMessagesAfter, args: []any{1, 0, 5, 100}},
 		{name: "MessagesFromStart", index: "INDEX messages_conversation_id ", query: sqlMessagesAfter, args: []any{1, 0, 0, 100}},
+		{name: "ConversationByCode", index: "INDEX conversations_code ", query: sqlConversationByCode, args: []any{make([]byte, 16)}},
 		{name: "UnreadUser", index: "INDEX conversations_user_unread ", query: sqlUnreadUser, args: []any{"c1", "ua"}},
 		{name: "UnreadSeller", index: "INDEX conversations_seller_unread ", query: sqlUnreadSeller, args: []any{"c1", "d1"}},
 		{name: "ClaimDue", index: "INDEX events_due ", query: sqlClaimDue, args: []any{1, 1, 10}},

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/store"
@@ -29,6 +31,22 @@ func (s *Store) GetConversation(ctx context.Context, id int64) (conversation.Con
 	}
 	if err != nil {
 		return conversation.Conversation{}, s.fail(ctx, "get conversation", err)
+	}
+	return c, nil
+}
+
+// GetConversationByCode implements store.Store: one seek in the unique
+// index conversations_code.
+func (s *Store) GetConversationByCode(ctx context.Context, code uuid.UUID) (conversation.Conversation, error) {
+	if err := s.check(ctx); err != nil {
+		return conversation.Conversation{}, err
+	}
+	c, err := scanConversation(s.st.conversationByCode.QueryRowContext(ctx, code[:]))
+	if errors.Is(err, sql.ErrNoRows) {
+		return conversation.Conversation{}, fmt.Errorf("sqlite: conversation code %s: %w", code, store.ErrNotFound)
+	}
+	if err != nil {
+		return conversation.Conversation{}, s.fail(ctx, "get conversation by code", err)
 	}
 	return c, nil
 }

@@ -426,7 +426,7 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConversationExists),
-		errors.Is(err, store.ErrIdempotencyMismatch), errors.Is(err, store.ErrClosed):
+		errors.Is(err, store.ErrIdempotencyMismatch), errors.Is(err, store.ErrDuplicateCode), errors.Is(err, store.ErrClosed):
 		return err
 	case s.closed.Load():
 		return fmt.Errorf("sqlite: %s: %w", op, store.ErrClosed)

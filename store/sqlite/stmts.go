@@ -50,6 +50,8 @@ WHERE channel = ? AND user_id = ? AND datasource_id = ? AND type = ? AND item_ki
 
 	sqlGetConversation = `SELECT ` + conversationColumns + ` FROM conversations WHERE id = ?`
 
+	sqlConversationByCode = `SELECT ` + conversationColumns + ` FROM conversations WHERE code = ?`
+
 	sqlGetMessage = `SELECT ` + messageColumns + ` FROM messages WHERE id = ?`
 
 	sqlUpdateApplied = `UPDATE conversations SET
@@ -130,9 +132,10 @@ type stmts struct {
 	claimDue, claimDigest, claimEvent, completeEvent     *sql.Stmt
 	failEventRetry, failEventDead, retryDeadEvent        *sql.Stmt
 	// readers
-	getConversation, listMessages, messageCount *sql.Stmt
-	messagesAfter, unreadUser, unreadSeller     *sql.Stmt
-	listDeadEvents                              *sql.Stmt
+	getConversation, conversationByCode     *sql.Stmt
+	listMessages, messageCount              *sql.Stmt
+	messagesAfter, unreadUser, unreadSeller *sql.Stmt
+	listDeadEvents                          *sql.Stmt
 
 	all []*sql.Stmt
 }
@@ -165,6 +168,7 @@ func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		{w, &st.failEventDead, sqlFailEventDead},
 		{w, &st.retryDeadEvent, sqlRetryDeadEvent},
 		{r, &st.getConversation, sqlGetConversation},
+		{r, &st.conversationByCode, sqlConversationByCode},
 		{r, &st.listMessages, sqlListMessages},
 		{r, &st.messageCount, sqlMessageCount},
 		{r, &st.messagesAfter, sqlMessagesAfter},

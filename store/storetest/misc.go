@@ -164,6 +164,7 @@ func (h *harness) callEveryMethod(ctx context.Context, fx fixture) map[string]er
 	_, errs["SetStatus"] = s.SetStatus(ctx, store.StatusParams{ConversationID: fx.conv.ID, Status: conversation.StatusClosed, At: h.tick()})
 	_, errs["MarkRead"] = s.MarkRead(ctx, store.ReadParams{ConversationID: fx.conv.ID, Side: conversation.SideUser, UpToMessageID: fx.conv.LastMessageID})
 	_, errs["GetConversation"] = s.GetConversation(ctx, fx.conv.ID)
+	_, errs["GetConversationByCode"] = s.GetConversationByCode(ctx, fx.conv.Code)
 	_, errs["ListConversations"] = s.ListConversations(ctx, store.ConversationQuery{Channel: chMain, Limit: 10, WithTotal: true})
 	_, errs["ListMessages"] = s.ListMessages(ctx, store.MessageQuery{ConversationID: fx.conv.ID, Limit: 10, WithTotal: true})
 	_, errs["MessagesAfter"] = s.MessagesAfter(ctx, message.After{ConversationID: fx.conv.ID, Limit: 10})

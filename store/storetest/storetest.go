@@ -19,14 +19,15 @@
 // # What it checks
 //
 // Every rule of the store contract: conversation keys and the
-// *store.ConversationExistsError, idempotent writes and their replays,
-// Check callbacks that write nothing when they fail, dense message
-// sequence numbers, read state and unread counts, every conversation
-// filter, keyset paging, the message listings, the unread summary, the
-// notification outbox (claims, leases, digests, failures, dead events),
-// times in UTC at microsecond precision, the round trip of every field,
-// cancelled contexts, Close, and the rules that must hold under
-// concurrency (run it with -race).
+// *store.ConversationExistsError, unique codes and the lookup by code,
+// idempotent writes and their replays, Check callbacks that write nothing
+// when they fail, dense message sequence numbers with ids in the same
+// order, reading the messages after any id or read position, read state
+// and unread counts, every conversation filter, keyset paging, the message
+// listings, the unread summary, the notification outbox (claims, leases,
+// digests, failures, dead events), times in UTC at microsecond precision,
+// the round trip of every field, cancelled contexts, Close, and the rules
+// that must hold under concurrency (run it with -race).
 //
 // The suite builds its values the way the parley Service does: the first
 // message is applied with conversation.Conversation.Apply before
@@ -51,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("SetStatus", n.testSetStatus)
 	t.Run("MarkRead", n.testMarkRead)
 	t.Run("GetConversation", n.testGetConversation)
+	t.Run("GetConversationByCode", n.testGetConversationByCode)
 	t.Run("ListConversations", n.testListConversations)
 	t.Run("ListMessages", n.testListMessages)
 	t.Run("MessagesAfter", n.testMessagesAfter)

@@ -8,3 +8,7 @@
 -- (polling with the last id a client has, whatever conversation it came
 -- from) are one range of this index.
 CREATE INDEX IF NOT EXISTS messages_conversation_id ON messages (conversation_id, id);
+
+-- A conversation by its code (seed 001 addresses conversations by code):
+-- one seek, and two conversations never share a code.
+CREATE UNIQUE INDEX IF NOT EXISTS conversations_code ON conversations (code);
