@@ -40,7 +40,8 @@
 // need a lock (one conversation per key, dense message sequence numbers,
 // check-then-write) hold because writes are serialized. Readers see the
 // last committed state and run in parallel with the writer (WAL). Several
-// processes may open the same file; they wait for each other's writes up
+// processes may open the same file, even a new one that they create and
+// migrate together, and write to it; they wait for each other's locks up
 // to Options.BusyTimeout.
 //
 // A Check callback runs inside the write transaction: while it runs, other
