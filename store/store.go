@@ -281,14 +281,18 @@ type UnreadSummary struct {
 }
 
 // MessageFeed is an optional interface for stores shared by several
-// processes (PostgreSQL): it reports messages appended by any process, so
-// that a Service can wake its waiters without polling. A Service whose
-// store implements it starts nothing by itself: the program runs
-// parley.Service.Listen.
+// processes (PostgreSQL, SQLite): it reports messages appended by any
+// process, so that a Service can wake its waiters without each of them
+// polling. A Service whose store implements it starts nothing by itself:
+// the program runs parley.Service.Listen, which calls WatchMessages once
+// for all its waiters. The conformance suite checks the stores that
+// implement it.
 type MessageFeed interface {
 	// WatchMessages calls fn with the conversation id of every message
 	// appended from now on, by any process, until ctx ends; it then
-	// returns ctx's error. Notifications may be coalesced or repeated,
-	// never lost while WatchMessages runs.
+	// returns ctx's error. Notifications may be coalesced, repeated or
+	// delayed (a store documents by how much), never lost while
+	// WatchMessages runs. On a closed store it returns an error wrapping
+	// ErrClosed.
 	WatchMessages(ctx context.Context, fn func(conversationID int64)) error
 }

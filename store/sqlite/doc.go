@@ -48,6 +48,19 @@
 // writes wait. It must not call the Store (an in-memory Store, which has a
 // single connection, would wait for itself).
 //
+// # Waiting for messages across processes
+//
+// A parley Service wakes the clients waiting for new messages (Wait,
+// WaitFor) when it posts. For the posts of other processes on the same
+// file, the Store implements store.MessageFeed: while the program runs
+// parley.Service.Listen, one goroutine checks the file once per
+// Options.FeedInterval (100 ms by default), whatever the number of
+// waiters, with PRAGMA data_version on a connection of its own, and reads
+// the new messages from the primary key only when something was committed.
+// A waiter thus sees another process's message within FeedInterval of its
+// commit. Without Listen, it sees it when its WaitFor ends (WaitFor reads
+// once more before answering empty).
+//
 // # Storage
 //
 // Times are INTEGER unix microseconds in UTC (store.TimePrecision). Every

@@ -24,6 +24,7 @@ func TestOptions_Validate(t *testing.T) {
 		require.Equal(t, SynchronousNormal, d.Synchronous)
 		require.Equal(t, 5*time.Second, d.BusyTimeout)
 		require.Equal(t, 4, d.MaxReaders)
+		require.Equal(t, 100*time.Millisecond, d.FeedInterval)
 	})
 	t.Run("Full", func(t *testing.T) {
 		require.NoError(t, Options{Synchronous: SynchronousFull}.Validate())
@@ -34,6 +35,7 @@ func TestOptions_Validate(t *testing.T) {
 		"ErrMaxReaders":  {MaxReaders: -1},
 		"ErrMaxReaders2": {MaxReaders: 1000},
 		"ErrCacheSize":   {CacheSizeKiB: 1},
+		"ErrFeed":        {FeedInterval: time.Microsecond},
 	} {
 		t.Run(name, func(t *testing.T) {
 			require.ErrorIs(t, o.Validate(), ErrInvalidOptions)

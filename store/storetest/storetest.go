@@ -26,8 +26,9 @@
 // and unread counts, every conversation filter, keyset paging, the message
 // listings, the unread summary, the notification outbox (claims, leases,
 // digests, failures, dead events), times in UTC at microsecond precision,
-// the round trip of every field, cancelled contexts, Close, and the rules
-// that must hold under concurrency (run it with -race).
+// the round trip of every field, cancelled contexts, Close, the rules
+// that must hold under concurrency (run it with -race), and, for a store
+// that implements the optional store.MessageFeed, its reports.
 //
 // The suite builds its values the way the parley Service does: the first
 // message is applied with conversation.Conversation.Apply before
@@ -66,6 +67,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Context", n.testContext)
 	t.Run("Close", n.testClose)
 	t.Run("Concurrency", n.testConcurrency)
+	t.Run("MessageFeed", n.testMessageFeed)
 }
 
 // factory makes the harness of each subtest.
