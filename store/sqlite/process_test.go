@@ -108,17 +108,21 @@ func TestOpenChild(t *testing.T) {
 	path, i := childSetup(t, "TestOpenChild")
 	waitForGo()
 	ctx := context.Background()
-	s, err := Open(ctx, path, Options{})
+	start := time.Now()
+	// A busy timeout far above what the writes need, even on a loaded
+	// machine with the race detector: a lock that is waited for never
+	// fails the test, a lock that is not waited for fails at once.
+	s, err := Open(ctx, path, Options{BusyTimeout: time.Minute})
 	if err != nil {
-		childFail(err)
+		childFail(fmt.Errorf("after %v: %w", time.Since(start), err))
 	}
 	for k := range writesPerChild {
 		res, err := s.CreateConversation(ctx, newCreate("c", fmt.Sprintf("u%d-%d", i, k), "d", conversation.TypeMessage, conversation.Item{}, t0))
 		if err != nil {
-			childFail(err)
+			childFail(fmt.Errorf("after %v: %w", time.Since(start), err))
 		}
 		if _, err := s.AppendMessage(ctx, newAppend(res.Conversation.ID, message.DataSource("d"), "reply", t0.Add(time.Second))); err != nil {
-			childFail(err)
+			childFail(fmt.Errorf("after %v: %w", time.Since(start), err))
 		}
 	}
 	if err := s.Close(); err != nil {
