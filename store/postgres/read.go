@@ -23,28 +23,24 @@ func errLimit(limit int) error { return fmt.Errorf("limit %d: must be at least 1
 // GetConversation returns the conversation with the given id, or
 // store.ErrNotFound.
 func (s *Store) GetConversation(ctx context.Context, id int64) (conversation.Conversation, error) {
-	var res conversation.Conversation
-	err := s.do(ctx, "get conversation", func(ctx context.Context) error {
-		cs := newConvScan()
-		err := s.pool.QueryRow(ctx, s.q.getConversation, id).Scan(cs.dest[:]...)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("conversation %d", id)
-		}
-		res = cs.result()
-		return err
-	})
-	return res, err
+	return s.oneConversation(ctx, "get conversation", s.q.getConversation, id, "conversation")
 }
 
 // GetConversationByCode returns the conversation with the given code, or
 // store.ErrNotFound: one seek in the unique index conversations_code.
 func (s *Store) GetConversationByCode(ctx context.Context, code uuid.UUID) (conversation.Conversation, error) {
+	return s.oneConversation(ctx, "get conversation by code", s.q.byCode, code, "conversation code")
+}
+
+// oneConversation returns the conversation that query selects with key,
+// or store.ErrNotFound naming it what key.
+func (s *Store) oneConversation(ctx context.Context, op, query string, key any, what string) (conversation.Conversation, error) {
 	var res conversation.Conversation
-	err := s.do(ctx, "get conversation by code", func(ctx context.Context) error {
+	err := s.do(ctx, op, func(ctx context.Context) error {
 		cs := newConvScan()
-		err := s.pool.QueryRow(ctx, s.q.byCode, code).Scan(cs.dest[:]...)
+		err := s.pool.QueryRow(ctx, query, key).Scan(cs.dest[:]...)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("conversation code %s", code)
+			return notFound("%s %v", what, key)
 		}
 		res = cs.result()
 		return err

@@ -14,6 +14,17 @@ import (
 	"github.com/parleyhq/parley/store"
 )
 
+// requireRefused checks that the creates refused after before wrote
+// nothing: the conversations and messages are as they were, and the outbox
+// holds only the event of c, the first conversation.
+func (h *harness) requireRefused(before snapshot, c conversation.Conversation) {
+	h.t.Helper()
+	h.requireUnchanged(before, "nothing written")
+	evs := h.peekEvents()
+	require.Len(h.t, evs, 1, "only the first conversation's event is stored")
+	require.Equal(h.t, c.ID, evs[0].ConversationID)
+}
+
 func (f factory) testCreateConversation(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		h := f.new(t)
@@ -89,10 +100,7 @@ func (f factory) testCreateConversation(t *testing.T) {
 		require.ErrorAs(t, err, &exists)
 		require.Equal(t, c.ID, exists.ID)
 
-		h.requireUnchanged(before, "nothing written")
-		evs := h.peekEvents()
-		require.Len(t, evs, 1, "only the first conversation's event is stored")
-		require.Equal(t, c.ID, evs[0].ConversationID)
+		h.requireRefused(before, c)
 	})
 
 	t.Run("ErrDuplicateCode", func(t *testing.T) {
@@ -114,10 +122,7 @@ func (f factory) testCreateConversation(t *testing.T) {
 		require.ErrorAs(t, err, &exists)
 		require.Equal(t, c.ID, exists.ID)
 
-		h.requireUnchanged(before, "nothing written")
-		evs := h.peekEvents()
-		require.Len(t, evs, 1, "only the first conversation's event is stored")
-		require.Equal(t, c.ID, evs[0].ConversationID)
+		h.requireRefused(before, c)
 		got, err := h.s.GetConversationByCode(h.ctx, c.Code)
 		require.NoError(t, err)
 		requireConv(t, c, got)
