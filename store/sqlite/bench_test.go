@@ -150,7 +150,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 
 		created := t0.Add(time.Duration(i) * time.Second)
 		last := created.Add(time.Duration(n-1) * time.Millisecond)
 		firstID := msgID + 1
-		if _, err := insConv.Exec(i, code[:], benchChannel, string(typ), user, ds, string(item.Kind), item.ID,
+		convCode := uuid.Must(uuid.NewV7()) // codes are unique
+		if _, err := insConv.Exec(i, convCode[:], benchChannel, string(typ), user, ds, string(item.Kind), item.ID,
 			"Subject "+strconv.Itoa(i), "open", "user", "en", "Ada", "Lovelace", "BASE-1", "ORD-"+strconv.Itoa(i),
 			micros(created), micros(last), micros(last), firstID+int64(n)-1, n, n,
 			n, 0, n-1, 1); err != nil {
