@@ -34,7 +34,8 @@
 // message is applied with conversation.Conversation.Apply before
 // CreateConversation, codes are UUIDv7, times are UTC truncated to
 // store.TimePrecision, and events carry UUIDv7 string ids. It never sleeps:
-// outbox time is passed explicitly.
+// outbox time is passed explicitly, and the tests of a message feed wait
+// for its reports, with a deadline only against a hang.
 package storetest
 
 import (
