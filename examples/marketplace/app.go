@@ -44,7 +44,6 @@ func build(ctx context.Context, st store.Store, d delivery, logger *slog.Logger)
 	opts.Logger = logger
 	opts.Outbox = true
 	opts.DigestWindow = d.digest
-	opts.DefaultDataSource = firstOutlet
 	svc, err := parley.New(st, opts)
 	if err != nil {
 		return nil, err

@@ -19,7 +19,7 @@ func mountDialects(svc *parley.Service, api http.Handler, auth httpapi.Authentic
 	if err != nil {
 		return nil, err
 	}
-	guest, err := guestv40.New(svc, guestv40.Config{Authenticator: auth, Directory: &guestv40.StaticDirectory{
+	guest, err := guestv40.New(svc, guestv40.Config{Authenticator: auth, DefaultOutlet: firstOutlet, Directory: &guestv40.StaticDirectory{
 		Outlets: map[string]guestv40.Outlet{
 			"1": {Name: "Test Shop", PropertyCode: "P-1", ServiceCenterName: "Test Shop support"},
 			"2": {Name: "Sin's Shop", PropertyCode: "P-1", ServiceCenterName: "Sin's Shop support"},

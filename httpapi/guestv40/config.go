@@ -18,9 +18,6 @@ const (
 	DefaultPageSize = 50
 	// MaxPageSize caps the pageSize query parameter.
 	MaxPageSize = 100
-	// DefaultMaxCodeScan bounds how many of the caller's conversations are
-	// looked through to find one by its code (see the package doc).
-	DefaultMaxCodeScan = 1000
 	// DefaultMaxBodyBytes bounds request bodies (64 KiB).
 	DefaultMaxBodyBytes = 64 << 10
 )
@@ -39,6 +36,11 @@ type Config struct {
 	// started, see parley.Options.Lookup).
 	Directory Directory
 
+	// DefaultOutlet picks the outlet of a conversation created without an
+	// outletCode (seed 001: the first available outlet) for the guest
+	// guestID. Optional: without it, an empty outletCode is 400.
+	DefaultOutlet func(ctx context.Context, channel, guestID string) (string, error)
+
 	// Session checks the sessionToken of a request and returns the token
 	// to send back. Optional: without it any non-empty token is accepted
 	// and echoed.
@@ -54,10 +56,6 @@ type Config struct {
 	// carries when the request names none; 0 means DefaultPageSize. At
 	// most MaxPageSize.
 	PageSize int
-
-	// MaxCodeScan bounds how many conversations a lookup by code looks
-	// through; 0 means DefaultMaxCodeScan.
-	MaxCodeScan int
 
 	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -144,12 +142,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.PageSize == 0 {
 		c.PageSize = DefaultPageSize
-	}
-	if c.MaxCodeScan < 0 {
-		errs = append(errs, errors.New("MaxCodeScan is negative"))
-	}
-	if c.MaxCodeScan == 0 {
-		c.MaxCodeScan = DefaultMaxCodeScan
 	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("MaxBodyBytes is negative"))

@@ -2,14 +2,12 @@ package guestv40
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -186,9 +184,15 @@ func (h *Handler) createConversation(c *call) error {
 	if req.orderCode != "" {
 		item = conversation.OrderItem(req.orderCode)
 	}
+	outlet := req.outletCode
+	if outlet == "" && h.cfg.DefaultOutlet != nil {
+		if outlet, err = h.cfg.DefaultOutlet(ctx, c.actor.Channel(), sender.ID); err != nil {
+			return fmt.Errorf("guestv40: default outlet: %w", err)
+		}
+	}
 	key := c.r.Header.Get(idempotencyHeader)
 	res, err := h.svc.Start(ctx, writer, parley.StartRequest{
-		Type: conversation.TypeMessage, DataSourceID: req.outletCode, Item: item,
+		Type: conversation.TypeMessage, DataSourceID: outlet, Item: item,
 		Content: req.message, Language: lang, IdempotencyKey: key,
 	})
 	var exists *parley.ConversationExistsError
@@ -475,56 +479,15 @@ func validLanguage(s string) bool {
 }
 
 // resolve finds the conversation a path names: by its numeric id (the
-// messages' conversationId), or by its code. The Service finds
-// conversations by id only, so a code is looked for among the caller's
-// conversations: first those created within a minute of the time a
-// UUIDv7 code carries (codes are made when the conversation is), then the
-// others, newest activity first, at most Config.MaxCodeScan of them.
+// messages' conversationId), or by its code, with one indexed lookup.
 // Anything else, or a code not found, is 404.
 func (h *Handler) resolve(ctx context.Context, a parley.Actor, ref string) (conversation.Conversation, error) {
-	notFound := &dialect.Problem{Status: http.StatusNotFound, Message: "The conversation was not found."}
 	if id, ok := dialect.PositiveInt(ref); ok {
 		return h.svc.Get(ctx, a, id)
 	}
 	code, err := uuid.Parse(ref)
-	if err != nil {
-		return conversation.Conversation{}, notFound
+	if err != nil || code == uuid.Nil {
+		return conversation.Conversation{}, &dialect.Problem{Status: http.StatusNotFound, Message: "The conversation was not found."}
 	}
-	budget := h.cfg.MaxCodeScan
-	if code.Version() == 7 {
-		at := time.UnixMilli(int64(binary.BigEndian.Uint64(code[:8]) >> 16)).UTC()
-		f := conversation.Filter{CreatedFrom: at.Add(-time.Minute), CreatedTo: at.Add(time.Minute)}
-		c, found, err := h.scan(ctx, a, f, code, &budget)
-		if err != nil || found {
-			return c, err
-		}
-	}
-	c, found, err := h.scan(ctx, a, conversation.Filter{}, code, &budget)
-	if err != nil || found {
-		return c, err
-	}
-	return conversation.Conversation{}, notFound
-}
-
-// scan looks for the conversation with the given code among the actor's
-// conversations that match f, spending at most *budget of them.
-func (h *Handler) scan(ctx context.Context, a parley.Actor, f conversation.Filter, code uuid.UUID, budget *int) (conversation.Conversation, bool, error) {
-	cursor := ""
-	for *budget > 0 {
-		page, err := h.svc.List(ctx, a, f, parley.PageRequest{Limit: min(*budget, MaxPageSize), Cursor: cursor})
-		if err != nil {
-			return conversation.Conversation{}, false, err
-		}
-		*budget -= len(page.Items)
-		for _, c := range page.Items {
-			if c.Code == code {
-				return c, true, nil
-			}
-		}
-		if page.Next == "" || len(page.Items) == 0 {
-			break
-		}
-		cursor = page.Next
-	}
-	return conversation.Conversation{}, false, nil
+	return h.svc.GetByCode(ctx, a, code)
 }

@@ -32,8 +32,8 @@
 // reads as conversationType "guest"; with "" it is written as the
 // authenticated user. Either way a message shows the names of the user
 // who wrote it (the guest's names, from the Directory). An empty
-// outletCode selects the first available outlet through
-// parley.Options.DefaultDataSource, which the program supplies; an
+// outletCode selects the outlet that Config.DefaultOutlet picks (seed
+// 001: the first available outlet), which the program supplies; an
 // outletCode the Directory does not know is 400. orderCode links the
 // conversation to that order (item "orderitem").
 //
@@ -87,10 +87,7 @@
 //
 // # Finding a conversation by code
 //
-// The Service finds conversations by numeric id. A code is looked for
-// among the caller's conversations: first those created within a minute
-// of the time its UUIDv7 carries, then the others, at most
-// Config.MaxCodeScan of them; a guest's or an outlet's recent
-// conversations are found at once. A store index on codes would make this
-// one query.
+// A path names a conversation by its code (or by its numeric id, the
+// messages' conversationId). A code is found with one indexed lookup
+// (parley.Service.GetByCode), however old the conversation.
 package guestv40

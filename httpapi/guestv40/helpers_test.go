@@ -102,9 +102,9 @@ func newEnv(t *testing.T, opts ...func(*parley.Options, *guestv40.Config)) *env 
 	po := parley.DefaultOptions()
 	po.Logger = slog.New(slog.DiscardHandler)
 	po.Translator = parley.TranslatorFunc(testTranslator)
-	po.DefaultDataSource = func(context.Context, string, string) (string, error) { return "1", nil }
 	cfg := guestv40.Config{
 		Authenticator: httpapi.AuthenticatorFunc(testAuth),
+		DefaultOutlet: func(context.Context, string, string) (string, error) { return "1", nil },
 		Directory:     testDirectory(),
 		Session:       testSession,
 		Logger:        po.Logger,

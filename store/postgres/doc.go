@@ -21,10 +21,11 @@
 // Several processes may use one database and schema at once:
 //
 //   - a message's Seq is assigned while the conversation's row is locked,
-//     in the transaction that inserts the message, and so is its id: within
-//     a conversation, Seq order is commit order, and polling with
-//     MessagesAfter never misses a message, even though ids from the
-//     database sequence commit out of order across conversations;
+//     in the transaction that inserts the message, and so is its id (drawn
+//     from the uncached sequence message_ids): within a conversation, Seq
+//     order is id order and commit order, so polling with MessagesAfter
+//     after any id never misses a message, even though ids commit out of
+//     order across conversations;
 //   - the conversation key is a unique constraint: of concurrent starts of
 //     one conversation exactly one succeeds, the others get a
 //     *store.ConversationExistsError with its id;
@@ -35,10 +36,18 @@
 //     by SQLSTATE, never by their text.
 //
 // Round trips: CreateConversation is one statement (one round trip; a
-// taken key costs a second to find the existing id); AppendMessage is one
-// statement without a Check and two round trips with one (BEGIN, lock and
-// idempotency lookup; then, after the Check ran in Go on the locked row,
-// the write and COMMIT); listings send their count in the same round trip.
+// taken key costs a second to find the existing id). AppendMessage is one
+// statement without a Prepare and two round trips with one: the
+// idempotency record (with its message) and the conversation are read
+// together, without a lock; Prepare runs in Go; then one statement
+// writes, and applies only if the conversation's status is still the one
+// Prepare saw (if it changed in between, the append runs again, up to
+// Options.MaxRetries times). The row lock is held by that statement only,
+// never across a round trip to the client. SetStatus with a Check works
+// the same way. MarkRead locks the row in its first round trip (with the
+// read position and the unread count after it), runs its Check in Go and
+// writes with COMMIT in the second. Replay is one round trip; listings
+// send their count in the same round trip.
 //
 // # Cancellation
 //

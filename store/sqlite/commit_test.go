@@ -83,12 +83,11 @@ func hold(t *testing.T, s *Store, conv int64) *holder {
 	release := make(chan struct{})
 	h := &holder{holding: make(chan struct{}), release: sync.OnceFunc(func() { close(release) }), done: make(chan error, 1)}
 	t.Cleanup(h.release) // before the Store closes, should the test fail first
-	p := newAppend(conv, message.DataSource("d"), "holder", t0)
-	p.Check = func(conversation.Conversation) error {
+	p := withEvent(newAppend(conv, message.DataSource("d"), "holder", t0), func(conversation.Conversation) error {
 		close(h.holding)
 		<-release
 		return nil
-	}
+	})
 	go func() {
 		_, err := s.AppendMessage(context.Background(), p)
 		h.done <- err
@@ -152,11 +151,30 @@ func eventIDs(t *testing.T, s *Store) map[string]bool {
 	return ids
 }
 
-func withEvent(p store.AppendParams) store.AppendParams {
-	p.Events = []notify.Event{newEvent(notify.KindMessagePosted, "c", conversation.TypeMessage,
-		notify.Party{Kind: message.SenderUser, ID: "u"}, notify.Party{Kind: message.SenderDataSource, ID: "d"}, t0)}
+// withEvent returns p with a Prepare that runs check (if not nil) and
+// returns one event, whose id is eventID(p).
+func withEvent(p store.AppendParams, check func(conversation.Conversation) error) store.AppendParams {
+	return withEventID(p, eventID(p), check)
+}
+
+// withEventID is withEvent with an event id of the caller's.
+func withEventID(p store.AppendParams, id string, check func(conversation.Conversation) error) store.AppendParams {
+	ev := newEvent(notify.KindMessagePosted, "c", conversation.TypeMessage,
+		notify.Party{Kind: message.SenderUser, ID: "u"}, notify.Party{Kind: message.SenderDataSource, ID: "d"}, t0)
+	ev.ID = id
+	p.Prepare = func(c conversation.Conversation) ([]notify.Event, error) {
+		if check != nil {
+			if err := check(c); err != nil {
+				return nil, err
+			}
+		}
+		return []notify.Event{ev}, nil
+	}
 	return p
 }
+
+// eventID is the id of the event withEvent gives p.
+func eventID(p store.AppendParams) string { return "posted-" + p.Message.Code.String() }
 
 // TestGroupCommit_OneBatch queues writes that succeed and writes that fail
 // in every way while the writer is held, so that they run in one
@@ -182,30 +200,27 @@ func TestGroupCommit_OneBatch(t *testing.T) {
 			h := hold(t, s, open.ID)
 			type ar = outcome[store.AppendResult]
 			type cr = outcome[store.CreateResult]
+			errClosed := errors.New("closed")
+			notClosed := func(c conversation.Conversation) error {
+				if c.Status == conversation.StatusClosed {
+					return errClosed
+				}
+				return nil
+			}
 			appendTo := func(conv int64, content string, edit func(*store.AppendParams)) (<-chan ar, store.AppendParams) {
-				p := withEvent(newAppend(conv, message.DataSource("d"), content, t0.Add(time.Second)))
+				p := withEvent(newAppend(conv, message.DataSource("d"), content, t0.Add(time.Second)), notClosed)
 				if edit != nil {
 					edit(&p)
 				}
 				return queue(t, s, func() (store.AppendResult, error) { return s.AppendMessage(ctx, p) }), p
 			}
-			errClosed := errors.New("closed")
-			notClosed := func(p *store.AppendParams) {
-				p.Check = func(c conversation.Conversation) error {
-					if c.Status == conversation.StatusClosed {
-						return errClosed
-					}
-					return nil
-				}
-			}
 			key := func(k string) func(*store.AppendParams) {
 				return func(p *store.AppendParams) {
-					notClosed(p)
 					p.Idempotency = &store.Idempotency{Scope: "seller:d", Key: k, Fingerprint: p.Message.Content}
 				}
 			}
-			ok1, p1 := appendTo(open.ID, "first", notClosed)
-			checkFails, pc := appendTo(closed.ID, "into a closed conversation", notClosed)
+			ok1, p1 := appendTo(open.ID, "first", nil)
+			checkFails, pc := appendTo(closed.ID, "into a closed conversation", nil)
 			create := newCreate("c", "new", "d", conversation.TypeMessage, conversation.Item{}, t0)
 			created := queue(t, s, func() (store.CreateResult, error) { return s.CreateConversation(ctx, create) })
 			taken := newCreate("c", "new", "d", conversation.TypeMessage, conversation.Item{}, t0) // the same key
@@ -216,8 +231,8 @@ func TestGroupCommit_OneBatch(t *testing.T) {
 			notFound, pn := appendTo(closed.ID+100, "nowhere", nil)
 			// A unique violation after the message and the conversation
 			// are written: its event's id is taken by the first write's.
-			conflict, _ := appendTo(open.ID, "conflicting event", func(p *store.AppendParams) { p.Events[0].ID = p1.Events[0].ID })
-			ok2, p2 := appendTo(open.ID, "last", notClosed)
+			conflict, _ := appendTo(open.ID, "conflicting event", func(p *store.AppendParams) { *p = withEventID(*p, eventID(p1), nil) })
+			ok2, p2 := appendTo(open.ID, "last", nil)
 			const queued = 10
 			h.finish(t)
 
@@ -241,13 +256,13 @@ func TestGroupCommit_OneBatch(t *testing.T) {
 			require.ErrorIs(t, rn.err, store.ErrNotFound)
 			require.NoError(t, r2.err)
 			for _, p := range []store.AppendParams{p1, pk, p2} {
-				events[p.Events[0].ID] = true
+				events[eventID(p)] = true
 			}
 			events[create.Events[0].ID] = true
 
 			// What is stored: the holder's and the three successful
 			// appends in order, dense; nothing of the failed writes.
-			ms, err := s.MessagesAfter(ctx, open.ID, 0, 100)
+			ms, err := s.MessagesAfter(ctx, message.After{ConversationID: open.ID, Limit: 100})
 			require.NoError(t, err)
 			var contents []string
 			for i, m := range ms {
@@ -276,14 +291,14 @@ func TestGroupCommit_OneBatch(t *testing.T) {
 			require.ErrorIs(t, err, store.ErrIdempotencyMismatch)
 			delete(events, "")
 			for _, p := range []store.AppendParams{pc, pm, pn} {
-				require.False(t, events[p.Events[0].ID])
+				require.False(t, events[eventID(p)])
 			}
 			stored := eventIDs(t, s)
 			for id := range events {
 				require.True(t, stored[id], "event %s of a committed write", id)
 			}
 			for _, p := range []store.AppendParams{pc, pm, pn} {
-				require.False(t, stored[p.Events[0].ID], "no event of a failed write")
+				require.False(t, stored[eventID(p)], "no event of a failed write")
 			}
 		})
 	}
@@ -303,9 +318,8 @@ func TestGroupCommit_CommitFails(t *testing.T) {
 	batches := recordBatches(t, s)
 
 	h := hold(t, s, conv.ID)
-	ok := queue(t, s, func() (store.AppendResult, error) {
-		return s.AppendMessage(ctx, withEvent(newAppend(conv.ID, message.DataSource("d"), "ok", t0)))
-	})
+	pok := withEvent(newAppend(conv.ID, message.DataSource("d"), "ok", t0), nil)
+	ok := queue(t, s, func() (store.AppendResult, error) { return s.AppendMessage(ctx, pok) })
 	breaks := queue(t, s, func() (struct{}, error) {
 		return struct{}{}, s.write(ctx, func(t *wtx) error {
 			// The violation is checked at COMMIT, not here.
@@ -339,7 +353,10 @@ func TestGroupCommit_CommitFails(t *testing.T) {
 	page, err := s.ListConversations(ctx, store.ConversationQuery{Channel: "c", Filter: conversation.Filter{UserID: "u2"}, Limit: 10})
 	require.NoError(t, err)
 	require.Empty(t, page.Items)
-	require.Equal(t, map[string]bool{first.Events[0].ID: true}, eventIDs(t, s), "only the first start's event")
+	events := eventIDs(t, s)
+	require.Len(t, events, 2, "the first start's and the holder's events only")
+	require.True(t, events[first.Events[0].ID])
+	require.False(t, events[eventID(pok)])
 
 	_, err = s.AppendMessage(ctx, newAppend(conv.ID, message.DataSource("d"), "next", t0))
 	require.NoError(t, err)
@@ -359,12 +376,12 @@ func TestGroupCommit_Cancel(t *testing.T) {
 	}
 	post := func(s *Store, ctx context.Context, conv int64, content string) func() (store.AppendResult, error) {
 		return func() (store.AppendResult, error) {
-			return s.AppendMessage(ctx, withEvent(newAppend(conv, message.DataSource("d"), content, t0)))
+			return s.AppendMessage(ctx, withEvent(newAppend(conv, message.DataSource("d"), content, t0), nil))
 		}
 	}
 	contents := func(t *testing.T, s *Store, conv int64) []string {
 		t.Helper()
-		ms, err := s.MessagesAfter(bg, conv, 0, 100)
+		ms, err := s.MessagesAfter(bg, message.After{ConversationID: conv, Limit: 100})
 		require.NoError(t, err)
 		var out []string
 		for i, m := range ms {
@@ -405,12 +422,11 @@ func TestGroupCommit_Cancel(t *testing.T) {
 		// a, queued first, holds the next batch in its Check while x
 		// waits for its turn in the same batch.
 		inA, releaseA := blocking(t)
-		pa := newAppend(conv, message.DataSource("d"), "a", t0)
-		pa.Check = func(conversation.Conversation) error {
+		pa := withEvent(newAppend(conv, message.DataSource("d"), "a", t0), func(conversation.Conversation) error {
 			close(inA)
 			<-releaseA
 			return nil
-		}
+		})
 		a := queue(t, s, func() (store.AppendResult, error) { return s.AppendMessage(bg, pa) })
 		ctx, cancel := context.WithCancel(bg)
 		x := queue(t, s, post(s, ctx, conv, "cancelled"))
@@ -502,12 +518,11 @@ SELECT i FROM n) WHERE parley_test_cancel_at(i, 1000) AND i % 1000 = 0`)
 		ctx, cancel := context.WithCancel(bg)
 		x := queue(t, s, post(s, ctx, conv, "x"))
 		inB, releaseB := blocking(t)
-		pb := newAppend(conv, message.DataSource("d"), "b", t0)
-		pb.Check = func(conversation.Conversation) error {
+		pb := withEvent(newAppend(conv, message.DataSource("d"), "b", t0), func(conversation.Conversation) error {
 			close(inB)
 			<-releaseB
 			return nil
-		}
+		})
 		b := queue(t, s, func() (store.AppendResult, error) { return s.AppendMessage(bg, pb) })
 		h.finish(t)
 		<-inB
@@ -523,7 +538,7 @@ SELECT i FROM n) WHERE parley_test_cancel_at(i, 1000) AND i % 1000 = 0`)
 		require.NoError(t, rx.err, "x committed")
 		require.NoError(t, (<-b).err)
 		require.Equal(t, []string{"hello from u", "holder", "x", "b"}, contents(t, s, conv))
-		ms, err := s.MessagesAfter(bg, conv, 0, 100)
+		ms, err := s.MessagesAfter(bg, message.After{ConversationID: conv, Limit: 100})
 		require.NoError(t, err)
 		require.Equal(t, rx.v.Message, ms[2])
 	})
@@ -568,8 +583,7 @@ func TestGroupCommit_Panic(t *testing.T) {
 	})
 	panicked := queue(t, s, func() (v any, err error) {
 		defer func() { v = recover() }()
-		p := newAppend(conv, message.DataSource("d"), "panics", t0)
-		p.Check = func(conversation.Conversation) error { panic("check panicked") }
+		p := withEvent(newAppend(conv, message.DataSource("d"), "panics", t0), func(conversation.Conversation) error { panic("check panicked") })
 		_, err = s.AppendMessage(ctx, p)
 		return nil, err
 	})
@@ -580,7 +594,7 @@ func TestGroupCommit_Panic(t *testing.T) {
 	require.NoError(t, (<-a).err)
 	require.Equal(t, "check panicked", (<-panicked).v)
 	require.NoError(t, (<-b).err)
-	ms, err := s.MessagesAfter(ctx, conv, 0, 10)
+	ms, err := s.MessagesAfter(ctx, message.After{ConversationID: conv, Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, ms, 4)
 	require.Equal(t, "b", ms[3].Content)
@@ -652,17 +666,16 @@ func TestGroupCommit_ManyWriters(t *testing.T) {
 				switch k := rng.IntN(10); {
 				case k < 6: // append, to the closed one sometimes
 					conv := convs[rng.IntN(len(convs))]
-					p := withEvent(newAppend(conv, message.DataSource("d"), "m", t0))
-					p.Check = func(c conversation.Conversation) error {
+					p := withEvent(newAppend(conv, message.DataSource("d"), "m", t0), func(c conversation.Conversation) error {
 						if c.Status == conversation.StatusClosed {
 							return errClosed
 						}
 						return nil
-					}
+					})
 					if rng.IntN(4) == 0 { // a key used by other workers too
 						p.Idempotency = &store.Idempotency{Scope: "s", Key: fmt.Sprint(rng.IntN(20)), Fingerprint: "f"}
 					}
-					wr.code, wr.eventID = p.Message.Code, p.Events[0].ID
+					wr.code, wr.eventID = p.Message.Code, eventID(p)
 					var res store.AppendResult
 					res, err = s.AppendMessage(wctx, p)
 					if err == nil && res.Replayed {
@@ -691,8 +704,8 @@ func TestGroupCommit_ManyWriters(t *testing.T) {
 					cancel()
 					continue
 				default: // an append to a conversation that does not exist
-					p := withEvent(newAppend(1<<40, message.DataSource("d"), "m", t0))
-					wr.code, wr.eventID = p.Message.Code, p.Events[0].ID
+					p := withEvent(newAppend(1<<40, message.DataSource("d"), "m", t0), nil)
+					wr.code, wr.eventID = p.Message.Code, eventID(p)
 					_, err = s.AppendMessage(wctx, p)
 					assert.True(t, errors.Is(err, store.ErrNotFound) || wctx.Err() != nil, "%v", err)
 				}

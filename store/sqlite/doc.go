@@ -43,7 +43,7 @@
 // commits and answers each caller: many concurrent writers share the cost
 // of one commit, and a write method returns only once the transaction
 // holding its write has committed (see Durability). A write that fails, for
-// whatever reason (a Check, a taken conversation key, an idempotency key
+// whatever reason (a callback, a taken conversation key, an idempotency key
 // reused, a cancelled context, a driver error), is rolled back to its
 // savepoint and returns its own error; the other writes of the group are
 // not affected. If the COMMIT itself fails, every write of the group
@@ -57,13 +57,16 @@
 // conversation per key, dense message sequence numbers, check-then-write)
 // hold because the writes run one after the other, each seeing what the
 // earlier ones of its group wrote. Several processes may open the same
-// file; they wait for each other's writes up to Options.BusyTimeout.
+// file, even a new one that they create and migrate together, and write to
+// it; they wait for each other's locks up to Options.BusyTimeout.
 //
-// A Check callback runs inside the write transaction: while it runs, other
-// writes wait. It must not call the Store (a write would wait for itself,
-// and so would any call on an in-memory Store, which has a single
-// connection). A panic in a Check rolls back that write alone and is
-// raised again in the goroutine that called the write method.
+// The callbacks of the writes (AppendParams.Prepare, StatusParams.Check,
+// ReadParams.Check) run inside the write transaction, after the
+// idempotency lookup: while one runs, other writes wait. A callback must
+// not call the Store (a write would wait for itself, and so would any call
+// on an in-memory Store, which has a single connection). A panic in a
+// callback rolls back that write alone and is raised again in the
+// goroutine that called the write method.
 //
 // # Cancellation
 //
@@ -78,6 +81,19 @@
 // a write that was stored, and a write method's context error always
 // means that nothing of the write was stored. Close lets the group being
 // written commit and fails the writes still queued with store.ErrClosed.
+//
+// # Waiting for messages across processes
+//
+// A parley Service wakes the clients waiting for new messages (Wait,
+// WaitFor) when it posts. For the posts of other processes on the same
+// file, the Store implements store.MessageFeed: while the program runs
+// parley.Service.Listen, one goroutine checks the file once per
+// Options.FeedInterval (100 ms by default), whatever the number of
+// waiters, with PRAGMA data_version on a connection of its own, and reads
+// the new messages from the primary key only when something was committed.
+// A waiter thus sees another process's message within FeedInterval of its
+// commit. Without Listen, it sees it when its WaitFor ends (WaitFor reads
+// once more before answering empty).
 //
 // # Storage
 //

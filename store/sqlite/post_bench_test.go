@@ -360,7 +360,7 @@ func (tw *twin) post(ctx context.Context, t *twinTx, conv int64) error {
 	ev := notify.Event{ID: uuid.Must(uuid.NewV7()).String(), Kind: notify.KindMessagePosted, Channel: c.Channel,
 		ConversationID: c.ID, MessageID: id, ConversationType: conversation.Type(typ), Recipient: to,
 		Sender: notify.Party{Kind: message.SenderDataSource, ID: postSeller}, CreatedAt: now, DueAt: now,
-		DigestKey: notify.DigestKeyOf(c.Channel, to, c.Code)}
+		DigestKey: c.Channel + "|" + string(to.Kind) + "|" + to.ID + "|" + c.Code.String()}
 	_, err = t.insEvent.ExecContext(ctx, eventArgs(&ev)...)
 	return err
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/notify"
 	"github.com/parleyhq/parley/store"
 )
 
@@ -32,7 +33,7 @@ type ack struct{ conv, id, seq int64 }
 // allMessages returns every message of a conversation by id.
 func allMessages(t *testing.T, s *Store, conv int64) map[int64]message.Message {
 	t.Helper()
-	ms, err := s.MessagesAfter(context.Background(), conv, 0, 1<<20)
+	ms, err := s.MessagesAfter(context.Background(), message.After{ConversationID: conv, Limit: 1 << 20})
 	require.NoError(t, err)
 	byID := make(map[int64]message.Message, len(ms))
 	for i, m := range ms {
@@ -222,15 +223,14 @@ func TestCrashChild(t *testing.T) {
 					conv = res.Conversation.ID
 					a = ack{conv, res.Message.ID, res.Message.Seq}
 				case i%7 == 3:
-					p := withEvent(newAppend(conv, message.DataSource("d"), "doomed", at))
+					p := withEvent(newAppend(conv, message.DataSource("d"), "doomed", at), func(conversation.Conversation) error { return errDoomed })
 					p.Idempotency = key
-					p.Check = func(conversation.Conversation) error { return errDoomed }
 					if _, err := s.AppendMessage(ctx, p); !errors.Is(err, errDoomed) {
 						fail(fmt.Errorf("a failing Check: %v", err))
 					}
 					continue
 				default:
-					p := withEvent(newAppend(conv, message.DataSource("d"), strings.Repeat("x", 200), at))
+					p := withEvent(newAppend(conv, message.DataSource("d"), strings.Repeat("x", 200), at), nil)
 					p.Idempotency = key
 					res, err := s.AppendMessage(ctx, p)
 					if err != nil {
@@ -429,7 +429,7 @@ func TestReopen_ReadsBackEqual(t *testing.T) {
 	read := func(s *Store) (conversation.Conversation, []message.Message, store.CreateResult) {
 		c, err := s.GetConversation(ctx, created.Conversation.ID)
 		require.NoError(t, err)
-		ms, err := s.MessagesAfter(ctx, c.ID, 0, 10)
+		ms, err := s.MessagesAfter(ctx, message.After{ConversationID: c.ID, Limit: 10})
 		require.NoError(t, err)
 		replay, err := s.CreateConversation(ctx, p)
 		require.NoError(t, err)
@@ -509,7 +509,7 @@ func TestCancel_WritesNothing(t *testing.T) {
 				got, err := s.GetConversation(bg, conv.ID)
 				require.NoError(t, err)
 				require.Equal(t, conv, got)
-				ms, err := s.MessagesAfter(bg, conv.ID, 0, 10)
+				ms, err := s.MessagesAfter(bg, message.After{ConversationID: conv.ID, Limit: 10})
 				require.NoError(t, err)
 				require.Len(t, ms, 1)
 			})
@@ -521,10 +521,10 @@ func TestCancel_WritesNothing(t *testing.T) {
 				done := make(chan error)
 				go func() {
 					p := newAppend(conv.ID, message.DataSource("d"), "first", t0.Add(time.Second))
-					p.Check = func(conversation.Conversation) error {
+					p.Prepare = func(conversation.Conversation) ([]notify.Event, error) {
 						close(holding)
 						<-release
-						return nil
+						return nil, nil
 					}
 					_, err := s.AppendMessage(bg, p)
 					done <- err
