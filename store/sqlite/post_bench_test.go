@@ -24,38 +24,50 @@ import (
 	"github.com/parleyhq/parley/notify"
 )
 
-// BenchmarkConcurrentPost measures posts made at once by many goroutines:
-// Service.Post on the store against three hand-written twins on the same
-// driver, schema and connection settings (the store's own DSN: WAL,
-// synchronous NORMAL, BEGIN IMMEDIATE), each on its own copy of a database
-// of postConvs conversations:
+// BenchmarkConcurrentPost measures posts made at once by 1, 4, 16 and 64
+// goroutines: Service.Post on the store against three hand-written twins
+// on the same driver, schema and connection settings (the store's own
+// writer DSN: WAL, the same synchronous setting, BEGIN IMMEDIATE), each on
+// its own copy of a database of postConvs conversations:
 //
 //   - tx: one transaction per post, the writer connection shared by the
 //     goroutines (what the store did before it committed writes together);
 //   - gc: group commit, one committer goroutine that drains a queue of
-//     posts into one transaction and acknowledges each after the commit;
+//     posts into one transaction and acknowledges each after the commit
+//     (without the store's savepoints, cancellation and error handling);
 //   - batch: the limit, one goroutine writing the posts in transactions of
 //     as many posts as there are goroutines, with nobody to wait for.
 //
 // A post is what the Service's post costs the database: read the
 // conversation, insert the message, update the conversation and, with the
-// outbox, insert the event. Every iteration is one round in which each of
-// the four posts the same number of messages, in turn (the order rotates
-// between rounds), so that all four see the same moment of a shared
-// machine. The benchmark reports each one's throughput, the ratios of the
-// Service's to the twins', the 99th percentile of the time a post waits
-// for its acknowledgement, and the allocations per post (the whole
-// process's, the committer goroutines included).
+// outbox, insert the event. Three settings: Direct (no outbox,
+// synchronous NORMAL, the default), Outbox (the event in the post's
+// transaction) and DirectFull (synchronous FULL: an fsync per commit).
 //
-//	go test ./store/sqlite -run '^$' -bench ConcurrentPost -benchtime=20x
+// Every iteration is one round in which each of the four makes the same
+// number of posts, in turn (the order rotates between rounds), so that all
+// four see the same moments of a shared machine. The benchmark reports for
+// each its throughput (name-ops/s), the 99th percentile of the time a post
+// waits for its acknowledgement (name-p99-µs; not for batch), the
+// allocations and the CPU time per post (the whole process's, committer
+// goroutines included), and the posts per commit; and the ratios of the
+// Service's throughput to each twin's (post/gc, post/tx, post/batch).
+//
+//	go test ./store/sqlite -run '^$' -bench ConcurrentPost -benchtime=10x
 func BenchmarkConcurrentPost(b *testing.B) {
-	for _, outbox := range []bool{false, true} {
-		name := "Direct"
-		if outbox {
-			name = "Outbox"
-		}
+	for _, v := range []struct {
+		name   string
+		outbox bool
+		sync   Synchronous
+	}{
+		{"Direct", false, SynchronousNormal},
+		{"Outbox", true, SynchronousNormal},
+		{"DirectFull", false, SynchronousFull},
+	} {
 		for _, g := range []int{1, 4, 16, 64} {
-			b.Run(fmt.Sprintf("%s/G%d", name, g), func(b *testing.B) { benchConcurrentPost(b, g, outbox) })
+			b.Run(fmt.Sprintf("%s/G%d", v.name, g), func(b *testing.B) {
+				benchConcurrentPost(b, g, postSetup{outbox: v.outbox, opts: Options{Synchronous: v.sync}})
+			})
 		}
 	}
 }
@@ -93,7 +105,14 @@ type contender struct {
 	lat     []time.Duration
 }
 
-func benchConcurrentPost(b *testing.B, g int, outbox bool) {
+// postSetup is what the contenders of a benchmark share: the outbox or
+// not, and the connection settings.
+type postSetup struct {
+	outbox bool
+	opts   Options
+}
+
+func benchConcurrentPost(b *testing.B, g int, ps postSetup) {
 	tmpl, err := postTemplate()
 	if err != nil {
 		b.Fatal(err)
@@ -106,8 +125,8 @@ func benchConcurrentPost(b *testing.B, g int, outbox bool) {
 		}
 		return path
 	}
-	post, gc, tx, batch := servicePoster(b, copyDB("post"), outbox), openTwin(b, copyDB("gc"), outbox),
-		openTwin(b, copyDB("tx"), outbox), openTwin(b, copyDB("batch"), outbox)
+	post, gc, tx, batch := servicePoster(b, copyDB("post"), ps), openTwin(b, copyDB("gc"), ps),
+		openTwin(b, copyDB("tx"), ps), openTwin(b, copyDB("batch"), ps)
 	cs := []*contender{
 		{name: "post", run: post.run, commits: &post.commits},
 		{name: "gc", run: groupCommitTwin(b, gc), commits: &gc.commits},
@@ -245,9 +264,13 @@ type poster struct {
 }
 
 // servicePoster posts through Service.Post on a Store opened on path.
-func servicePoster(b *testing.B, path string, outbox bool) *poster {
-	s := openBenchPath(b, path)
-	svc, err := benchService(s, outbox)
+func servicePoster(b *testing.B, path string, ps postSetup) *poster {
+	s, err := Open(context.Background(), path, ps.opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	svc, err := benchService(s, ps.outbox)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -265,16 +288,6 @@ func servicePoster(b *testing.B, path string, outbox bool) *poster {
 	return p
 }
 
-func openBenchPath(b *testing.B, path string) *Store {
-	b.Helper()
-	s, err := Open(context.Background(), path, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	return s
-}
-
 // twin is the hand-written writer of the twins: one connection with the
 // store's writer DSN and the statements of a post prepared on it.
 type twin struct {
@@ -285,9 +298,9 @@ type twin struct {
 	commits                           atomic.Int64
 }
 
-func openTwin(b *testing.B, path string, outbox bool) *twin {
+func openTwin(b *testing.B, path string, ps postSetup) *twin {
 	b.Helper()
-	cfg := &Store{path: path, opts: Options{}.withDefaults()}
+	cfg := &Store{path: path, opts: ps.opts.withDefaults()}
 	w, err := sql.Open(driverName, cfg.dsn(false))
 	if err != nil {
 		b.Fatal(err)
@@ -295,7 +308,7 @@ func openTwin(b *testing.B, path string, outbox bool) *twin {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	b.Cleanup(func() { w.Close() })
-	tw := &twin{w: w, outbox: outbox}
+	tw := &twin{w: w, outbox: ps.outbox}
 	r := &raw{w: w}
 	tw.getConv = r.prepare(b, w, sqlGetConversation)
 	tw.insMsg = r.prepare(b, w, `INSERT INTO messages (conversation_id, seq, code, sender_kind, sender_id, sender_user_type,
