@@ -70,7 +70,6 @@ var requestPool = sync.Pool{New: func() any { return &request{done: make(chan st
 type committer struct {
 	mu      sync.Mutex
 	queue   []*request
-	spare   []*request
 	closing bool
 	wake    chan struct{} // capacity 1: a write is queued, or Close was called
 	stopped chan struct{} // closed when the loop has returned

@@ -64,9 +64,11 @@
 // ReadParams.Check) run inside the write transaction, after the
 // idempotency lookup: while one runs, other writes wait. A callback must
 // not call the Store (a write would wait for itself, and so would any call
-// on an in-memory Store, which has a single connection). A panic in a
-// callback rolls back that write alone and is raised again in the
-// goroutine that called the write method.
+// on an in-memory Store, which has a single connection). A callback runs on
+// the Store's writer goroutine: a panic in it rolls back that write alone
+// and is raised again in the goroutine that called the write method, but
+// a callback must not end its goroutine (runtime.Goexit, which testing's
+// FailNow calls), which would stop the writer.
 //
 // # Cancellation
 //
