@@ -247,8 +247,9 @@ func (b *batch) exec(st *sql.Stmt) error {
 // after its commit. If the transaction breaks (a savepoint statement
 // fails, which happens when SQLite has rolled the transaction back after
 // an I/O error), the writes that ran fail with it, and those not started
-// are returned to run in the next batch; the first write is never
-// returned, so every batch answers at least one.
+// are returned to run in the next batch; if it breaks before any write
+// ran, the write it broke on fails with it, so that every batch answers at
+// least one write.
 func (s *Store) runBatch(reqs []*request) (unrun []*request) {
 	b := &s.batch
 	tx, err := s.w.BeginTx(b.ctx, nil)
