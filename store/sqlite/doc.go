@@ -17,9 +17,9 @@
 //
 // # Durability
 //
-// The database runs in WAL mode. A write method returns once its
-// transaction has committed; what a commit survives depends on
-// Options.Synchronous:
+// The database runs in WAL mode. A write method returns once the
+// transaction holding its write has committed; what a commit survives
+// depends on Options.Synchronous:
 //
 //   - SynchronousNormal (the default): a committed write survives a crash
 //     or kill of the process. A power loss or operating system crash can
@@ -28,27 +28,61 @@
 //     normally, as of an earlier commit.
 //   - SynchronousFull: the write-ahead log is synced to disk at every
 //     commit, so a committed write also survives a power loss, provided the
-//     disk honours fsync. Each write costs one fsync more.
+//     disk honours fsync. Each commit costs one fsync more, shared by the
+//     writes committed together (see Concurrency).
 //
 // # Concurrency
 //
 // A Store holds one writer connection and a small pool of read-only
-// connections (Options.MaxReaders). Writes queue for the writer inside the
-// process, and each write transaction takes the database's write lock as
-// it begins (BEGIN IMMEDIATE), so writes never fail with "database is
-// locked" because of each other, and the rules of the store contract that
-// need a lock (one conversation per key, dense message sequence numbers,
-// check-then-write) hold because writes are serialized. Readers see the
-// last committed state and run in parallel with the writer (WAL). Several
-// processes may open the same file, even a new one that they create and
-// migrate together, and write to it; they wait for each other's locks up
-// to Options.BusyTimeout.
+// connections (Options.MaxReaders). Readers see the last committed state
+// and run in parallel with the writer (WAL).
+//
+// Writes are committed in groups. A write method queues its write for the
+// Store's writer goroutine, which takes every write queued at that moment
+// and runs them in one transaction, each in a savepoint of its own, then
+// commits and answers each caller: many concurrent writers share the cost
+// of one commit, and a write method returns only once the transaction
+// holding its write has committed (see Durability). A write that fails, for
+// whatever reason (a callback, a taken conversation key, an idempotency key
+// reused, a cancelled context, a driver error), is rolled back to its
+// savepoint and returns its own error; the other writes of the group are
+// not affected. If the COMMIT itself fails, every write of the group
+// returns its error and nothing of them is stored. The writer never waits
+// to fill a group: a write that finds no other queued runs at once, alone
+// in its transaction, as it would without grouping.
+//
+// Each transaction takes the database's write lock as it begins (BEGIN
+// IMMEDIATE), so writes never fail with "database is locked" because of
+// each other, and the rules of the store contract that need a lock (one
+// conversation per key, dense message sequence numbers, check-then-write)
+// hold because the writes run one after the other, each seeing what the
+// earlier ones of its group wrote. Several processes may open the same
+// file, even a new one that they create and migrate together, and write to
+// it; they wait for each other's locks up to Options.BusyTimeout.
 //
 // The callbacks of the writes (AppendParams.Prepare, StatusParams.Check,
 // ReadParams.Check) run inside the write transaction, after the
 // idempotency lookup: while one runs, other writes wait. A callback must
-// not call the Store (an in-memory Store, which has a single connection,
-// would wait for itself).
+// not call the Store (a write would wait for itself, and so would any call
+// on an in-memory Store, which has a single connection). A callback runs on
+// the Store's writer goroutine: a panic in it rolls back that write alone
+// and is raised again in the goroutine that called the write method, but
+// a callback must not end its goroutine (runtime.Goexit, which testing's
+// FailNow calls), which would stop the writer.
+//
+// # Cancellation
+//
+// A write whose context ends before the writer starts it returns the
+// context's error and writes nothing. One whose context ends while it
+// runs is rolled back to its savepoint and returns the context's error:
+// the statement running at that moment completes (interrupting it would
+// make SQLite roll back the whole group), and the write stops before its
+// next one. A write that has completed when its context ends is part of
+// its group's transaction: its method waits for the commit and reports
+// what happened, success if the group committed. So an error never hides
+// a write that was stored, and a write method's context error always
+// means that nothing of the write was stored. Close lets the group being
+// written commit and fails the writes still queued with store.ErrClosed.
 //
 // # Waiting for messages across processes
 //

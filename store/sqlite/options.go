@@ -20,7 +20,7 @@ const (
 	SynchronousNormal Synchronous = "NORMAL"
 	// SynchronousFull syncs the write-ahead log at every commit: a commit
 	// that returned survives a power loss too, at the cost of one fsync
-	// per write.
+	// per commit (writes made at once share a commit).
 	SynchronousFull Synchronous = "FULL"
 )
 

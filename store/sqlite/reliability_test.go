@@ -3,6 +3,8 @@ package sqlite
 import (
 	"bufio"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -158,92 +160,244 @@ func TestConcurrency_Writers(t *testing.T) {
 }
 
 // crashChildEnv switches the test binary into the writer child of
-// TestCrash_KillDuringWrites; its value is the database path.
-const crashChildEnv = "PARLEY_SQLITE_CRASH_CHILD"
+// TestCrash_KillDuringWrites; its value is the database path, and that of
+// crashWritersEnv the number of goroutines that write.
+const (
+	crashChildEnv   = "PARLEY_SQLITE_CRASH_CHILD"
+	crashWritersEnv = "PARLEY_SQLITE_CRASH_WRITERS"
+)
+
+// errDoomed is the error of the Check of the child's writes that fail.
+var errDoomed = errors.New("doomed")
 
 // TestCrashChild is not a test: it is the child process of
-// TestCrash_KillDuringWrites, which writes until it is killed and prints
-// every acknowledged message as "ack conv id seq".
+// TestCrash_KillDuringWrites, which writes from several goroutines until
+// it is killed and prints every acknowledged message as "ack conv id seq",
+// and every batch of more than one write as "batch n". Every write carries
+// an event and an idempotency key; one append in seven has a Check that
+// fails after the conversation is read.
 func TestCrashChild(t *testing.T) {
 	path := os.Getenv(crashChildEnv)
 	if path == "" {
 		t.Skip("runs only as the child process of TestCrash_KillDuringWrites")
 	}
+	writers, _ := strconv.Atoi(os.Getenv(crashWritersEnv))
 	ctx := context.Background()
 	s, err := Open(ctx, path, Options{})
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(2)
 	}
+	var mu sync.Mutex
 	out := bufio.NewWriter(os.Stdout)
-	var conv int64
-	for i := 0; ; i++ {
-		at := t0.Add(time.Duration(i) * time.Millisecond)
-		var a ack
-		if i%10 == 0 {
-			res, err := s.CreateConversation(ctx, newCreate("c", "u"+strconv.Itoa(i), "d", conversation.TypeMessage, conversation.Item{}, at))
-			if err != nil {
-				fmt.Println("error", err)
-				os.Exit(2)
-			}
-			conv = res.Conversation.ID
-			a = ack{conv, res.Message.ID, res.Message.Seq}
-		} else {
-			res, err := s.AppendMessage(ctx, newAppend(conv, message.DataSource("d"), strings.Repeat("x", 200), at))
-			if err != nil {
-				fmt.Println("error", err)
-				os.Exit(2)
-			}
-			a = ack{conv, res.Message.ID, res.Message.Seq}
-		}
-		// Acknowledged: the write committed before this line is printed.
-		fmt.Fprintf(out, "ack %d %d %d\n", a.conv, a.id, a.seq)
+	print := func(format string, args ...any) {
+		mu.Lock()
+		fmt.Fprintf(out, format, args...)
 		out.Flush()
+		mu.Unlock()
 	}
+	s.onCommit = func(ran int, err error) {
+		if ran > 1 && err == nil {
+			print("batch %d\n", ran)
+		}
+	}
+	fail := func(err error) {
+		print("error %v\n", err)
+		os.Exit(2)
+	}
+	for w := range max(writers, 1) {
+		go func() {
+			var conv int64
+			for i := 0; ; i++ {
+				at := t0.Add(time.Duration(i) * time.Millisecond)
+				key := &store.Idempotency{Scope: "crash", Key: fmt.Sprintf("%d-%d", w, i), Fingerprint: "f"}
+				var a ack
+				switch {
+				case i%10 == 0:
+					p := newCreate("c", fmt.Sprintf("u%d-%d", w, i), "d", conversation.TypeMessage, conversation.Item{}, at)
+					p.Idempotency = key
+					res, err := s.CreateConversation(ctx, p)
+					if err != nil {
+						fail(err)
+					}
+					conv = res.Conversation.ID
+					a = ack{conv, res.Message.ID, res.Message.Seq}
+				case i%7 == 3:
+					p := withEvent(newAppend(conv, message.DataSource("d"), "doomed", at), func(conversation.Conversation) error { return errDoomed })
+					p.Idempotency = key
+					if _, err := s.AppendMessage(ctx, p); !errors.Is(err, errDoomed) {
+						fail(fmt.Errorf("a failing Check: %v", err))
+					}
+					continue
+				default:
+					p := withEvent(newAppend(conv, message.DataSource("d"), strings.Repeat("x", 200), at), nil)
+					p.Idempotency = key
+					res, err := s.AppendMessage(ctx, p)
+					if err != nil {
+						fail(err)
+					}
+					a = ack{conv, res.Message.ID, res.Message.Seq}
+				}
+				// Acknowledged: the write committed before this line is printed.
+				print("ack %d %d %d\n", a.conv, a.id, a.seq)
+			}
+		}()
+	}
+	select {}
 }
 
 // TestCrash_KillDuringWrites kills a writing process with SIGKILL and
-// checks that the database it leaves is intact and holds every message
-// the process had acknowledged.
+// checks that the database it leaves is intact, holds every message the
+// process had acknowledged, and only whole writes: each message with its
+// event and idempotency record, each conversation's counters matching its
+// messages, nothing of a write whose Check failed. With one writer every
+// transaction holds one write; with 16 the writes are committed in
+// batches.
 func TestCrash_KillDuringWrites(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child process; skipped with -short")
 	}
-	path := filepath.Join(t.TempDir(), "parley.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+path)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	var acks []ack
-	lines := bufio.NewScanner(stdout)
-	for len(acks) < 500 && lines.Scan() {
-		var a ack
-		if _, err := fmt.Sscanf(lines.Text(), "ack %d %d %d", &a.conv, &a.id, &a.seq); err != nil {
-			cmd.Process.Kill()
-			t.Fatalf("child: %s", lines.Text())
-		}
-		acks = append(acks, a)
-	}
-	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-	// Writes acknowledged after the 500th line are read too: the child
-	// may have committed more before the signal landed.
-	for lines.Scan() {
-		var a ack
-		if _, err := fmt.Sscanf(lines.Text(), "ack %d %d %d", &a.conv, &a.id, &a.seq); err == nil {
-			acks = append(acks, a)
-		}
-	}
-	err = cmd.Wait()
-	require.Error(t, err, "the child was killed")
-	require.GreaterOrEqual(t, len(acks), 500)
+	for _, writers := range []int{1, 16} {
+		t.Run(fmt.Sprintf("Writers%d", writers), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "parley.db")
+			cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+			cmd.Env = append(os.Environ(), crashChildEnv+"="+path, crashWritersEnv+"="+strconv.Itoa(writers))
+			cmd.Stderr = os.Stderr
+			stdout, err := cmd.StdoutPipe()
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
+			var (
+				acks    []ack
+				batched int
+			)
+			read := func(line string) bool {
+				var a ack
+				var n int
+				switch {
+				case strings.HasPrefix(line, "batch "):
+					batched++
+				case strings.HasPrefix(line, "ack "):
+					if _, err := fmt.Sscanf(line, "ack %d %d %d", &a.conv, &a.id, &a.seq); err == nil {
+						acks = append(acks, a)
+					}
+				default:
+					_, err := fmt.Sscanf(line, "batch %d", &n)
+					return err == nil
+				}
+				return true
+			}
+			lines := bufio.NewScanner(stdout)
+			for len(acks) < 500 && lines.Scan() {
+				if !read(lines.Text()) {
+					cmd.Process.Kill()
+					t.Fatalf("child: %s", lines.Text())
+				}
+			}
+			require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+			// Writes acknowledged after the 500th line are read too: the
+			// child may have committed more before the signal landed.
+			for lines.Scan() {
+				read(lines.Text())
+			}
+			err = cmd.Wait()
+			require.Error(t, err, "the child was killed")
+			require.GreaterOrEqual(t, len(acks), 500)
+			if writers > 1 {
+				require.Positive(t, batched, "some writes were committed together")
+			}
 
-	s := MustOpen(t, path)
-	var integrity string
-	require.NoError(t, s.r.QueryRow("PRAGMA integrity_check").Scan(&integrity))
-	require.Equal(t, "ok", integrity)
-	checkAcks(t, s, acks)
+			s := MustOpen(t, path)
+			var integrity string
+			require.NoError(t, s.r.QueryRow("PRAGMA integrity_check").Scan(&integrity))
+			require.Equal(t, "ok", integrity)
+			checkAcks(t, s, acks)
+			checkWhole(t, s)
+		})
+	}
+}
+
+// checkWhole checks that the database holds only whole writes of
+// TestCrashChild: each message with one event and one idempotency record
+// of its own, nothing of a failed write, and each conversation's counters
+// those of its messages.
+func checkWhole(t *testing.T, s *Store) {
+	t.Helper()
+	type msg struct {
+		conv, seq  int64
+		fromSeller bool
+	}
+	msgs := map[int64]msg{}
+	var ids []int64
+	scan(t, s, "SELECT id, conversation_id, seq, sender_kind, content FROM messages", func(r *sql.Rows) error {
+		var id int64
+		var m msg
+		var kind, content string
+		if err := r.Scan(&id, &m.conv, &m.seq, &kind, &content); err != nil {
+			return err
+		}
+		assert.NotEqual(t, "doomed", content, "message %d of a failed write", id)
+		m.fromSeller = kind == string(message.SenderDataSource)
+		msgs[id] = m
+		ids = append(ids, id)
+		return nil
+	})
+	for _, table := range []string{"events", "idempotency"} {
+		seen := map[int64]int{}
+		scan(t, s, "SELECT message_id, conversation_id FROM "+table, func(r *sql.Rows) error {
+			var id, conv int64
+			if err := r.Scan(&id, &conv); err != nil {
+				return err
+			}
+			m, ok := msgs[id]
+			assert.True(t, ok && m.conv == conv, "%s row of message %d without its message", table, id)
+			seen[id]++
+			return nil
+		})
+		for _, id := range ids {
+			assert.Equal(t, 1, seen[id], "message %d: its rows in %s", id, table)
+		}
+	}
+	type counts struct{ n, last, lastID, userUnread int64 }
+	got := map[int64]counts{}
+	scan(t, s, "SELECT id, message_count, last_seq, last_message_id, user_read_seq, user_unread FROM conversations", func(r *sql.Rows) error {
+		var id, readSeq int64
+		var c counts
+		if err := r.Scan(&id, &c.n, &c.last, &c.lastID, &readSeq, &c.userUnread); err != nil {
+			return err
+		}
+		want := counts{}
+		for mid, m := range msgs {
+			if m.conv != id {
+				continue
+			}
+			want.n++
+			if m.seq > want.last {
+				want.last, want.lastID = m.seq, mid
+			}
+			if m.fromSeller && m.seq > readSeq {
+				want.userUnread++
+			}
+		}
+		got[id] = c
+		assert.Equal(t, want, c, "conversation %d: counters", id)
+		return nil
+	})
+	for _, m := range msgs {
+		_, ok := got[m.conv]
+		assert.True(t, ok, "a message of a missing conversation %d", m.conv)
+	}
+}
+
+// scan runs query on the readers and calls row for each row.
+func scan(t *testing.T, s *Store, query string, row func(*sql.Rows) error) {
+	t.Helper()
+	rows, err := s.r.Query(query)
+	require.NoError(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		require.NoError(t, row(rows))
+	}
+	require.NoError(t, rows.Err())
 }
 
 // TestReopen_ReadsBackEqual writes every kind of value, closes the store,

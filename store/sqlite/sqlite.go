@@ -65,8 +65,11 @@ type Store struct {
 	memory bool
 	opts   Options
 
-	w *sql.DB // the single writer connection
+	w *sql.DB // the single writer connection, used by the writer loop
 	r *sql.DB // the read-only pool (w itself for in-memory databases)
+
+	gc    committer // the queue of the writer loop (see write)
+	batch batch     // the writer loop's transaction
 
 	st     stmts
 	listMu sync.Mutex
@@ -78,8 +81,12 @@ type Store struct {
 
 	// hook, if set by a test, is called at named points inside write
 	// transactions (e.g. "create:conversation" after the conversation row
-	// is inserted) with the transaction's context.
+	// is inserted) with the write's context.
 	hook func(ctx context.Context, point string)
+	// onCommit, if set by a test, is called by the writer loop after each
+	// batch with the number of writes that ran in it and the error of its
+	// commit.
+	onCommit func(ran int, err error)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -124,6 +131,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.closePools()
 		return nil, err
 	}
+	s.gc.init()
+	s.batch = batch{ctx: context.Background(), stmts: make(map[*sql.Stmt]*sql.Stmt)}
+	go s.writeLoop()
 	return s, nil
 }
 
@@ -446,11 +456,13 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, s.fail(ctx, "schema version", err)
 }
 
-// Close closes the database. Methods called afterwards return an error
+// Close closes the database. The writes already committing finish;
+// those still queued, and methods called afterwards, return an error
 // wrapping store.ErrClosed. Closing twice is fine.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		s.gc.stop()
 		s.closeErr = s.closePools()
 	})
 	return s.closeErr

@@ -119,6 +119,11 @@ WHERE state = 'dead' AND id > ? ORDER BY id LIMIT ?`
 
 	sqlRetryDeadEvent = `UPDATE events SET state = 'pending', due_at = ?, attempts = 0, claimed_by = NULL, lease_until = NULL
 WHERE id = ? AND state = 'dead'`
+
+	// The savepoint of each write of a batch (see write).
+	sqlSavepoint  = `SAVEPOINT write`
+	sqlRelease    = `RELEASE write`
+	sqlRollbackTo = `ROLLBACK TO write`
 )
 
 // stmts are the prepared statements of a Store.
@@ -131,6 +136,7 @@ type stmts struct {
 	getIdempotency, insertIdempotency                    *sql.Stmt
 	claimDue, claimDigest, claimEvent, completeEvent     *sql.Stmt
 	failEventRetry, failEventDead, retryDeadEvent        *sql.Stmt
+	savepoint, release, rollbackTo                       *sql.Stmt
 	// readers
 	getConversation, conversationByCode     *sql.Stmt
 	getIdempotencyR, getMessageR            *sql.Stmt
@@ -168,6 +174,9 @@ func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		{w, &st.failEventRetry, sqlFailEventRetry},
 		{w, &st.failEventDead, sqlFailEventDead},
 		{w, &st.retryDeadEvent, sqlRetryDeadEvent},
+		{w, &st.savepoint, sqlSavepoint},
+		{w, &st.release, sqlRelease},
+		{w, &st.rollbackTo, sqlRollbackTo},
 		{r, &st.getConversation, sqlGetConversation},
 		{r, &st.conversationByCode, sqlConversationByCode},
 		{r, &st.getIdempotencyR, sqlGetIdempotency},

@@ -14,39 +14,62 @@ import (
 	"github.com/parleyhq/parley/store"
 )
 
-// wtx is a write transaction: the single writer connection, holding the
-// database's write lock from BEGIN IMMEDIATE to commit or rollback.
+// wtx is one write's view of the transaction of its batch (see write):
+// the single writer connection, holding the database's write lock.
+// Statements run through stmt.
 type wtx struct {
-	ctx context.Context
-	tx  *sql.Tx
+	ctx context.Context // the write's context
 	s   *Store
+	b   *batch
 }
 
 // stmt returns the writer statement st bound to the transaction.
-func (t *wtx) stmt(st *sql.Stmt) *sql.Stmt { return t.tx.StmtContext(t.ctx, st) }
+func (t *wtx) stmt(st *sql.Stmt) txStmt { return txStmt{t: t, st: t.b.stmt(st)} }
+
+// txStmt is a writer statement bound to the transaction of a write's
+// batch. Its methods take the write's context but do not hand its
+// cancellation to the driver, which would interrupt the statement and so
+// roll back the whole batch: a done context fails the call before the
+// statement runs, and a statement that has started runs to its end. The
+// write is then rolled back to its savepoint.
+type txStmt struct {
+	t  *wtx
+	st *sql.Stmt
+}
+
+// context returns the context a statement runs with: ctx if it or the
+// write's context is done (the call then fails without running anything),
+// the batch's otherwise.
+func (s txStmt) context(ctx context.Context) context.Context {
+	switch {
+	case ctx.Err() != nil:
+		return ctx
+	case s.t.ctx.Err() != nil:
+		return s.t.ctx
+	}
+	return s.t.b.ctx
+}
+
+// ExecContext runs the statement; see txStmt.
+func (s txStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return s.st.ExecContext(s.context(ctx), args...)
+}
+
+// QueryContext runs the query; see txStmt.
+func (s txStmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return s.st.QueryContext(s.context(ctx), args...)
+}
+
+// QueryRowContext runs the query; see txStmt.
+func (s txStmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return s.st.QueryRowContext(s.context(ctx), args...)
+}
 
 // at calls the test hook, if any.
 func (t *wtx) at(point string) {
 	if t.s.hook != nil {
 		t.s.hook(t.ctx, point)
 	}
-}
-
-// write runs fn in a write transaction and commits it if fn returns nil.
-// Errors of fn are returned as they are; translating them is the caller's.
-func (s *Store) write(ctx context.Context, fn func(t *wtx) error) error {
-	if err := s.check(ctx); err != nil {
-		return err
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(&wtx{ctx: ctx, tx: tx, s: s}); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
 
 // checkError carries the error of a callback (Prepare, Check) out of a
