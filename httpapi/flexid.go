@@ -66,13 +66,3 @@ func isDigits(s string) bool {
 	}
 	return s != ""
 }
-
-// flexInt64 parses an id that must be a positive integer (conversation and
-// message ids), and reports whether it is one.
-func flexInt64(id FlexID) (int64, bool) {
-	if !isDigits(string(id)) {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(string(id), 10, 64)
-	return n, err == nil && n > 0
-}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/notify"
 	"github.com/parleyhq/parley/store"
 )
@@ -44,7 +43,6 @@ func build(ctx context.Context, st store.Store, d delivery, logger *slog.Logger)
 	opts.Logger = logger
 	opts.Outbox = true
 	opts.DigestWindow = d.digest
-	opts.DefaultDataSource = firstOutlet
 	svc, err := parley.New(st, opts)
 	if err != nil {
 		return nil, err
@@ -52,17 +50,7 @@ func build(ctx context.Context, st store.Store, d delivery, logger *slog.Logger)
 	if err := seed(ctx, svc); err != nil {
 		return nil, err
 	}
-	auth := httpapi.AuthenticatorFunc(demoAuth())
-	api, err := httpapi.New(svc, httpapi.Config{
-		Authenticator: auth,
-		Directory:     world(),
-		PublicChannel: channel,
-		Logger:        logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	all, err := mountDialects(svc, api, auth)
+	all, err := api(svc, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func Example() {
 		}
 		return chatv2.Product{DataSourceID: "1", ShopName: "Test Shop", ShopLogo: "https://shop.example/logo.png"}, nil
 	})
-	h, err := chatv2.New(svc, chatv2.Config{Authenticator: auth, Catalog: catalog})
+	h, err := chatv2.New(svc, httpapi.Config{Authenticator: auth}, chatv2.Options{Catalog: catalog})
 	if err != nil {
 		panic(err)
 	}

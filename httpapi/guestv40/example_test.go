@@ -32,7 +32,6 @@ func Example() {
 		n++
 		return uuid.UUID{0x01, 0x94, 0x78, 0x5c, 0x7e, 0x7c, 0x70, 0, 0x80, 0, 0, 0, 0, 0, 0, n}, nil
 	}
-	opts.DefaultDataSource = func(context.Context, string, string) (string, error) { return "1", nil } // the first outlet
 	opts.Translator = parley.TranslatorFunc(func(_ context.Context, text, from, to string) (string, error) {
 		if text == "Pode trazer toalhas?" && to == "en" {
 			return "Can you bring towels?", nil
@@ -43,7 +42,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	h, err := guestv40.New(svc, guestv40.Config{
+	h, err := guestv40.New(svc, httpapi.Config{
 		Authenticator: httpapi.AuthenticatorFunc(func(r *http.Request) (parley.Actor, error) {
 			switch r.Header.Get("Authorization") {
 			case "Token guest-1001":
@@ -53,10 +52,12 @@ func Example() {
 			}
 			return parley.Actor{}, errors.New("unknown token")
 		}),
+	}, guestv40.Options{
 		Directory: &guestv40.StaticDirectory{
 			Outlets: map[string]guestv40.Outlet{"1": {Name: "Front desk", PropertyCode: "HTL-1", ServiceCenterName: "Reception"}},
 			Guests:  map[string]guestv40.Guest{"1001": {FirstName: "Ana", LastName: "Lima", LanguageCode: "pt", RoomNumber: "214"}},
 		},
+		DefaultOutlet: func(context.Context, string, string) (string, error) { return "1", nil }, // the first outlet
 	})
 	if err != nil {
 		panic(err)
