@@ -77,9 +77,7 @@ func (a Actor) OnBehalfOf(s message.Sender) (Actor, error) {
 	if !s.Kind.Valid() || s.ID == "" {
 		return Actor{}, &ValidationError{Field: FieldSender, Reason: "a sender needs a known kind (user or datasource) and an id"}
 	}
-	if s.Kind == message.SenderUser && s.UserType == "" {
-		s.UserType = message.UserRegistered
-	}
+	s = normalSender(s)
 	switch a.kind {
 	case ActorIntegration:
 		a.principal = s
@@ -91,6 +89,22 @@ func (a Actor) OnBehalfOf(s message.Sender) (Actor, error) {
 		return Actor{}, denied(a.kind.String(), a.principal.ID, "cannot act as", string(s.Kind), s.ID)
 	}
 	return Actor{}, denied("invalid actor")
+}
+
+// normalSender returns s as a message carries it: a user without a type
+// is registered; a data source has no user type. Every sender the program
+// names passes through it (OnBehalfOf); the constructors build normal
+// senders.
+func normalSender(s message.Sender) message.Sender {
+	switch s.Kind {
+	case message.SenderUser:
+		if s.UserType == "" {
+			s.UserType = message.UserRegistered
+		}
+	case message.SenderDataSource:
+		s.UserType = ""
+	}
+	return s
 }
 
 // Kind returns the actor's kind.

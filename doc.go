@@ -28,12 +28,25 @@
 //   - Users start messages, questions and reviews with a data source;
 //     sellers start only messages with a user. There is one conversation
 //     per user, data source, type and item (ErrConversationExists).
-//   - A seller never writes into a review (ErrReviewReply). A closed
+//   - A seller never writes into a review (ErrReviewReply), nor closes or
+//     reopens one (ErrReviewStatus): only the reviewer does. A closed
 //     conversation takes no messages (ErrConversationClosed).
 //   - Users see their own conversations, sellers their data source's;
 //     anything else is ErrPermission.
 //   - Bad input is a *ValidationError naming the field, wrapping
 //     ErrInvalid, and changes nothing.
+//   - A write retried with its idempotency key gets the first result,
+//     whatever changed since (the conversation was closed, the program's
+//     Lookup now refuses): the key is looked up before any rule that
+//     could have changed.
+//   - The rules that depend on a conversation's state are decided inside
+//     the store's write, on the conversation as the write finds it: a
+//     message is never written into a conversation that was closed
+//     concurrently, and Post, SetStatus and MarkRead read nothing before
+//     they write.
+//   - Activity never goes backwards: within a conversation message times
+//     do not decrease with their sequence, and a conversation's
+//     LastMessageAt and ModifiedAt never move back.
 //   - Nothing is ever deleted.
 //
 // # Listing, polling and waiting

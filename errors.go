@@ -2,6 +2,7 @@ package parley
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/parleyhq/parley/store"
@@ -31,6 +32,11 @@ var (
 	// ErrConversationClosed: the conversation is closed and takes no new
 	// messages until it is reopened.
 	ErrConversationClosed = errors.New("conversation is closed")
+	// ErrReviewStatus: a data source tried to close or reopen a review.
+	// Only the reviewer may: a seller cannot reply to a review, and
+	// closing it would silence the reviewer. It is a *PermissionError, so
+	// errors.Is(err, ErrPermission) holds too.
+	ErrReviewStatus error = &PermissionError{Reason: "a data source cannot close or reopen a review"}
 	// ErrIdempotencyMismatch: an idempotency key was reused by the same
 	// party for a different request.
 	ErrIdempotencyMismatch = store.ErrIdempotencyMismatch
@@ -39,10 +45,19 @@ var (
 	ErrInvalidCursor = errors.New("invalid cursor")
 )
 
-// ConversationExistsError is returned when starting a conversation whose
-// key is taken; ID is the existing conversation. It unwraps to
+// ConversationExistsError is returned by Start when the conversation's
+// key (channel, user, data source, type and item) is taken. It unwraps to
 // ErrConversationExists.
-type ConversationExistsError = store.ConversationExistsError
+type ConversationExistsError struct {
+	ID int64 // the existing conversation
+}
+
+func (e *ConversationExistsError) Error() string {
+	return fmt.Sprintf("conversation already exists (id %d)", e.ID)
+}
+
+// Unwrap returns ErrConversationExists.
+func (e *ConversationExistsError) Unwrap() error { return ErrConversationExists }
 
 // The field names that validation errors use. They name the Go field or
 // argument that was wrong, as it is spelt in this package: the field of

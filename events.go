@@ -5,18 +5,16 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/notify"
 )
 
-// event builds the notification event of a write by sender in c: every
+// event builds the notification event id of a write by sender in c: every
 // write notifies the other side of the conversation.
-func (s *Service) event(kind notify.Kind, c conversation.Conversation, sender message.Sender, now time.Time) (notify.Event, error) {
-	id, err := s.code()
-	if err != nil {
-		return notify.Event{}, err
-	}
+func (s *Service) event(id uuid.UUID, kind notify.Kind, c conversation.Conversation, sender message.Sender, now time.Time) notify.Event {
 	recipient := notify.Party{Kind: message.SenderDataSource, ID: c.DataSourceID}
 	if sender.Kind == message.SenderDataSource {
 		recipient = notify.Party{Kind: message.SenderUser, ID: c.UserID}
@@ -30,9 +28,16 @@ func (s *Service) event(kind notify.Kind, c conversation.Conversation, sender me
 		ConversationID: c.ID, ConversationType: c.Type,
 		Recipient: recipient, Sender: notify.Party{Kind: sender.Kind, ID: sender.ID},
 		CreatedAt: now, DueAt: due,
-		DigestKey: notify.DigestKeyOf(c.Channel, recipient, c.Code),
+		DigestKey: digestKey(c.Channel, recipient, c.Code),
 		State:     notify.StatePending,
-	}, nil
+	}
+}
+
+// digestKey returns the notify.Event.DigestKey of the events for
+// recipient r in the conversation with the given code (known before the
+// store assigns the conversation's id), in channel.
+func digestKey(channel string, r notify.Party, conversationCode uuid.UUID) string {
+	return channel + "|" + string(r.Kind) + "|" + r.ID + "|" + conversationCode.String()
 }
 
 // outboxEvents returns the events a write stores: with Outbox, the event;

@@ -46,7 +46,7 @@ func (s *Service) limit(p PageRequest) (int, error) {
 // the whole channel's. Filter fields narrow the result; a filter on
 // another party than the actor matches nothing.
 func (s *Service) List(ctx context.Context, a Actor, f conversation.Filter, p PageRequest) (Page[conversation.Conversation], error) {
-	if err := a.valid(); err != nil {
+	if err := s.checkActor(a); err != nil {
 		return Page[conversation.Conversation]{}, err
 	}
 	if sender, ok := a.Sender(); ok {
@@ -162,7 +162,7 @@ func (s *Service) checkFilter(f conversation.Filter) error {
 
 // Messages returns a page of a conversation's messages, newest first.
 func (s *Service) Messages(ctx context.Context, a Actor, conversationID int64, p PageRequest) (Page[message.Message], error) {
-	if err := a.valid(); err != nil {
+	if err := s.checkActor(a); err != nil {
 		return Page[message.Message]{}, err
 	}
 	c, err := s.conversation(ctx, a, conversationID)

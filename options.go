@@ -42,10 +42,6 @@ type Options struct {
 	// Lookup supplies the attributes stored with a conversation when it
 	// starts (user names, product base code, order number). Optional.
 	Lookup Lookup
-	// DefaultDataSource picks the data source of a conversation started
-	// by a user who names none (seed 001: the first available outlet).
-	// Optional: without it, a start must name its data source.
-	DefaultDataSource func(ctx context.Context, channel, userID string) (string, error)
 
 	// Translator, if set, lets readers ask for messages in their own
 	// language (Service.Translate). Optional.

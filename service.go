@@ -59,7 +59,7 @@ type StartRequest struct {
 	UserID string
 	// DataSourceID is the seller. A seller may leave it empty (it is the
 	// seller's data source); naming another is ErrPermission. A user must
-	// set it unless Options.DefaultDataSource picks one.
+	// set it.
 	DataSourceID string
 	Item         conversation.Item
 	Subject      string
@@ -108,9 +108,7 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 		f.add(FieldConversationType, fmt.Sprintf("%q is not a valid choice (message, question, review)", r.Type))
 	}
 	l.id(&f, FieldUser, userID)
-	if dsID != "" || s.opts.DefaultDataSource == nil {
-		l.id(&f, FieldDataSource, dsID)
-	}
+	l.id(&f, FieldDataSource, dsID)
 	l.item(&f, r.Item)
 	l.subject(&f, r.Subject)
 	l.content(&f, FieldMessageContent, r.Content)
@@ -127,18 +125,22 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 			return Result{}, ErrSellerStart
 		}
 	}
-	if dsID == "" {
-		if dsID, err = s.opts.DefaultDataSource(ctx, a.channel, userID); err != nil {
-			return Result{}, fmt.Errorf("parley: default data source: %w", err)
-		}
-		l.id(&f, FieldDataSource, dsID)
-		if err := f.err(); err != nil {
-			return Result{}, err
-		}
-	}
 
+	idem := s.idempotency(a, r.IdempotencyKey, "start", string(r.Type), userID, dsID,
+		string(r.Item.Kind), r.Item.ID, r.Subject, r.Content, r.Language)
 	var attrs conversation.Attributes
 	if s.opts.Lookup != nil {
+		// The lookup asks the program's world, which may have changed
+		// since a first attempt: a retry is answered first.
+		if idem != nil {
+			res, ok, err := s.store.Replay(ctx, *idem)
+			if err != nil {
+				return Result{}, fmt.Errorf("parley: start conversation: %w", err)
+			}
+			if ok {
+				return Result(res), nil
+			}
+		}
 		q := LookupQuery{Channel: a.channel, UserID: userID, DataSourceID: dsID, Item: r.Item}
 		if attrs, err = s.opts.Lookup.ConversationAttributes(ctx, q); err != nil {
 			return Result{}, fmt.Errorf("parley: lookup: %w", err)
@@ -154,24 +156,24 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 	if err != nil {
 		return Result{}, err
 	}
+	evID, err := s.code()
+	if err != nil {
+		return Result{}, err
+	}
 	c := conversation.Conversation{
 		Code: convCode, Channel: a.channel, Type: r.Type,
 		UserID: userID, DataSourceID: dsID, Item: r.Item, Subject: r.Subject,
 		Status: conversation.StatusOpen, StartedBy: side, Language: r.Language,
 		Attributes: attrs, CreatedAt: now,
 	}
-	c.Apply(side, 0, now)
-	m := message.Message{Code: msgCode, Seq: 1, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now}
-	ev, err := s.event(notify.KindConversationStarted, c, sender, now)
-	if err != nil {
-		return Result{}, err
-	}
-	p := store.CreateParams{
-		Conversation: c, Message: m, Events: s.outboxEvents(ev),
-		Idempotency: s.idempotency(a, r.IdempotencyKey, "start", string(r.Type), userID, dsID,
-			string(r.Item.Kind), r.Item.ID, r.Subject, r.Content, r.Language),
-	}
+	m := message.Message{Code: msgCode, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now}
+	ev := s.event(evID, notify.KindConversationStarted, c, sender, now)
+	p := store.CreateParams{Conversation: c, Message: m, Events: s.outboxEvents(ev), Idempotency: idem}
 	res, err := s.store.CreateConversation(ctx, p)
+	var exists *store.ConversationExistsError
+	if errors.As(err, &exists) {
+		err = &ConversationExistsError{ID: exists.ID}
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("parley: start conversation: %w", err)
 	}
@@ -193,7 +195,9 @@ type PostRequest struct {
 
 // Post adds a message to a conversation of the actor's. A data source
 // cannot write into a review (ErrReviewReply); a closed conversation takes
-// no messages (ErrConversationClosed).
+// no messages (ErrConversationClosed). A retry with the same
+// IdempotencyKey returns the first result, even if the conversation was
+// closed since.
 func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, error) {
 	sender, _, err := s.writer(a)
 	if err != nil {
@@ -209,44 +213,52 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 	if err := f.err(); err != nil {
 		return Result{}, err
 	}
-	c, err := s.conversation(ctx, a, r.ConversationID)
-	if err != nil {
-		return Result{}, err
-	}
-	check := func(c conversation.Conversation) error { return canPost(c, sender) }
-	if err := check(c); err != nil {
-		return Result{}, err
-	}
 	now := s.now()
 	code, err := s.code()
 	if err != nil {
 		return Result{}, err
 	}
-	m := message.Message{Code: code, ConversationID: c.ID, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now}
-	ev, err := s.event(notify.KindMessagePosted, c, sender, now)
+	evID, err := s.code()
 	if err != nil {
 		return Result{}, err
 	}
+	// The rules run in the store's write, on the conversation as the
+	// write finds it and after the idempotency lookup; the event is built
+	// from that conversation. No read comes before the write.
+	var ev notify.Event
+	var refused error
 	p := store.AppendParams{
-		ConversationID: c.ID, Message: m, Check: check, Events: s.outboxEvents(ev),
-		Idempotency: s.idempotency(a, r.IdempotencyKey, "post", strconv.FormatInt(c.ID, 10), r.Content, r.Language),
+		ConversationID: r.ConversationID,
+		Message:        message.Message{Code: code, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now},
+		Prepare: func(c conversation.Conversation) ([]notify.Event, error) {
+			if refused = mayPost(a, sender, c); refused != nil {
+				return nil, refused
+			}
+			ev = s.event(evID, notify.KindMessagePosted, c, sender, now)
+			return s.outboxEvents(ev), nil
+		},
+		Idempotency: s.idempotency(a, r.IdempotencyKey, "post", strconv.FormatInt(r.ConversationID, 10), r.Content, r.Language),
 	}
 	res, err := s.store.AppendMessage(ctx, p)
 	if err != nil {
-		return Result{}, fmt.Errorf("parley: post message: %w", err)
+		return Result{}, storeError("post message", err, refused)
 	}
 	out := Result(res)
 	if !out.Replayed {
 		ev.ConversationID, ev.MessageID = out.Conversation.ID, out.Message.ID
-		s.waiters.publish(c.ID)
+		s.waiters.publish(out.Conversation.ID)
 		s.delivered(ctx, ev, out)
 	}
 	return out, nil
 }
 
-// canPost is the rule for adding a message, checked before the write and
-// again inside it, on the locked conversation.
-func canPost(c conversation.Conversation, sender message.Sender) error {
+// mayPost is the rule for adding a message by sender, acting as a, to c:
+// the actor may see c, a data source cannot write into a review, and a
+// closed conversation takes no message.
+func mayPost(a Actor, sender message.Sender, c conversation.Conversation) error {
+	if err := mayAccess(a, c); err != nil {
+		return err
+	}
 	if c.Type == conversation.TypeReview && sender.Kind == message.SenderDataSource {
 		return ErrReviewReply
 	}
@@ -258,30 +270,52 @@ func canPost(c conversation.Conversation, sender message.Sender) error {
 
 // Get returns a conversation the actor may see.
 func (s *Service) Get(ctx context.Context, a Actor, id int64) (conversation.Conversation, error) {
-	if err := a.valid(); err != nil {
+	if err := s.checkActor(a); err != nil {
 		return conversation.Conversation{}, err
 	}
 	return s.conversation(ctx, a, id)
 }
 
 // SetStatus closes or reopens a conversation of the actor's (seed 001's
-// conversation status). Either side may do it.
+// conversation status). Either side may do it, except for a review, which
+// only its reviewer may close or reopen (ErrReviewStatus): a seller cannot
+// reply to a review, and closing it would silence the reviewer.
 func (s *Service) SetStatus(ctx context.Context, a Actor, id int64, st conversation.Status) (conversation.Conversation, error) {
-	if _, _, err := s.writer(a); err != nil {
+	_, side, err := s.writer(a)
+	if err != nil {
 		return conversation.Conversation{}, err
 	}
 	if !st.Valid() {
 		return conversation.Conversation{}, &ValidationError{Field: FieldStatus, Reason: fmt.Sprintf("%q is not a valid choice (open, closed)", st)}
 	}
-	c, err := s.conversation(ctx, a, id)
-	if err != nil {
-		return conversation.Conversation{}, err
+	if id <= 0 {
+		return conversation.Conversation{}, &ValidationError{Field: FieldConversation, Reason: "must be a conversation id"}
 	}
-	c, err = s.store.SetStatus(ctx, store.StatusParams{ConversationID: c.ID, Status: st, At: s.now()})
+	var refused error
+	c, err := s.store.SetStatus(ctx, store.StatusParams{
+		ConversationID: id, Status: st, At: s.now(),
+		Check: func(c conversation.Conversation) error {
+			refused = mayChangeStatus(a, side, c)
+			return refused
+		},
+	})
 	if err != nil {
-		return conversation.Conversation{}, fmt.Errorf("parley: set status: %w", err)
+		return conversation.Conversation{}, storeError("set status", err, refused)
 	}
 	return c, nil
+}
+
+// mayChangeStatus is the rule for closing or reopening c by side, acting
+// as a: the actor may see c, and only the reviewer closes or reopens a
+// review.
+func mayChangeStatus(a Actor, side conversation.Side, c conversation.Conversation) error {
+	if err := mayAccess(a, c); err != nil {
+		return err
+	}
+	if c.Type == conversation.TypeReview && side == conversation.SideSeller {
+		return ErrReviewStatus
+	}
+	return nil
 }
 
 // MarkRead records that the actor has read a conversation up to and
@@ -292,22 +326,36 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, conversationID, upToMes
 	if err != nil {
 		return conversation.Conversation{}, err
 	}
+	if conversationID <= 0 {
+		return conversation.Conversation{}, &ValidationError{Field: FieldConversation, Reason: "must be a conversation id"}
+	}
 	if upToMessageID <= 0 {
 		return conversation.Conversation{}, &ValidationError{Field: FieldMessage, Reason: "must be a message id"}
 	}
-	c, err := s.conversation(ctx, a, conversationID)
+	var refused error
+	c, err := s.store.MarkRead(ctx, store.ReadParams{
+		ConversationID: conversationID, Side: side, UpToMessageID: upToMessageID,
+		Check: func(c conversation.Conversation) error {
+			refused = mayAccess(a, c)
+			return refused
+		},
+	})
 	if err != nil {
-		return conversation.Conversation{}, err
-	}
-	c, err = s.store.MarkRead(ctx, store.ReadParams{ConversationID: c.ID, Side: side, UpToMessageID: upToMessageID})
-	if err != nil {
-		return conversation.Conversation{}, fmt.Errorf("parley: mark read: %w", err)
+		return conversation.Conversation{}, storeError("mark read", err, refused)
 	}
 	return c, nil
 }
 
 // UnreadSummary is a party's unread totals in its channel.
-type UnreadSummary = store.UnreadSummary
+type UnreadSummary struct {
+	// Messages is the number of unread messages in all the party's
+	// conversations: the other side's messages after the party's read
+	// position.
+	Messages int64
+	// Conversations is the number of the party's conversations with
+	// unread messages.
+	Conversations int64
+}
 
 // Unread returns the unread totals of the actor (a user, a seller, or an
 // integration acting for one).
@@ -320,12 +368,12 @@ func (s *Service) Unread(ctx context.Context, a Actor) (UnreadSummary, error) {
 	if err != nil {
 		return UnreadSummary{}, fmt.Errorf("parley: unread: %w", err)
 	}
-	return u, nil
+	return UnreadSummary(u), nil
 }
 
 // writer returns the sender the actor writes as.
 func (s *Service) writer(a Actor) (message.Sender, conversation.Side, error) {
-	if err := a.valid(); err != nil {
+	if err := s.checkActor(a); err != nil {
 		return message.Sender{}, "", err
 	}
 	sender, ok := a.Sender()
@@ -335,25 +383,24 @@ func (s *Service) writer(a Actor) (message.Sender, conversation.Side, error) {
 	return sender, conversation.Side(sender.Kind), nil
 }
 
-// valid checks an actor built by the program.
-func (a Actor) valid() error {
+// checkActor checks an actor built by the program, against the
+// Service's limits.
+func (s *Service) checkActor(a Actor) error {
 	if a.kind < ActorUser || a.kind > ActorIntegration {
 		return denied("invalid actor")
 	}
 	var f fieldErrors
-	DefaultLimits().id(&f, FieldChannel, a.channel)
-	if s, ok := a.Sender(); ok {
-		DefaultLimits().id(&f, FieldSender, s.ID)
-		if s.Kind == message.SenderUser && !s.UserType.Valid() {
+	s.opts.Limits.id(&f, FieldChannel, a.channel)
+	if p, ok := a.Sender(); ok {
+		s.opts.Limits.id(&f, FieldSender, p.ID)
+		if p.Kind == message.SenderUser && !p.UserType.Valid() {
 			f.add(FieldSender, "unknown user type")
 		}
 	}
 	return f.err()
 }
 
-// conversation loads a conversation and checks that the actor may see it:
-// another channel's conversation is not found; another party's is
-// ErrPermission.
+// conversation loads a conversation that the actor may see (mayAccess).
 func (s *Service) conversation(ctx context.Context, a Actor, id int64) (conversation.Conversation, error) {
 	if id <= 0 {
 		return conversation.Conversation{}, &ValidationError{Field: FieldConversation, Reason: "must be a conversation id"}
@@ -362,16 +409,37 @@ func (s *Service) conversation(ctx context.Context, a Actor, id int64) (conversa
 	if err != nil {
 		return conversation.Conversation{}, fmt.Errorf("parley: conversation %d: %w", id, err)
 	}
+	if err := mayAccess(a, c); err != nil {
+		return conversation.Conversation{}, err
+	}
+	return c, nil
+}
+
+// mayAccess is the rule for seeing a conversation: another channel's
+// conversation is not found; another party's is ErrPermission; an
+// integration acting for itself sees its whole channel.
+func mayAccess(a Actor, c conversation.Conversation) error {
 	if c.Channel != a.channel {
-		return conversation.Conversation{}, fmt.Errorf("parley: conversation %d: %w", id, ErrNotFound)
+		return fmt.Errorf("parley: conversation %d: %w", c.ID, ErrNotFound)
 	}
 	if p, ok := a.Sender(); ok {
 		if (p.Kind == message.SenderUser && c.UserID != p.ID) ||
 			(p.Kind == message.SenderDataSource && c.DataSourceID != p.ID) {
-			return conversation.Conversation{}, denied(a.String(), "is not a party to conversation", strconv.FormatInt(id, 10))
+			return denied(a.String(), "is not a party to conversation", strconv.FormatInt(c.ID, 10))
 		}
 	}
-	return c, nil
+	return nil
+}
+
+// storeError returns the error of the store operation op as the Service
+// returns it: the error of one of the Service's own rules (refused), which
+// the store returns unchanged from its callback, as it is; any other error
+// wrapped with op.
+func storeError(op string, err, refused error) error {
+	if refused != nil && err == refused {
+		return err
+	}
+	return fmt.Errorf("parley: %s: %w", op, err)
 }
 
 // idempotency returns the store's idempotency record for a keyed request.

@@ -223,25 +223,15 @@ func TestService_Start(t *testing.T) {
 		}
 		assert.EqualValues(t, 1, h.count(t))
 	})
-	t.Run("DefaultDataSource", func(t *testing.T) {
-		h := newHarness(t, func(o *parley.Options) {
-			o.DefaultDataSource = func(_ context.Context, channel, user string) (string, error) { return "2", nil }
-		})
-		res := h.mustStart(t, alice, parley.StartRequest{Type: conversation.TypeMessage, Content: "which outlet?"})
-		assert.Equal(t, "2", res.Conversation.DataSourceID)
-
-		h2 := newHarness(t)
-		_, err := h2.svc.Start(ctx, alice, parley.StartRequest{Type: conversation.TypeMessage, Content: "hi"})
+	t.Run("DataSourceRequired", func(t *testing.T) {
+		// A user names the data source; picking a default one is the
+		// program's (or its dialect's) business.
+		h := newHarness(t)
+		_, err := h.svc.Start(ctx, alice, parley.StartRequest{Type: conversation.TypeMessage, Content: "hi"})
 		var ve *parley.ValidationError
 		require.ErrorAs(t, err, &ve)
 		assert.Equal(t, parley.FieldDataSource, ve.Field)
-
-		h3 := newHarness(t, func(o *parley.Options) {
-			o.DefaultDataSource = func(context.Context, string, string) (string, error) { return "", errors.New("no outlet open") }
-		})
-		_, err = h3.svc.Start(ctx, alice, parley.StartRequest{Type: conversation.TypeMessage, Content: "hi"})
-		assert.ErrorContains(t, err, "no outlet open")
-		assert.EqualValues(t, 0, h3.count(t))
+		assert.EqualValues(t, 0, h.count(t))
 	})
 	t.Run("Lookup", func(t *testing.T) {
 		var got parley.LookupQuery
@@ -821,6 +811,26 @@ func TestService_Wait(t *testing.T) {
 		_, err := h.svc.Wait(ctx, bob, c.Conversation.ID, 0, 0)
 		assert.ErrorIs(t, err, parley.ErrPermission)
 	})
+	t.Run("NegativeAfter", func(t *testing.T) {
+		// Poll, Wait and WaitFor share one validation: a negative id is
+		// a validation error of the message field, never a lookup.
+		calls := map[string]func() error{
+			"Poll": func() error { _, err := h.svc.Poll(ctx, alice, c.Conversation.ID, -1, 0); return err },
+			"Wait": func() error { _, err := h.svc.Wait(ctx, alice, c.Conversation.ID, -1, 0); return err },
+			"WaitFor": func() error {
+				_, err := h.svc.WaitFor(ctx, alice, c.Conversation.ID, -1, 0, time.Second)
+				return err
+			},
+			"WaitFor no wait": func() error { _, err := h.svc.WaitFor(ctx, alice, c.Conversation.ID, -1, 0, 0); return err },
+		}
+		for name, call := range calls {
+			err := call()
+			var ve *parley.ValidationError
+			require.ErrorAs(t, err, &ve, name)
+			assert.Equal(t, parley.FieldMessage, ve.Field, name)
+			assert.NotErrorIs(t, err, parley.ErrNotFound, name)
+		}
+	})
 }
 
 func TestService_ConcurrentPosts(t *testing.T) {
@@ -887,6 +897,60 @@ func TestService_ConcurrentPosts(t *testing.T) {
 	}
 }
 
+func TestService_ActorLimits(t *testing.T) {
+	t.Run("Larger", func(t *testing.T) {
+		// Actor ids are checked against the Service's limits: a user id
+		// the Service accepts in a start is one that user can act with.
+		h := newHarness(t, func(o *parley.Options) { o.Limits.MaxIDBytes = 128 })
+		long := strings.Repeat("u", 100)
+		res, err := h.svc.Start(ctx, shop1, parley.StartRequest{Type: conversation.TypeMessage, UserID: long, Content: "Your order shipped."})
+		require.NoError(t, err)
+		user := parley.User("1", long)
+		_, err = h.svc.Get(ctx, user, res.Conversation.ID)
+		require.NoError(t, err)
+		page, err := h.svc.List(ctx, user, conversation.Filter{}, parley.PageRequest{})
+		require.NoError(t, err)
+		assert.Len(t, page.Items, 1)
+		h.mustPost(t, user, res.Conversation.ID, "Thanks!")
+		_, err = h.svc.MarkRead(ctx, user, res.Conversation.ID, res.Message.ID)
+		require.NoError(t, err)
+		_, err = h.svc.Unread(ctx, user)
+		require.NoError(t, err)
+	})
+	t.Run("Smaller", func(t *testing.T) {
+		h := newHarness(t, func(o *parley.Options) { o.Limits.MaxIDBytes = 8 })
+		_, err := h.svc.Start(ctx, parley.User("1", "123456789"), question("1", conversation.Item{}, "q"))
+		var ve *parley.ValidationError
+		require.ErrorAs(t, err, &ve)
+		assert.Equal(t, parley.FieldSender, ve.Field)
+		_, err = h.svc.List(ctx, parley.User("1", "123456789"), conversation.Filter{}, parley.PageRequest{})
+		assert.ErrorIs(t, err, parley.ErrInvalid)
+		_, err = h.svc.List(ctx, parley.User("1", "12345678"), conversation.Filter{}, parley.PageRequest{})
+		assert.NoError(t, err)
+	})
+}
+
+func TestService_DataSourceSender(t *testing.T) {
+	// An integration acting for a data source may pass a user type; the
+	// message of a data source never carries one.
+	h := newHarness(t)
+	c := h.mustStart(t, alice, question("1", conversation.Item{}, "q")).Conversation
+	asShop, err := channel.OnBehalfOf(message.Sender{Kind: message.SenderDataSource, ID: "1", UserType: message.UserGuest})
+	require.NoError(t, err)
+	s, _ := asShop.Sender()
+	assert.Equal(t, message.DataSource("1"), s)
+	res, err := h.svc.Post(ctx, asShop, parley.PostRequest{ConversationID: c.ID, Content: "In stock."})
+	require.NoError(t, err)
+	assert.Equal(t, message.DataSource("1"), res.Message.Sender)
+	msgs, err := h.svc.Poll(ctx, alice, c.ID, c.LastMessageID, 0)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	assert.Equal(t, message.DataSource("1"), msgs[0].Sender)
+	res, err = h.svc.Start(ctx, asShop, parley.StartRequest{Type: conversation.TypeMessage, UserID: "545383", Content: "Hello"})
+	require.NoError(t, err)
+	assert.Equal(t, message.DataSource("1"), res.Message.Sender)
+}
+
 func TestActor_OnBehalfOf(t *testing.T) {
 	_, err := alice.OnBehalfOf(message.User("545382", message.UserRegistered))
 	assert.NoError(t, err, "a user may name themselves")
@@ -945,3 +1009,184 @@ func TestService_CodeSourceFails(t *testing.T) {
 }
 
 type uuidT = uuid.UUID
+
+func TestService_ActivityOrder(t *testing.T) {
+	// A poster reads the clock and is paused before its write; meanwhile
+	// another poster writes into the same conversation with a later time,
+	// and a third into another conversation. The paused message, written
+	// last, must not be dated before the messages written before it, and
+	// its conversation must lead the inbox.
+	clk := &clock{now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}
+	var pauseNext atomic.Bool
+	paused, resume := make(chan struct{}), make(chan struct{})
+	h := newHarness(t, func(o *parley.Options) {
+		o.Now = func() time.Time {
+			now := clk.Now()
+			if pauseNext.CompareAndSwap(true, false) {
+				close(paused)
+				<-resume
+			}
+			return now
+		}
+	})
+	c1 := h.mustStart(t, alice, question("1", conversation.Item{}, "q1")).Conversation
+	c2 := h.mustStart(t, bob, question("1", conversation.Item{}, "q2")).Conversation
+
+	pauseNext.Store(true)
+	done := make(chan parley.Result)
+	go func() {
+		res, err := h.svc.Post(ctx, alice, parley.PostRequest{ConversationID: c1.ID, Content: "read the clock first, written last"})
+		assert.NoError(t, err)
+		done <- res
+	}()
+	<-paused
+	other := h.mustPost(t, shop1, c2.ID, "written second")
+	same := h.mustPost(t, shop1, c1.ID, "written third")
+	close(resume)
+	last := <-done
+
+	assert.Equal(t, same.Message.Seq+1, last.Message.Seq)
+	assert.False(t, last.Message.CreatedAt.Before(same.Message.CreatedAt),
+		"the last message is dated %v, before the message before it (%v)", last.Message.CreatedAt, same.Message.CreatedAt)
+	msgs, err := h.svc.Poll(ctx, alice, c1.ID, 0, 0)
+	require.NoError(t, err)
+	for i := 1; i < len(msgs); i++ {
+		assert.False(t, msgs[i].CreatedAt.Before(msgs[i-1].CreatedAt), "message %d dated before message %d", msgs[i].Seq, msgs[i-1].Seq)
+	}
+	got, err := h.svc.Get(ctx, alice, c1.ID)
+	require.NoError(t, err)
+	assert.Equal(t, msgs[len(msgs)-1].CreatedAt, got.LastMessageAt)
+	assert.False(t, got.ModifiedAt.Before(same.Conversation.ModifiedAt), "ModifiedAt moved backwards")
+
+	inbox, err := h.svc.List(ctx, shop1, conversation.Filter{}, parley.PageRequest{})
+	require.NoError(t, err)
+	require.Len(t, inbox.Items, 2)
+	assert.Equal(t, []int64{c1.ID, c2.ID}, []int64{inbox.Items[0].ID, inbox.Items[1].ID},
+		"the conversation that received the last message leads the inbox (%v, after %v)", last.Message.CreatedAt, other.Message.CreatedAt)
+}
+
+func TestService_RetryAfterRuleChanged(t *testing.T) {
+	// A keyed retry returns the first result, whatever rule changed since
+	// the first attempt was written.
+	t.Run("PostAfterClose", func(t *testing.T) {
+		h := newHarness(t)
+		c := h.mustStart(t, alice, question("1", conversation.Item{}, "q")).Conversation
+		p := parley.PostRequest{ConversationID: c.ID, Content: "x", IdempotencyKey: "k"}
+		first, err := h.svc.Post(ctx, alice, p)
+		require.NoError(t, err)
+		_, err = h.svc.SetStatus(ctx, shop1, c.ID, conversation.StatusClosed)
+		require.NoError(t, err)
+		again, err := h.svc.Post(ctx, alice, p)
+		require.NoError(t, err)
+		assert.True(t, again.Replayed)
+		assert.Equal(t, first.Message, again.Message)
+		assert.Equal(t, conversation.StatusClosed, again.Conversation.Status, "the conversation as it is now")
+		_, err = h.svc.Post(ctx, alice, parley.PostRequest{ConversationID: c.ID, Content: "x", IdempotencyKey: "k2"})
+		assert.ErrorIs(t, err, parley.ErrConversationClosed, "a new key meets the rule")
+		p.Content = "y"
+		_, err = h.svc.Post(ctx, alice, p)
+		assert.ErrorIs(t, err, parley.ErrIdempotencyMismatch, "another request with the key")
+	})
+	t.Run("StartAfterLookupChanged", func(t *testing.T) {
+		var refuse atomic.Bool
+		h := newHarness(t, func(o *parley.Options) {
+			o.Lookup = parley.LookupFunc(func(context.Context, parley.LookupQuery) (conversation.Attributes, error) {
+				if refuse.Load() {
+					return conversation.Attributes{}, errors.New("product withdrawn")
+				}
+				return conversation.Attributes{ProductBaseCode: "B"}, nil
+			})
+		})
+		r := question("1", conversation.Product("1"), "Is it in stock?")
+		r.IdempotencyKey = "k"
+		first := h.mustStart(t, alice, r)
+		refuse.Store(true)
+		again, err := h.svc.Start(ctx, alice, r)
+		require.NoError(t, err)
+		assert.True(t, again.Replayed)
+		assert.Equal(t, first.Message, again.Message)
+		assert.Equal(t, first.Conversation.ID, again.Conversation.ID)
+		r.IdempotencyKey = "k2"
+		_, err = h.svc.Start(ctx, alice, r)
+		assert.ErrorContains(t, err, "product withdrawn", "a new key meets the rule")
+		assert.Len(t, h.notes.Notifications(), 1)
+	})
+}
+
+func TestService_SetStatus(t *testing.T) {
+	t.Run("ErrReviewStatus", func(t *testing.T) {
+		// Only the reviewer closes or reopens a review.
+		h := newHarness(t)
+		c := h.mustStart(t, alice, parley.StartRequest{Type: conversation.TypeReview, DataSourceID: "1", Item: conversation.Product("1"), Content: "Broke after a week."}).Conversation
+		asShop, err := channel.OnBehalfOf(message.DataSource("1"))
+		require.NoError(t, err)
+		for _, a := range []parley.Actor{shop1, asShop} {
+			_, err := h.svc.SetStatus(ctx, a, c.ID, conversation.StatusClosed)
+			assert.ErrorIs(t, err, parley.ErrReviewStatus, a.String())
+			assert.ErrorIs(t, err, parley.ErrPermission, a.String())
+		}
+		got, err := h.svc.Get(ctx, alice, c.ID)
+		require.NoError(t, err)
+		assert.Equal(t, c, got, "nothing changed")
+
+		closed, err := h.svc.SetStatus(ctx, alice, c.ID, conversation.StatusClosed)
+		require.NoError(t, err)
+		assert.Equal(t, conversation.StatusClosed, closed.Status)
+		_, err = h.svc.SetStatus(ctx, shop1, c.ID, conversation.StatusOpen)
+		assert.ErrorIs(t, err, parley.ErrReviewStatus, "nor reopen it")
+		reopened, err := h.svc.SetStatus(ctx, alice, c.ID, conversation.StatusOpen)
+		require.NoError(t, err)
+		assert.Equal(t, conversation.StatusOpen, reopened.Status)
+
+		// Other types: either side.
+		q := h.mustStart(t, alice, question("1", conversation.Item{}, "q")).Conversation
+		_, err = h.svc.SetStatus(ctx, shop1, q.ID, conversation.StatusClosed)
+		require.NoError(t, err)
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		h := newHarness(t)
+		c := h.mustStart(t, alice, question("1", conversation.Item{}, "q")).Conversation
+		_, err := h.svc.SetStatus(ctx, alice, c.ID+100, conversation.StatusClosed)
+		assert.ErrorIs(t, err, parley.ErrNotFound)
+		_, err = h.svc.SetStatus(ctx, parley.User("2", "545382"), c.ID, conversation.StatusClosed)
+		assert.ErrorIs(t, err, parley.ErrNotFound, "another channel's conversation")
+		_, err = h.svc.SetStatus(ctx, alice, 0, conversation.StatusClosed)
+		assert.ErrorIs(t, err, parley.ErrInvalid)
+	})
+}
+
+// readCounter is a store that counts its conversation reads.
+type readCounter struct {
+	store.Store
+	gets atomic.Int64
+}
+
+func (r *readCounter) GetConversation(ctx context.Context, id int64) (conversation.Conversation, error) {
+	r.gets.Add(1)
+	return r.Store.GetConversation(ctx, id)
+}
+
+func TestService_WritesReadNothingFirst(t *testing.T) {
+	// Post, SetStatus and MarkRead decide their rules inside the store's
+	// write: none reads the conversation before it.
+	st := &readCounter{Store: memory.New()}
+	defer st.Close()
+	opts := parley.DefaultOptions()
+	opts.Logger = slog.New(slog.DiscardHandler)
+	svc, err := parley.New(st, opts)
+	require.NoError(t, err)
+	res, err := svc.Start(ctx, alice, question("1", conversation.Item{}, "q"))
+	require.NoError(t, err)
+	id := res.Conversation.ID
+	_, err = svc.Post(ctx, shop1, parley.PostRequest{ConversationID: id, Content: "a"})
+	require.NoError(t, err)
+	_, err = svc.MarkRead(ctx, alice, id, res.Message.ID)
+	require.NoError(t, err)
+	_, err = svc.SetStatus(ctx, alice, id, conversation.StatusClosed)
+	require.NoError(t, err)
+	_, err = svc.Post(ctx, shop1, parley.PostRequest{ConversationID: id, Content: "b"})
+	require.ErrorIs(t, err, parley.ErrConversationClosed)
+	_, err = svc.Post(ctx, bob, parley.PostRequest{ConversationID: id, Content: "c"})
+	require.ErrorIs(t, err, parley.ErrPermission)
+	assert.Zero(t, st.gets.Load(), "conversation reads before writes")
+}

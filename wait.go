@@ -15,21 +15,33 @@ import (
 // get-new-messages). Order is assigned inside the store's write, so a
 // client that polls with the last id it has never misses a message.
 func (s *Service) Poll(ctx context.Context, a Actor, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
-	if err := a.valid(); err != nil {
+	id, n, err := s.pollArgs(ctx, a, conversationID, afterMessageID, limit)
+	if err != nil {
 		return nil, err
 	}
+	return s.after(ctx, id, afterMessageID, n)
+}
+
+// pollArgs validates the arguments of Poll and Wait, in this order: the
+// actor, afterMessageID (negative is a *ValidationError of FieldMessage),
+// the limit, and the conversation, which the actor must be allowed to
+// read. It returns the conversation id and the page size.
+func (s *Service) pollArgs(ctx context.Context, a Actor, conversationID, afterMessageID int64, limit int) (int64, int, error) {
+	if err := s.checkActor(a); err != nil {
+		return 0, 0, err
+	}
 	if afterMessageID < 0 {
-		return nil, &ValidationError{Field: FieldMessage, Reason: "must not be negative"}
+		return 0, 0, &ValidationError{Field: FieldMessage, Reason: "must not be negative"}
 	}
 	n, err := s.limit(PageRequest{Limit: limit})
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
 	c, err := s.conversation(ctx, a, conversationID)
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
-	return s.after(ctx, c.ID, afterMessageID, n)
+	return c.ID, n, nil
 }
 
 func (s *Service) after(ctx context.Context, id, afterMessageID int64, limit int) ([]message.Message, error) {
@@ -45,22 +57,15 @@ func (s *Service) after(ctx context.Context, id, afterMessageID int64, limit int
 // messages. Waiting costs no store query while nothing is posted: waiters
 // are woken by the Service's own posts, in this process.
 func (s *Service) Wait(ctx context.Context, a Actor, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
-	if err := a.valid(); err != nil {
-		return nil, err
-	}
-	n, err := s.limit(PageRequest{Limit: limit})
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.conversation(ctx, a, conversationID)
+	id, n, err := s.pollArgs(ctx, a, conversationID, afterMessageID, limit)
 	if err != nil {
 		return nil, err
 	}
 	for {
 		// Subscribe before reading, so that a post between the read and
 		// the wait is not lost.
-		woken, cancel := s.waiters.subscribe(c.ID)
-		msgs, err := s.after(ctx, c.ID, afterMessageID, n)
+		woken, cancel := s.waiters.subscribe(id)
+		msgs, err := s.after(ctx, id, afterMessageID, n)
 		if err != nil || len(msgs) > 0 {
 			cancel()
 			return msgs, err

@@ -149,10 +149,12 @@ type Conversation struct {
 	Attributes Attributes
 
 	CreatedAt time.Time
-	// ModifiedAt changes with every message and status change.
+	// ModifiedAt changes with every message and status change; it never
+	// moves backwards.
 	ModifiedAt time.Time
 	// LastMessageAt is the time of the newest message; conversations are
-	// listed newest activity first by (LastMessageAt, ID).
+	// listed newest activity first by (LastMessageAt, ID). It never moves
+	// backwards.
 	LastMessageAt time.Time
 	// LastMessageID and LastSeq identify the newest message.
 	LastMessageID int64
@@ -178,7 +180,9 @@ func (c Conversation) IsReadBy(s Side, seq int64) bool { return seq <= c.Read(s)
 
 // Filter narrows a conversation listing. The zero Filter matches everything;
 // each set field narrows the result (fields combine with AND). Filters come
-// from seed 000's listing parameters.
+// from seed 000's listing parameters. Time bounds are inclusive and exact:
+// a bound between two of the stores' time steps (a microsecond) keeps the
+// conversations on its side of it.
 type Filter struct {
 	CreatedFrom, CreatedTo   time.Time // created_date range; zero: open-ended
 	ModifiedFrom, ModifiedTo time.Time // modified_date range; zero: open-ended
@@ -195,52 +199,4 @@ type Filter struct {
 	UserFirstName   string // user__first_name, exact
 	UserLastName    string // user__last_name, exact
 	OrderNumber     string // order_number
-}
-
-// Match reports whether c satisfies every set field of f. Backends that
-// filter in memory use it; SQL backends translate the same fields to WHERE
-// clauses, and the conformance suite checks that both agree.
-func (f Filter) Match(c Conversation) bool {
-	inRange := func(t, from, to time.Time) bool {
-		return (from.IsZero() || !t.Before(from)) && (to.IsZero() || !t.After(to))
-	}
-	switch {
-	case !inRange(c.CreatedAt, f.CreatedFrom, f.CreatedTo),
-		!inRange(c.ModifiedAt, f.ModifiedFrom, f.ModifiedTo),
-		f.UserID != "" && c.UserID != f.UserID,
-		f.DataSourceID != "" && c.DataSourceID != f.DataSourceID,
-		f.ProductID != "" && c.Item != Product(f.ProductID),
-		f.OrderItemID != "" && c.Item != OrderItem(f.OrderItemID),
-		f.ItemKind != ItemNone && c.Item.Kind != f.ItemKind,
-		f.Type != "" && c.Type != f.Type,
-		f.Status != "" && c.Status != f.Status,
-		f.ProductBaseCode != "" && c.Attributes.ProductBaseCode != f.ProductBaseCode,
-		f.UserFirstName != "" && c.Attributes.UserFirstName != f.UserFirstName,
-		f.UserLastName != "" && c.Attributes.UserLastName != f.UserLastName,
-		f.OrderNumber != "" && c.Attributes.OrderNumber != f.OrderNumber:
-		return false
-	}
-	return true
-}
-
-// Apply records in c a new message written by side s at time at, with the
-// given message id, and returns the message's sequence number. The
-// sender's side has read everything up to its own message; the other side
-// has one more unread message. Every store applies messages with it (SQL
-// stores may apply the same arithmetic in SQL), so read state and ordering
-// follow one rule.
-func (c *Conversation) Apply(s Side, messageID int64, at time.Time) (seq int64) {
-	c.LastSeq++
-	c.MessageCount++
-	c.LastMessageID = messageID
-	c.LastMessageAt = at
-	c.ModifiedAt = at
-	own, other := &c.UserRead, &c.SellerRead
-	if s == SideSeller {
-		own, other = other, own
-	}
-	own.ReadSeq = c.LastSeq
-	own.Unread = 0
-	other.Unread++
-	return c.LastSeq
 }

@@ -55,10 +55,14 @@ type Message struct {
 	// Seq is the message's position in its conversation (1, 2, 3, ...),
 	// assigned by the store under the conversation's lock, so that reading
 	// "every message after Seq n" never misses a concurrent write.
-	Seq       int64
-	Sender    Sender
-	Content   string
-	Language  string // BCP 47 language code of Content, if known (seed 001)
+	Seq      int64
+	Sender   Sender
+	Content  string
+	Language string // BCP 47 language code of Content, if known (seed 001)
+	// CreatedAt is when the message was written. Within a conversation it
+	// never decreases with Seq: a message whose writer read the clock
+	// before an earlier message (or status change) was stored is dated at
+	// that earlier activity.
 	CreatedAt time.Time
 
 	// TranslatedFrom is set only on messages returned by

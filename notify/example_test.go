@@ -68,7 +68,6 @@ func ExampleWorker() {
 		UserID: "u1", DataSourceID: "ds1", Subject: "Size?", Status: conversation.StatusOpen,
 		StartedBy: conversation.SideUser, CreatedAt: now,
 	}
-	c.Apply(conversation.SideUser, 0, now)
 	sellerParty := notify.Party{Kind: message.SenderDataSource, ID: "ds1"}
 	_, err := st.CreateConversation(ctx, store.CreateParams{
 		Conversation: c,
@@ -76,7 +75,7 @@ func ExampleWorker() {
 		Events: []notify.Event{{
 			ID: uuid.Must(uuid.NewV7()).String(), Kind: notify.KindConversationStarted, Channel: "shop",
 			ConversationType: c.Type, Recipient: sellerParty, Sender: notify.Party{Kind: message.SenderUser, ID: "u1"},
-			CreatedAt: now, DueAt: now, DigestKey: notify.DigestKeyOf("shop", sellerParty, c.Code),
+			CreatedAt: now, DueAt: now, DigestKey: "ds1|" + c.Code.String(), // one key per recipient and conversation
 		}},
 	})
 	if err != nil {

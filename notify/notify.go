@@ -55,8 +55,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
 )
@@ -112,20 +110,16 @@ type Event struct {
 	// notifications are gathered into digests.
 	DueAt time.Time
 	// DigestKey groups the events that may be delivered as one
-	// notification: same recipient, same conversation. See DigestKeyOf.
+	// notification: the producer (the parley Service) gives the events of
+	// one recipient in one conversation the same key, and others other
+	// keys. Its form is the producer's; workers and stores only compare
+	// keys.
 	DigestKey string
 
 	// Outbox bookkeeping, maintained by the store.
 	State     State
 	Attempts  int
 	LastError string
-}
-
-// DigestKeyOf returns the DigestKey of events for recipient r in the
-// conversation with the given code (known before the store assigns the
-// conversation's id), in channel.
-func DigestKeyOf(channel string, r Party, conversationCode uuid.UUID) string {
-	return channel + "|" + string(r.Kind) + "|" + r.ID + "|" + conversationCode.String()
 }
 
 // Notification is what a Notifier delivers: one or more events for the

@@ -88,7 +88,7 @@ func (e *env) event(kind notify.Kind, c conversation.Conversation, sender messag
 		ID: newCode().String(), Kind: kind, Channel: c.Channel, ConversationType: c.Type,
 		Recipient: recipient, Sender: notify.Party{Kind: sender.Kind, ID: sender.ID},
 		CreatedAt: now, DueAt: now.Add(e.window),
-		DigestKey: notify.DigestKeyOf(c.Channel, recipient, c.Code),
+		DigestKey: string(recipient.Kind) + ":" + recipient.ID + "|" + c.Code.String(),
 		State:     notify.StatePending,
 	}
 }
@@ -102,7 +102,6 @@ func (e *env) start(userID, content string) (conversation.Conversation, message.
 		UserID: userID, DataSourceID: "ds1", Subject: "About " + userID,
 		Status: conversation.StatusOpen, StartedBy: conversation.SideUser, CreatedAt: now,
 	}
-	c.Apply(conversation.SideUser, 0, now)
 	sender := message.User(userID, message.UserRegistered)
 	res, err := e.st.CreateConversation(context.Background(), store.CreateParams{
 		Conversation: c,
@@ -122,7 +121,9 @@ func (e *env) post(id int64, sender message.Sender, content string) message.Mess
 	res, err := e.st.AppendMessage(ctx, store.AppendParams{
 		ConversationID: id,
 		Message:        message.Message{Code: newCode(), Sender: sender, Content: content, CreatedAt: e.now()},
-		Events:         []notify.Event{e.event(notify.KindMessagePosted, c, sender)},
+		Prepare: func(conversation.Conversation) ([]notify.Event, error) {
+			return []notify.Event{e.event(notify.KindMessagePosted, c, sender)}, nil
+		},
 	})
 	require.NoError(e.t, err)
 	return res.Message

@@ -11,13 +11,53 @@
 //     however many callers race for it;
 //   - message order: AppendMessage assigns each message the next Seq of its
 //     conversation inside the write, so that reading the messages after a
-//     given one never misses a concurrent write;
-//   - check-then-write: the Check callbacks run on the locked, current
-//     conversation, and nothing is written when they fail;
+//     given one never misses a concurrent write, and dates it no earlier
+//     than the conversation's last activity (ApplyMessage);
 //   - idempotency: a write that carries an Idempotency key already used by
-//     the same scope returns the first result, or ErrIdempotencyMismatch;
-//   - the outbox: the Events given to a write are stored in the same
-//     transaction as the write (see notify.Outbox).
+//     the same scope returns the first result, or ErrIdempotencyMismatch,
+//     before anything else is looked at;
+//   - check-then-write: the callbacks of the writes (see Callbacks) decide
+//     on the conversation as the write finds it, and nothing is written
+//     when they fail;
+//   - the outbox: the events of a write are stored in the same transaction
+//     as the write (see notify.Outbox).
+//
+// The arithmetic of the writes (a message's Seq and time, read state,
+// unread counts, filter bounds) is written once, in the helpers of this
+// package (ApplyFirst, ApplyMessage, ApplyStatus, ApplyRead,
+// NormalizeFilter, ConversationQuery.Matches); SQL stores may compute the
+// same in SQL, and the conformance suite checks that they agree.
+//
+// # Callbacks
+//
+// The Service enforces its rules (who may write into a conversation, a
+// closed conversation takes no message, who may close it) in callbacks
+// that a store runs inside its write: AppendParams.Prepare,
+// StatusParams.Check and ReadParams.Check. The rules stay in the Service;
+// the store only makes them atomic with the write. A store:
+//
+//   - looks the idempotency key up first: a replay returns the first result
+//     without calling the callback;
+//   - returns ErrNotFound for an unknown conversation without calling it;
+//   - calls it with the conversation as the write will find it, and, if it
+//     returns an error, returns that error unchanged (not wrapped) and
+//     writes nothing, not even the idempotency record.
+//
+// A callback is a pure function of the conversation it is given: it does
+// not call the store, it may be called more than once, and its outcome
+// depends only on the fields that never change once a conversation exists
+// (ID, Code, Channel, Type, UserID, DataSourceID, Item, StartedBy,
+// Language, Attributes, CreatedAt) and on Status. A store may therefore
+// keep the decision atomic in either of two ways:
+//
+//   - run the callback while it holds the conversation (a mutex, a row
+//     lock, or the single writer's transaction), as store/memory and
+//     store/sqlite do;
+//   - or run it on a conversation read without a lock, then write with one
+//     statement that applies only if Status is still what the callback
+//     saw, and when it is not, read again and call the callback again, as
+//     store/postgres does for AppendMessage and SetStatus, so that no lock
+//     waits on a round trip to the client.
 //
 // The package store/storetest is the definition of a Store: every backend
 // runs the whole suite with one line, storetest.Run(t, newStore).
@@ -90,30 +130,47 @@ type Store interface {
 	// ErrIdempotencyMismatch if the fingerprint differs).
 	CreateConversation(ctx context.Context, p CreateParams) (CreateResult, error)
 
-	// AppendMessage adds a message to an existing conversation. Within one
-	// transaction it locks the conversation, runs p.Check on it (returning
-	// Check's error unchanged, having written nothing), assigns the message
-	// its ID and the next Seq, applies it to the conversation with
-	// conversation.Conversation.Apply, and stores the events. Idempotency
-	// is checked before Check, as for CreateConversation.
+	// AppendMessage adds a message to an existing conversation,
+	// atomically, with the events that p.Prepare returns. In this order:
+	// when p.Idempotency was used before by the same scope, it returns the
+	// first result with Replayed set (or ErrIdempotencyMismatch); an
+	// unknown conversation is ErrNotFound; p.Prepare decides on the
+	// conversation (see Callbacks: its error is returned unchanged and
+	// nothing is written); then the store assigns the message its ID,
+	// applies it to the conversation with ApplyMessage, and stores the
+	// message, the conversation, the events (with their ConversationID and
+	// MessageID set) and the idempotency record.
 	AppendMessage(ctx context.Context, p AppendParams) (AppendResult, error)
 
-	// SetStatus changes a conversation's status and ModifiedAt, after
-	// p.Check passes on the locked conversation.
+	// SetStatus changes a conversation's status and ModifiedAt as
+	// ApplyStatus does, after p.Check passes on the conversation (see
+	// Callbacks). An unknown conversation is ErrNotFound.
 	SetStatus(ctx context.Context, p StatusParams) (conversation.Conversation, error)
 
 	// MarkRead moves one side's read position forward to the message
 	// p.UpToMessageID (a position behind the current one is kept as it is)
-	// and recomputes that side's unread count, after p.Check passes on the
-	// locked conversation. It returns ErrNotFound if the message is not in
-	// the conversation.
+	// and recomputes that side's unread count, as ApplyRead does, after
+	// p.Check passes on the conversation (see Callbacks). It returns
+	// ErrNotFound for an unknown conversation and, once p.Check passed,
+	// for a message that is not in the conversation.
 	MarkRead(ctx context.Context, p ReadParams) (conversation.Conversation, error)
+
+	// Replay returns what a write with idempotency key k would replay: the
+	// conversation as it is now and the message that the key's first write
+	// (a CreateConversation or an AppendMessage) stored, with Replayed set,
+	// and true. It returns false if no write of k.Scope used k.Key, and
+	// ErrIdempotencyMismatch if one did with another fingerprint. It
+	// writes nothing. The Service calls it before rules that depend on the
+	// world outside the store (which may have changed since a first
+	// attempt), so that a retry is answered with the first result.
+	Replay(ctx context.Context, k Idempotency) (CreateResult, bool, error)
 
 	// GetConversation returns the conversation with the given id.
 	GetConversation(ctx context.Context, id int64) (conversation.Conversation, error)
 
-	// ListConversations returns a page of conversations, newest activity
-	// first: ordered by (LastMessageAt, ID) descending.
+	// ListConversations returns a page of the conversations that
+	// q.Matches, newest activity first: ordered by (LastMessageAt, ID)
+	// descending.
 	ListConversations(ctx context.Context, q ConversationQuery) (Page[conversation.Conversation], error)
 
 	// ListMessages returns a page of a conversation's messages, newest
@@ -170,12 +227,17 @@ type CreateResult struct {
 // AppendParams are the arguments of Store.AppendMessage.
 type AppendParams struct {
 	ConversationID int64
-	Message        message.Message
-	// Check, if not nil, runs on the locked conversation before anything
-	// is written. It must not call the store: the conversation is locked
-	// (and, on SQL stores, a connection held) while it runs.
-	Check       func(conversation.Conversation) error
-	Events      []notify.Event
+	// Message is the message to add. The store assigns its ID and applies
+	// it with ApplyMessage, which sets its Seq and ConversationID and may
+	// move its CreatedAt forward.
+	Message message.Message
+	// Prepare, if not nil, decides whether the message may be added to
+	// the conversation and returns the events to store with it (their
+	// recipient, type and digest key come from the conversation it is
+	// given). See Callbacks: it is called after the idempotency lookup,
+	// possibly more than once; the events of the call whose conversation
+	// the write applies to are stored. nil: no rule and no events.
+	Prepare     func(c conversation.Conversation) ([]notify.Event, error)
 	Idempotency *Idempotency
 }
 
@@ -190,8 +252,10 @@ type AppendResult struct {
 type StatusParams struct {
 	ConversationID int64
 	Status         conversation.Status
-	At             time.Time // the new ModifiedAt
-	Check          func(conversation.Conversation) error
+	At             time.Time // the new ModifiedAt (unless it is later already)
+	// Check, if not nil, decides whether the status may be changed (see
+	// Callbacks).
+	Check func(conversation.Conversation) error
 }
 
 // ReadParams are the arguments of Store.MarkRead.
@@ -199,7 +263,9 @@ type ReadParams struct {
 	ConversationID int64
 	Side           conversation.Side
 	UpToMessageID  int64
-	Check          func(conversation.Conversation) error
+	// Check, if not nil, decides whether the side may mark the
+	// conversation read (see Callbacks).
+	Check func(conversation.Conversation) error
 }
 
 // ConversationCursor is the position after which a conversation listing

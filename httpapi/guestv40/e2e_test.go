@@ -264,6 +264,17 @@ func TestGuest_BadInput(t *testing.T) {
 	})
 }
 
+// TestGuest_NoDefaultOutlet: without Options.DefaultOutlet, a create that
+// names no outlet is 400 on outletCode.
+func TestGuest_NoDefaultOutlet(t *testing.T) {
+	e := newEnv(t, func(_ *parley.Options, _ *httpapi.Config, c *guestv40.Options) { c.DefaultOutlet = nil })
+	r := e.do(http.MethodPost, pConvs, tokGuest, obj{"message": "x", "sessionToken": "s", "outletCode": ""}, nil)
+	require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+	assert.Contains(t, r.envelope(t).Errors, "outletCode")
+	r = e.do(http.MethodPost, pConvs, tokGuest, obj{"message": "x", "sessionToken": "s", "outletCode": "2"}, nil)
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+}
+
 // TestGuest_TranslatorFailure: a failing translator never blocks a
 // message, over HTTP; the message is shown as written.
 func TestGuest_TranslatorFailure(t *testing.T) {

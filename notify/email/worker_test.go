@@ -35,7 +35,7 @@ func TestWorker_DigestEmail(t *testing.T) {
 		return []notify.Event{{
 			ID: uuid.Must(uuid.NewV7()).String(), Kind: kind, Channel: c.Channel, ConversationType: c.Type,
 			Recipient: seller, Sender: notify.Party{Kind: u1.Kind, ID: u1.ID},
-			CreatedAt: now, DueAt: now.Add(window), DigestKey: notify.DigestKeyOf(c.Channel, seller, c.Code),
+			CreatedAt: now, DueAt: now.Add(window), DigestKey: seller.ID + "|" + c.Code.String(),
 		}}
 	}
 
@@ -43,7 +43,6 @@ func TestWorker_DigestEmail(t *testing.T) {
 		Code: uuid.Must(uuid.NewV7()), Channel: "shop", Type: conversation.TypeMessage, UserID: "u1", DataSourceID: "ds1",
 		Subject: "Jacket <XL>", Status: conversation.StatusOpen, StartedBy: conversation.SideUser, CreatedAt: now,
 	}
-	c.Apply(conversation.SideUser, 0, now)
 	created, err := st.CreateConversation(ctx, store.CreateParams{
 		Conversation: c,
 		Message:      message.Message{Code: uuid.Must(uuid.NewV7()), Sender: u1, Content: "message 1", CreatedAt: now},
@@ -57,7 +56,9 @@ func TestWorker_DigestEmail(t *testing.T) {
 		res, err := st.AppendMessage(ctx, store.AppendParams{
 			ConversationID: c.ID,
 			Message:        message.Message{Code: uuid.Must(uuid.NewV7()), Sender: u1, Content: fmt.Sprintf("message %d <script>", i), CreatedAt: now},
-			Events:         event(notify.KindMessagePosted, c),
+			Prepare: func(conversation.Conversation) ([]notify.Event, error) {
+				return event(notify.KindMessagePosted, c), nil
+			},
 		})
 		require.NoError(t, err)
 		if i == 2 {

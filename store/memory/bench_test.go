@@ -38,7 +38,6 @@ func createParams(i int) store.CreateParams {
 		Subject: "Is it still available?", Status: conversation.StatusOpen,
 		StartedBy: conversation.SideUser, CreatedAt: at,
 	}
-	c.Apply(conversation.SideUser, 0, at)
 	recipient := notify.Party{Kind: message.SenderDataSource, ID: c.DataSourceID}
 	return store.CreateParams{
 		Conversation: c,
@@ -62,7 +61,7 @@ func appendParams(c conversation.Conversation, i int, at time.Time) store.Append
 			Code: code(i, 'a'), Sender: message.DataSource(c.DataSourceID),
 			Content: "Yes, it is.", CreatedAt: at,
 		},
-		Check: func(conversation.Conversation) error { return nil },
+		Prepare: func(conversation.Conversation) ([]notify.Event, error) { return nil, nil },
 	}
 }
 

@@ -8,8 +8,8 @@
 //   - Process-local: two Stores never share data, so the outbox serves the
 //     delivery workers of one process only.
 //   - Safe for concurrent use: one mutex serialises every method, so each
-//     method is atomic and its Check callback runs on the current
-//     conversation while no other write can interleave. A Check callback
+//     method is atomic and its callback (Prepare, Check) runs on the
+//     current conversation while no other write can interleave. A callback
 //     must not call the Store (it would deadlock).
 //   - Values are copied in and out: a caller cannot change stored state by
 //     mutating what it passed or what it got back.
@@ -167,8 +167,7 @@ func (s *Store) addEvents(evs []notify.Event, convID, msgID int64) {
 	for _, e := range evs {
 		e.ConversationID = convID
 		e.MessageID = msgID
-		e.State = notify.StatePending
-		e.Attempts = 0
+		e.State, e.Attempts, e.LastError = notify.StatePending, 0, ""
 		r := &eventRecord{ev: e}
 		s.events[e.ID] = r
 		s.pending[e.ID] = r
@@ -195,9 +194,7 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 
 	s.lastMsgID++
 	c.ID, m.ID = int64(len(s.convs))+1, s.lastMsgID
-	m.ConversationID = c.ID
-	m.Seq = 1
-	c.LastMessageID = m.ID
+	store.ApplyFirst(&c, &m)
 
 	s.convs = append(s.convs, convRecord{conv: c, msgs: []message.Message{m}})
 	s.keys[key] = c.ID
@@ -223,8 +220,10 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 	if cr == nil {
 		return store.AppendResult{}, errConvNotFound(p.ConversationID)
 	}
-	if p.Check != nil {
-		if err := p.Check(cr.conv); err != nil {
+	var events []notify.Event
+	if p.Prepare != nil {
+		var err error
+		if events, err = p.Prepare(cr.conv); err != nil {
 			return store.AppendResult{}, err
 		}
 	}
@@ -232,15 +231,28 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 	c, m := cr.conv, p.Message
 	s.lastMsgID++
 	m.ID = s.lastMsgID
-	m.ConversationID = c.ID
-	m.Seq = c.Apply(conversation.Side(m.Sender.Kind), m.ID, m.CreatedAt)
+	store.ApplyMessage(&c, &m)
 
 	cr.conv = c
 	cr.msgs = append(cr.msgs, m)
 	s.messages[m.ID] = msgRef{convID: c.ID, seq: m.Seq}
-	s.addEvents(p.Events, c.ID, m.ID)
+	s.addEvents(events, c.ID, m.ID)
 	s.remember(p.Idempotency, c.ID, m.ID)
 	return store.AppendResult{Conversation: c, Message: m}, nil
+}
+
+// Replay implements store.Store.
+func (s *Store) Replay(ctx context.Context, k store.Idempotency) (store.CreateResult, bool, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.CreateResult{}, false, err
+	}
+	defer s.mu.Unlock()
+
+	c, m, ok, err := s.replay(&k)
+	if err != nil || !ok {
+		return store.CreateResult{}, false, err
+	}
+	return store.CreateResult{Conversation: c, Message: m, Replayed: true}, true, nil
 }
 
 // SetStatus implements store.Store.
@@ -259,8 +271,7 @@ func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversati
 			return conversation.Conversation{}, err
 		}
 	}
-	cr.conv.Status = p.Status
-	cr.conv.ModifiedAt = p.At
+	store.ApplyStatus(&cr.conv, p.Status, p.At)
 	return cr.conv, nil
 }
 
@@ -284,19 +295,15 @@ func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.
 	if !ok || ref.convID != p.ConversationID {
 		return conversation.Conversation{}, errMsgNotFound(p.ConversationID, p.UpToMessageID)
 	}
-	rs := &cr.conv.UserRead
-	if p.Side == conversation.SideSeller {
-		rs = &cr.conv.SellerRead
-	}
-	if ref.seq > rs.ReadSeq {
+	if ref.seq > cr.conv.Read(p.Side).ReadSeq {
 		other := message.SenderKind(p.Side.Other())
-		var unread int64
+		var after int64
 		for _, m := range cr.msgs[ref.seq:] {
 			if m.Sender.Kind == other {
-				unread++
+				after++
 			}
 		}
-		rs.ReadSeq, rs.Unread = ref.seq, unread
+		store.ApplyRead(&cr.conv, p.Side, ref.seq, after)
 	}
 	return cr.conv, nil
 }
@@ -338,10 +345,10 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 	if q.After != nil {
 		after = conversation.Conversation{LastMessageAt: q.After.LastMessageAt, ID: q.After.ID}
 	}
-	// Match decides; the party ids are checked first only because they
-	// are cheap and the most common filters.
+	// Matches decides; the channel and party ids are checked first only
+	// because they are cheap and the most common filters.
+	q.Filter = store.NormalizeFilter(q.Filter)
 	f := q.Filter
-	matchAll := f == conversation.Filter{}
 	var total int64
 	top := make([]*conversation.Conversation, 0, min(limit+1, len(s.convs))) // sorted, at most limit+1
 	for i := len(s.convs) - 1; i >= 0; i-- {
@@ -349,8 +356,7 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 		if c.Channel != q.Channel ||
 			(f.UserID != "" && c.UserID != f.UserID) ||
 			(f.DataSourceID != "" && c.DataSourceID != f.DataSourceID) ||
-			(!matchAll && !f.Match(*c)) ||
-			(len(q.Types) > 0 && !slices.Contains(q.Types, c.Type)) {
+			!q.Matches(*c) {
 			continue
 		}
 		total++

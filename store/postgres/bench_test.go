@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,12 +233,12 @@ func benchPost(conv int64, n int) store.AppendParams {
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Millisecond)
 	c := conversation.Conversation{ID: conv, Channel: benchChannel, Type: conversation.TypeMessage}
 	p := postParams(conv, message.DataSource("d0"), "Yes, we have it in M. Shall I reserve two for you?", at)
-	p.Events = []notify.Event{event(notify.KindMessagePosted, c, notify.Party{Kind: message.SenderUser, ID: "u"}, notify.Party{Kind: message.SenderDataSource, ID: "d0"}, at)}
-	p.Check = func(c conversation.Conversation) error {
+	evs := []notify.Event{event(notify.KindMessagePosted, c, notify.Party{Kind: message.SenderUser, ID: "u"}, notify.Party{Kind: message.SenderDataSource, ID: "d0"}, at)}
+	p.Prepare = func(c conversation.Conversation) ([]notify.Event, error) {
 		if c.Status != conversation.StatusOpen {
-			return fmt.Errorf("conversation %d is %s", c.ID, c.Status)
+			return nil, fmt.Errorf("conversation %d is %s", c.ID, c.Status)
 		}
-		return nil
+		return evs, nil
 	}
 	return p
 }
@@ -273,19 +275,92 @@ func BenchmarkAppendMessageRaw(b *testing.B) {
 	})
 }
 
-// rawAppend is AppendMessage with a Check by hand: BEGIN and the lock,
-// the Check, then the write and COMMIT.
-func rawAppend(ctx context.Context, pool *pgxpool.Pool, q *queries, p *store.AppendParams) (message.Message, error) {
+// BenchmarkAppendMessageLockedRaw is the protocol that AppendMessage with
+// a Prepare replaced, by hand: the Service read the conversation, then
+// BEGIN and the row lock, the rule in Go on the locked row, then the write
+// and COMMIT: three round trips, the row lock held across the client's.
+func BenchmarkAppendMessageLockedRaw(b *testing.B) {
+	forDatasets(b, func(b *testing.B, d *dataset) {
+		ctx := context.Background()
+		i := 0
+		for b.Loop() {
+			i++
+			p := benchPost(d.benchConv(i), i)
+			if err := rawAppendLocked(ctx, d.st.pool, &d.st.q, &p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// benchWriters is how many goroutines the parallel benchmarks run.
+const benchWriters = 16
+
+// parallelAppend runs post in benchWriters goroutines, each posting to
+// the conversations in turn.
+func parallelAppend(b *testing.B, post func(ctx context.Context, d *dataset, p *store.AppendParams) error) {
+	forDatasets(b, func(b *testing.B, d *dataset) {
+		ctx := context.Background()
+		var n atomic.Int64
+		b.SetParallelism(max(1, benchWriters/runtime.GOMAXPROCS(0)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := int(n.Add(1))
+				p := benchPost(d.benchConv(i), i)
+				if err := post(ctx, d, &p); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkAppendMessageParallel is BenchmarkAppendMessage with 16
+// goroutines posting at once.
+func BenchmarkAppendMessageParallel(b *testing.B) {
+	parallelAppend(b, func(ctx context.Context, d *dataset, p *store.AppendParams) error {
+		_, err := d.st.AppendMessage(ctx, *p)
+		return err
+	})
+}
+
+// BenchmarkAppendMessageParallelRaw is BenchmarkAppendMessageRaw with 16
+// goroutines.
+func BenchmarkAppendMessageParallelRaw(b *testing.B) {
+	parallelAppend(b, func(ctx context.Context, d *dataset, p *store.AppendParams) error {
+		_, err := rawAppend(ctx, d.st.pool, &d.st.q, p)
+		return err
+	})
+}
+
+// BenchmarkAppendMessageParallelLockedRaw is
+// BenchmarkAppendMessageLockedRaw with 16 goroutines.
+func BenchmarkAppendMessageParallelLockedRaw(b *testing.B) {
+	parallelAppend(b, func(ctx context.Context, d *dataset, p *store.AppendParams) error {
+		return rawAppendLocked(ctx, d.st.pool, &d.st.q, p)
+	})
+}
+
+// rawAppendLocked is the locked protocol of
+// BenchmarkAppendMessageLockedRaw.
+func rawAppendLocked(ctx context.Context, pool *pgxpool.Pool, q *queries, p *store.AppendParams) error {
+	var c conversation.Conversation
+	if err := pool.QueryRow(ctx, q.getConversation, p.ConversationID).Scan(rawConvDest(&c)...); err != nil {
+		return err
+	}
+	if _, err := p.Prepare(c); err != nil {
+		return err
+	}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
-		return message.Message{}, err
+		return err
 	}
 	defer conn.Release()
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 	b.Queue(q.lockConversation, p.ConversationID)
 	br := conn.SendBatch(ctx, b)
-	var c conversation.Conversation
 	_, err = br.Exec()
 	if err == nil {
 		err = br.QueryRow().Scan(rawConvDest(&c)...)
@@ -293,15 +368,16 @@ func rawAppend(ctx context.Context, pool *pgxpool.Pool, q *queries, p *store.App
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
+	var evs []notify.Event
 	if err == nil {
-		err = p.Check(c)
+		evs, err = p.Prepare(c)
 	}
 	if err != nil {
 		_, _ = conn.Exec(ctx, "ROLLBACK")
-		return message.Message{}, err
+		return err
 	}
 	b = &pgx.Batch{}
-	b.Queue(q.appendMessage, appendArgs(p)...)
+	b.Queue(q.appendMessage, appendArgs(p, evs, nil)...)
 	b.Queue("COMMIT")
 	br = conn.SendBatch(ctx, b)
 	var written, found bool
@@ -316,6 +392,27 @@ func rawAppend(ctx context.Context, pool *pgxpool.Pool, q *queries, p *store.App
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
+	return err
+}
+
+// rawAppend is AppendMessage with a Prepare by hand: read the
+// conversation, run Prepare, then the one-statement write guarded by the
+// status Prepare saw.
+func rawAppend(ctx context.Context, pool *pgxpool.Pool, q *queries, p *store.AppendParams) (message.Message, error) {
+	var c conversation.Conversation
+	if err := pool.QueryRow(ctx, q.getConversation, p.ConversationID).Scan(rawConvDest(&c)...); err != nil {
+		return message.Message{}, err
+	}
+	evs, err := p.Prepare(c)
+	if err != nil {
+		return message.Message{}, err
+	}
+	var written, found bool
+	var fp string
+	var ic, im int64
+	dest := append([]any{&written}, rawConvDest(&c)...)
+	dest = append(dest, &found, &fp, &ic, &im)
+	err = pool.QueryRow(ctx, q.appendMessage, appendArgs(p, evs, &c.Status)...).Scan(dest...)
 	m := p.Message
 	m.ID, m.ConversationID, m.Seq = c.LastMessageID, c.ID, c.LastSeq
 	return m, err

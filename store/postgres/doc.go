@@ -35,10 +35,18 @@
 //     by SQLSTATE, never by their text.
 //
 // Round trips: CreateConversation is one statement (one round trip; a
-// taken key costs a second to find the existing id); AppendMessage is one
-// statement without a Check and two round trips with one (BEGIN, lock and
-// idempotency lookup; then, after the Check ran in Go on the locked row,
-// the write and COMMIT); listings send their count in the same round trip.
+// taken key costs a second to find the existing id). AppendMessage is one
+// statement without a Prepare and two round trips with one: the
+// idempotency record (with its message) and the conversation are read
+// together, without a lock; Prepare runs in Go; then one statement
+// writes, and applies only if the conversation's status is still the one
+// Prepare saw (if it changed in between, the append runs again, up to
+// Options.MaxRetries times). The row lock is held by that statement only,
+// never across a round trip to the client. SetStatus with a Check works
+// the same way. MarkRead locks the row in its first round trip (with the
+// read position and the unread count after it), runs its Check in Go and
+// writes with COMMIT in the second. Replay is one round trip; listings
+// send their count in the same round trip.
 //
 // # Cancellation
 //

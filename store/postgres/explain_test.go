@@ -133,6 +133,7 @@ func TestExplain_HotQueries(t *testing.T) {
 	productPage.Filter.ProductID = "p7"
 	orderItem := store.ConversationQuery{Channel: "web", Limit: 21, Filter: conversation.Filter{OrderItemID: "o7"}}
 	post := postParams(42, sellerSender, "x", at)
+	open := conversation.StatusOpen
 	start := startParams("web", "u", "d", conversation.TypeMessage, conversation.Item{}, at)
 
 	checks := map[string]check{
@@ -152,15 +153,19 @@ func TestExplain_HotQueries(t *testing.T) {
 		"MessageTotal":       {q.messageTotal, []any{int64(42)}, false},
 		"MessagesFromStart":  {q.messagesFromStart, []any{int64(42), 50}, true},
 		"MessagesAfter":      {q.messagesAfter, []any{int64(42), int64(100), 51}, true},
-		"MessageSeq":         {q.messageSeq, []any{int64(100), int64(42)}, false},
+		"ReadPosition":       {q.readPosition, []any{int64(100), int64(42), "datasource"}, false},
 		"UnreadSeller":       {q.unreadSeller, []any{"web", "d7"}, false},
 		"UnreadUser":         {q.unreadUser, []any{"web", "u7"}, false},
 		"ClaimEvents":        {q.claimEvents, []any{at, "w", at.Add(time.Minute), 10}, false},
 		"ClaimEventsDigest":  {q.claimEventsDigest, []any{at, "w", at.Add(time.Minute), 10}, false},
 		"ListDeadEvents":     {q.listDeadEvents, []any{"", 10}, true},
 		"CreateConflict":     {q.conflict, []any{"s", "k", "web", "u7", "d7", "message", "product", "p7"}, false},
-		"MarkRead":           {q.markRead, []any{int64(42), int64(3), "user", "datasource"}, false},
-		"AppendMessage":      {q.appendMessage, appendArgs(&post), false},
+		"SetRead":            {q.setRead, []any{int64(42), int64(3), int64(0), int64(2), int64(1)}, false},
+		"AppendMessage":      {q.appendMessage, appendArgs(&post, nil, nil), false},
+		"AppendGuarded":      {q.appendMessage, appendArgs(&post, nil, &open), false},
+		"ReplayKey":          {q.replayKey, []any{"s", "k"}, false},
+		"ReplayConversation": {q.replayConversation, []any{"s", "k"}, false},
+		"SetStatus":          {q.setStatus, []any{int64(42), "closed", at, "open"}, false},
 		"CreateConversation": {q.createConversation, createArgs(&start), false},
 	}
 	for name, c := range checks {

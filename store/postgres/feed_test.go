@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/notify"
 	"github.com/parleyhq/parley/store"
 )
 
@@ -131,10 +132,10 @@ func TestStore_WatchMessages(t *testing.T) {
 		assert.Equal(t, c.ID, r.next(t))
 	})
 
-	t.Run("CheckedAppend", func(t *testing.T) {
+	t.Run("PreparedAppend", func(t *testing.T) {
 		c := start(t, e.Store, "u3")
 		p := postParams(c.ID, message.DataSource("1"), "checked", t0.Add(time.Minute))
-		p.Check = func(conversation.Conversation) error { return nil }
+		p.Prepare = func(conversation.Conversation) ([]notify.Event, error) { return nil, nil }
 		_, err := e.AppendMessage(context.Background(), p)
 		require.NoError(t, err)
 		assert.Equal(t, c.ID, r.next(t))
@@ -145,7 +146,7 @@ func TestStore_WatchMessages(t *testing.T) {
 		r.quiet(t) // starting a conversation is not an append
 		boom := errors.New("rule says no")
 		p := postParams(c.ID, message.DataSource("1"), "refused", t0.Add(time.Minute))
-		p.Check = func(conversation.Conversation) error { return boom }
+		p.Prepare = func(conversation.Conversation) ([]notify.Event, error) { return nil, boom }
 		_, err := e.AppendMessage(context.Background(), p)
 		require.ErrorIs(t, err, boom)
 

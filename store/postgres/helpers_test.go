@@ -131,7 +131,6 @@ func startParams(channel, user, ds string, typ conversation.Type, item conversat
 		Language: "en", CreatedAt: at,
 		Attributes: conversation.Attributes{UserFirstName: "Ada", UserLastName: "L", ProductBaseCode: "B-1", OrderNumber: "O-1"},
 	}
-	c.Apply(conversation.SideUser, 0, at)
 	m := message.Message{Code: newUUID(), Sender: message.User(user, message.UserRegistered), Content: "hello", Language: "en", CreatedAt: at}
 	return store.CreateParams{Conversation: c, Message: m, Events: []notify.Event{
 		event(notify.KindConversationStarted, c, notify.Party{Kind: message.SenderDataSource, ID: ds}, notify.Party{Kind: message.SenderUser, ID: user}, at),
@@ -143,7 +142,7 @@ func event(kind notify.Kind, c conversation.Conversation, to, from notify.Party,
 	return notify.Event{
 		ID: newUUID().String(), Kind: kind, Channel: c.Channel, ConversationType: c.Type,
 		Recipient: to, Sender: from, CreatedAt: at, DueAt: at,
-		DigestKey: notify.DigestKeyOf(c.Channel, to, c.Code),
+		DigestKey: string(to.Kind) + ":" + to.ID + "|" + c.Code.String(),
 	}
 }
 

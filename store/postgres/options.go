@@ -16,9 +16,10 @@ type Options struct {
 	Schema string
 
 	// MaxRetries is how many times a write is retried after a
-	// serialization failure (SQLSTATE 40001) or a deadlock (40P01), and
-	// after losing a race for an idempotency key. Default 8; negative is
-	// invalid.
+	// serialization failure (SQLSTATE 40001) or a deadlock (40P01), after
+	// losing a race for an idempotency key, and when a conversation's
+	// status changed between the read that a Prepare or Check callback
+	// decided on and the write. Default 8; negative is invalid.
 	MaxRetries int
 
 	// RetryBackoff is the longest pause before a retry; each pause is a

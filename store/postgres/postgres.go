@@ -98,8 +98,8 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // Schema returns the name of the Store's schema.
 func (s *Store) Schema() string { return s.opts.Schema }
 
-// checkError carries the error of a caller's Check callback through the
-// retry loop, so that it is returned unchanged.
+// checkError carries the error of a caller's callback (Prepare, Check)
+// through the retry loop, so that it is returned unchanged.
 type checkError struct{ err error }
 
 func (e checkError) Error() string { return e.err.Error() }
@@ -266,8 +266,8 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, conn *pg
 
 // A lockedTx is a transaction on one connection that holds the row lock of
 // a conversation. It is opened and closed with pipelined statements, so
-// that a write with a Check callback takes two round trips: BEGIN and the
-// lock (and any reads queued with them), then the write and COMMIT.
+// that MarkRead takes two round trips: BEGIN and the lock (and the reads
+// queued with them), then the write and COMMIT.
 type lockedTx struct {
 	conn *pgxpool.Conn
 	conv conversation.Conversation

@@ -7,7 +7,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -102,20 +101,18 @@ func (s *Store) conversationSQL(q store.ConversationQuery) (page string, pageArg
 		where.WriteString(" AND ")
 		where.WriteString(strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
 	}
-	f := q.Filter
-	// Filter.Match compares at full precision: a bound between two
-	// microseconds is moved to the one that keeps the same rows.
+	f := store.NormalizeFilter(q.Filter)
 	if !f.CreatedFrom.IsZero() {
-		add("created_at >= ?", ceilMicro(f.CreatedFrom))
+		add("created_at >= ?", f.CreatedFrom)
 	}
 	if !f.CreatedTo.IsZero() {
-		add("created_at <= ?", f.CreatedTo.Truncate(store.TimePrecision))
+		add("created_at <= ?", f.CreatedTo)
 	}
 	if !f.ModifiedFrom.IsZero() {
-		add("modified_at >= ?", ceilMicro(f.ModifiedFrom))
+		add("modified_at >= ?", f.ModifiedFrom)
 	}
 	if !f.ModifiedTo.IsZero() {
-		add("modified_at <= ?", f.ModifiedTo.Truncate(store.TimePrecision))
+		add("modified_at <= ?", f.ModifiedTo)
 	}
 	eq := func(col, v string) {
 		if v != "" {
@@ -172,15 +169,6 @@ func (s *Store) conversationSQL(q store.ConversationQuery) (page string, pageArg
 	page = "SELECT " + list(convColumns, "") + " FROM " + s.q.conversationsTable + " WHERE " + where.String() +
 		" ORDER BY last_message_at DESC, id DESC LIMIT $" + strconv.Itoa(len(args))
 	return page, args, count, countArgs
-}
-
-// ceilMicro rounds t up to the microsecond.
-func ceilMicro(t time.Time) time.Time {
-	d := t.Truncate(store.TimePrecision)
-	if d.Equal(t) {
-		return d
-	}
-	return d.Add(store.TimePrecision)
 }
 
 // ListMessages returns a page of a conversation's messages, newest first:

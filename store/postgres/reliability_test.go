@@ -62,12 +62,12 @@ func TestReliability_WritersAndPollers(t *testing.T) {
 					sender = message.DataSource("d1")
 				}
 				p := postParams(convIDs[i], sender, fmt.Sprintf("w%d-%d", w, n), t0.Add(time.Duration(n)*time.Millisecond))
-				if n%3 != 0 { // the Service's path, with a Check on the locked row
-					p.Check = func(c conversation.Conversation) error {
+				if n%3 != 0 { // the Service's path, with a Prepare
+					p.Prepare = func(c conversation.Conversation) ([]notify.Event, error) {
 						if c.Status != conversation.StatusOpen {
-							return errors.New("closed")
+							return nil, errors.New("closed")
 						}
-						return nil
+						return nil, nil
 					}
 				}
 				res, err := e.AppendMessage(ctx, p)
@@ -277,20 +277,38 @@ func TestCancel_MidTransaction(t *testing.T) {
 	post := func() store.AppendParams {
 		p := postParams(id, message.DataSource("d1"), "x", t0.Add(time.Second))
 		p.Idempotency = &store.Idempotency{Scope: "d1", Key: newUUID().String(), Fingerprint: "f"}
-		p.Events = []notify.Event{event(notify.KindMessagePosted, start.Conversation, notify.Party{Kind: message.SenderUser, ID: "u1"}, notify.Party{Kind: message.SenderDataSource, ID: "d1"}, t0)}
+		evs := []notify.Event{event(notify.KindMessagePosted, start.Conversation, notify.Party{Kind: message.SenderUser, ID: "u1"}, notify.Party{Kind: message.SenderDataSource, ID: "d1"}, t0)}
+		p.Prepare = func(conversation.Conversation) ([]notify.Event, error) { return evs, nil }
 		return p
 	}
 
-	t.Run("InCheck", func(t *testing.T) {
-		// The transaction is open and holds the row lock when the
-		// context is cancelled.
+	t.Run("InPrepare", func(t *testing.T) {
+		// The context is cancelled while Prepare runs, between the read
+		// and the write: the write is not sent.
 		before := e.snapshot(t)
 		ctx, cancel := context.WithCancel(bg)
 		p := post()
-		p.Check = func(conversation.Conversation) error { cancel(); return nil }
+		prepare := p.Prepare
+		p.Prepare = func(c conversation.Conversation) ([]notify.Event, error) { cancel(); return prepare(c) }
 		_, err := e.AppendMessage(ctx, p)
 		require.ErrorIs(t, err, context.Canceled)
 		assert.Equal(t, before, e.snapshot(t))
+		_, err = e.AppendMessage(bg, post())
+		require.NoError(t, err)
+	})
+
+	t.Run("InMarkReadCheck", func(t *testing.T) {
+		// MarkRead's transaction is open and holds the row lock when the
+		// context is cancelled in its Check.
+		c, err := e.GetConversation(bg, id)
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(bg)
+		_, err = e.MarkRead(ctx, store.ReadParams{ConversationID: id, Side: conversation.SideUser, UpToMessageID: c.LastMessageID,
+			Check: func(conversation.Conversation) error { cancel(); return nil }})
+		require.ErrorIs(t, err, context.Canceled)
+		after, err := e.GetConversation(bg, id)
+		require.NoError(t, err)
+		assert.Equal(t, c, after, "nothing written")
 		_, err = e.AppendMessage(bg, post()) // the row lock is gone
 		require.NoError(t, err)
 	})
@@ -387,20 +405,23 @@ func TestKilledConnection_MidTransaction(t *testing.T) {
 		require.True(t, ok)
 	}
 
-	t.Run("InCheck", func(t *testing.T) {
+	t.Run("InMarkReadCheck", func(t *testing.T) {
 		appendAcked(t)
-		// The Check runs while the writer's transaction is open (idle in
+		// MarkRead's Check runs while its transaction is open (idle in
 		// transaction, holding the row lock): kill its backend there.
-		p := postParams(id, message.DataSource("d1"), "lost", t0)
-		p.Check = func(conversation.Conversation) error {
-			pids := waitForBackends(t, e, "idle in transaction", 1)
-			require.Len(t, pids, 1)
-			terminate(t, pids[0])
-			return nil
-		}
-		_, err := e.AppendMessage(ctx, p)
+		before, err := e.GetConversation(ctx, id)
+		require.NoError(t, err)
+		_, err = e.MarkRead(ctx, store.ReadParams{ConversationID: id, Side: conversation.SideUser, UpToMessageID: before.LastMessageID,
+			Check: func(conversation.Conversation) error {
+				pids := waitForBackends(t, e, "idle in transaction", 1)
+				require.Len(t, pids, 1)
+				terminate(t, pids[0])
+				return nil
+			}})
 		require.Error(t, err, "the write on a killed connection fails")
-		checkAcked(t)
+		after, err := e.GetConversation(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, before, after)
 		appendAcked(t) // the store goes on, with the next Seq
 		checkAcked(t)
 	})

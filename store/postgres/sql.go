@@ -18,11 +18,15 @@ type queries struct {
 	// idempotency found, fingerprint, conversation id, message id).
 	createConversation string
 	// appendMessage checks the idempotency record and, if there is none,
-	// applies a message to the conversation (conversation.Apply in SQL:
-	// the UPDATE takes the row lock, the message id is drawn under it) and
+	// applies a message to the conversation (store.ApplyMessage in SQL:
+	// the UPDATE takes the row lock, the message id is drawn under it, the
+	// message is dated no earlier than the conversation's last activity) and
 	// inserts the message, the events and the idempotency record. Its one
 	// row is (written, the conversation's columns, idempotency found,
 	// fingerprint, conversation id, message id).
+	// $23, when not NULL, is the status the conversation must still have
+	// (the one a Prepare callback decided on): otherwise nothing is
+	// written and the row says neither written nor found.
 	// A written message also notifies the schema's feed channel with the
 	// conversation id (pg_notify, delivered when the transaction commits;
 	// see feed.go). The notification is in the final SELECT's FROM, since
@@ -30,17 +34,25 @@ type queries struct {
 	appendMessage string
 	// lockConversation selects a conversation FOR UPDATE.
 	lockConversation string
-	// idempotency selects an idempotency record.
-	idempotency string
+	// replayKey selects an idempotency record ($1, $2) with the message
+	// its write stored: (fingerprint, conversation id, message id, message
+	// found, the message's columns).
+	replayKey string
+	// replayConversation selects the conversation of an idempotency
+	// record.
+	replayConversation string
 	// conflict finds what took a create's place: the idempotency record
 	// and the conversation with the key.
 	conflict string
 
 	getConversation string
 	getMessage      string
-	messageSeq      string
 	setStatus       string
-	markRead        string
+	// readPosition returns the Seq of message $1 of conversation $2 and
+	// the number of messages after it whose sender kind is $3.
+	readPosition string
+	// setRead sets both sides' read state (store.ApplyRead decides it).
+	setRead string
 
 	listMessages       string
 	messageTotal       string
@@ -116,17 +128,17 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true`
 		last_seq = c.last_seq + 1,
 		message_count = c.message_count + 1,
 		last_message_id = ` + msgSeq + `,
-		last_message_at = $5::timestamptz,
-		modified_at = $5::timestamptz,
+		last_message_at = GREATEST($5::timestamptz, c.last_message_at, c.modified_at),
+		modified_at = GREATEST($5::timestamptz, c.last_message_at, c.modified_at),
 		user_read_seq = CASE WHEN $6::text = 'datasource' THEN c.user_read_seq ELSE c.last_seq + 1 END,
 		user_unread = CASE WHEN $6::text = 'datasource' THEN c.user_unread + 1 ELSE 0 END,
 		seller_read_seq = CASE WHEN $6::text = 'datasource' THEN c.last_seq + 1 ELSE c.seller_read_seq END,
 		seller_unread = CASE WHEN $6::text = 'datasource' THEN 0 ELSE c.seller_unread + 1 END
-	WHERE c.id = $4::bigint AND NOT EXISTS (SELECT FROM idem)
+	WHERE c.id = $4::bigint AND NOT EXISTS (SELECT FROM idem) AND ($23::text IS NULL OR c.status = $23::text)
 	RETURNING ` + list(convColumns, "c") + `
 ), msg AS (
 	INSERT INTO ` + s + `.messages (id, code, conversation_id, seq, sender_kind, sender_id, sender_user_type, content, language, created_at)
-	SELECT conv.last_message_id, $7::uuid, conv.id, conv.last_seq, $6::text, $8::text, $9::text, $10::text, $11::text, $5::timestamptz
+	SELECT conv.last_message_id, $7::uuid, conv.id, conv.last_seq, $6::text, $8::text, $9::text, $10::text, $11::text, conv.last_message_at
 	FROM conv
 ), ev AS (
 	` + eventsInsert(s, 12, "conv", "conv.id", "conv.last_message_id") + `
@@ -140,7 +152,6 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true
 	CROSS JOIN (SELECT count(pg_notify(` + feedLiteral + `, conv.id::text)) FROM conv) AS feed`
 
 	q.lockConversation = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE id = $1 FOR UPDATE`
-	q.idempotency = `SELECT fingerprint, conversation_id, message_id FROM ` + s + `.idempotency WHERE scope = $1 AND key = $2`
 	q.conflict = `SELECT idem.fingerprint IS NOT NULL, coalesce(idem.fingerprint, ''), coalesce(idem.conversation_id, 0),
 	coalesce(idem.message_id, 0), coalesce(c.id, 0)
 FROM (VALUES (1)) AS one (x)
@@ -150,20 +161,19 @@ LEFT JOIN ` + s + `.conversations AS c ON (c.channel, c.user_id, c.datasource_id
 
 	q.getConversation = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE id = $1`
 	q.getMessage = `SELECT ` + list(messageColumns, "") + ` FROM ` + s + `.messages WHERE id = $1`
-	q.messageSeq = `SELECT seq FROM ` + s + `.messages WHERE id = $1 AND conversation_id = $2`
-	q.setStatus = `UPDATE ` + s + `.conversations SET status = $2, modified_at = $3 WHERE id = $1 RETURNING ` + conv
-	// markRead sets one side's read position to $2 and counts the other
-	// side's messages after it; $3 is the side, $4 the other side's sender
-	// kind.
-	q.markRead = `UPDATE ` + s + `.conversations AS c SET
-	user_read_seq = CASE WHEN $3::text = 'user' THEN $2::bigint ELSE c.user_read_seq END,
-	user_unread = CASE WHEN $3::text = 'user' THEN n.unread ELSE c.user_unread END,
-	seller_read_seq = CASE WHEN $3::text = 'user' THEN c.seller_read_seq ELSE $2::bigint END,
-	seller_unread = CASE WHEN $3::text = 'user' THEN c.seller_unread ELSE n.unread END
-FROM (SELECT count(*) AS unread FROM ` + s + `.messages
-	WHERE conversation_id = $1 AND seq > $2::bigint AND sender_kind = $4::text) AS n
-WHERE c.id = $1
-RETURNING ` + list(convColumns, "c")
+	q.setStatus = `UPDATE ` + s + `.conversations SET status = $2, modified_at = GREATEST(modified_at, $3)
+WHERE id = $1 AND ($4::text IS NULL OR status = $4::text) RETURNING ` + conv
+	q.replayKey = `SELECT i.fingerprint, i.conversation_id, i.message_id, m.id IS NOT NULL, ` + coalesced(messageColumns, "m") + `
+FROM ` + s + `.idempotency AS i LEFT JOIN ` + s + `.messages AS m ON m.id = i.message_id
+WHERE i.scope = $1 AND i.key = $2`
+	q.replayConversation = `SELECT ` + list(convColumns, "c") + ` FROM ` + s + `.conversations AS c
+WHERE c.id = (SELECT conversation_id FROM ` + s + `.idempotency WHERE scope = $1 AND key = $2)`
+	q.readPosition = `SELECT m.seq, (SELECT count(*) FROM ` + s + `.messages AS o
+	WHERE o.conversation_id = m.conversation_id AND o.seq > m.seq AND o.sender_kind = $3)
+FROM ` + s + `.messages AS m WHERE m.id = $1 AND m.conversation_id = $2`
+	q.setRead = `UPDATE ` + s + `.conversations SET
+	user_read_seq = $2, user_unread = $3, seller_read_seq = $4, seller_unread = $5
+WHERE id = $1 RETURNING ` + conv
 
 	msgs := list(messageColumns, "")
 	q.listMessages = `SELECT ` + msgs + ` FROM ` + s + `.messages

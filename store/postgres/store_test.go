@@ -129,31 +129,34 @@ func TestStore_AppendMessage(t *testing.T) {
 	require.NoError(t, err)
 	id := start.Conversation.ID
 
-	for _, withCheck := range []bool{false, true} {
-		name := "NoCheck"
-		if withCheck {
-			name = "Check"
+	for _, withPrepare := range []bool{false, true} {
+		name := "NoPrepare"
+		if withPrepare {
+			name = "Prepare"
 		}
 		t.Run(name, func(t *testing.T) {
 			before, err := e.GetConversation(ctx, id)
 			require.NoError(t, err)
 			at := before.LastMessageAt.Add(time.Second)
 			p := postParams(id, message.DataSource("d1"), "seller says", at)
-			p.Events = []notify.Event{event(notify.KindMessagePosted, before, notify.Party{Kind: message.SenderUser, ID: "u1"}, notify.Party{Kind: message.SenderDataSource, ID: "d1"}, at)}
 			var seen *conversation.Conversation
-			if withCheck {
-				p.Check = func(c conversation.Conversation) error { seen = &c; return nil }
+			if withPrepare {
+				p.Prepare = func(c conversation.Conversation) ([]notify.Event, error) {
+					seen = &c
+					return []notify.Event{event(notify.KindMessagePosted, c, notify.Party{Kind: message.SenderUser, ID: "u1"}, notify.Party{Kind: message.SenderDataSource, ID: "d1"}, at)}, nil
+				}
 			}
 			res, err := e.AppendMessage(ctx, p)
 			require.NoError(t, err)
-			if withCheck {
+			if withPrepare {
 				require.NotNil(t, seen)
 				assert.Equal(t, before, *seen)
 			}
-			want := before
-			seq := want.Apply(conversation.SideSeller, res.Message.ID, at)
+			want, m := before, p.Message
+			m.ID = res.Message.ID
+			store.ApplyMessage(&want, &m)
 			assert.Equal(t, want, res.Conversation)
-			assert.Equal(t, seq, res.Message.Seq)
+			assert.Equal(t, m.Seq, res.Message.Seq)
 			assert.Greater(t, res.Message.ID, before.LastMessageID)
 			got, err := e.GetConversation(ctx, id)
 			require.NoError(t, err)
@@ -161,12 +164,12 @@ func TestStore_AppendMessage(t *testing.T) {
 		})
 	}
 
-	t.Run("CheckErrorUnchanged", func(t *testing.T) {
+	t.Run("PrepareErrorUnchanged", func(t *testing.T) {
 		errClosed := errors.New("conversation closed")
 		before, err := e.GetConversation(ctx, id)
 		require.NoError(t, err)
 		p := postParams(id, message.User("u1", message.UserGuest), "x", t0.Add(time.Hour))
-		p.Check = func(conversation.Conversation) error { return errClosed }
+		p.Prepare = func(conversation.Conversation) ([]notify.Event, error) { return nil, errClosed }
 		_, err = e.AppendMessage(ctx, p)
 		assert.True(t, err == errClosed, "got %v", err)
 		after, err := e.GetConversation(ctx, id)
@@ -175,18 +178,18 @@ func TestStore_AppendMessage(t *testing.T) {
 	})
 
 	t.Run("ErrNotFound", func(t *testing.T) {
-		for _, check := range []func(conversation.Conversation) error{nil, func(conversation.Conversation) error { return nil }} {
+		for _, prepare := range []func(conversation.Conversation) ([]notify.Event, error){nil, func(conversation.Conversation) ([]notify.Event, error) { return nil, nil }} {
 			p := postParams(id+1000, message.User("u1", message.UserGuest), "x", t0)
-			p.Check = check
+			p.Prepare = prepare
 			_, err := e.AppendMessage(ctx, p)
 			assert.ErrorIs(t, err, store.ErrNotFound)
 		}
 	})
 
 	t.Run("Idempotency", func(t *testing.T) {
-		for _, check := range []func(conversation.Conversation) error{nil, func(conversation.Conversation) error { return nil }} {
+		for _, prepare := range []func(conversation.Conversation) ([]notify.Event, error){nil, func(conversation.Conversation) ([]notify.Event, error) { return nil, nil }} {
 			p := postParams(id, message.User("u1", message.UserGuest), "idem", t0.Add(2*time.Hour))
-			p.Check = check
+			p.Prepare = prepare
 			p.Idempotency = &store.Idempotency{Scope: "user:u1", Key: newUUID().String(), Fingerprint: "f"}
 			first, err := e.AppendMessage(ctx, p)
 			require.NoError(t, err)
@@ -302,7 +305,7 @@ func TestStore_ListConversations(t *testing.T) {
 	page, err = e.ListConversations(ctx, store.ConversationQuery{Channel: "web", Limit: 10,
 		Filter: conversation.Filter{CreatedFrom: t0.Add(time.Second + 1)}})
 	require.NoError(t, err)
-	assert.Len(t, page.Items, 3, "a bound between microseconds keeps the rows Filter.Match keeps")
+	assert.Len(t, page.Items, 3, "a bound between microseconds keeps the rows ConversationQuery.Matches keeps")
 }
 
 func TestStore_MarkReadAndStatus(t *testing.T) {
@@ -431,7 +434,7 @@ func TestStore_Retry(t *testing.T) {
 		require.Error(t, s.do(ctx, "op", fn))
 		assert.Equal(t, 1, *calls)
 	})
-	t.Run("CheckErrorUnchanged", func(t *testing.T) {
+	t.Run("PrepareErrorUnchanged", func(t *testing.T) {
 		errRule := errors.New("rule")
 		err := s.do(ctx, "op", func(context.Context) error { return checkError{errRule} })
 		assert.True(t, err == errRule)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/notify"
 	"github.com/parleyhq/parley/store"
 )
 
@@ -58,6 +59,7 @@ func (s *Store) replay(ctx context.Context, p *store.Idempotency, rec idemRecord
 // second query then finds the existing conversation's id for the
 // *store.ConversationExistsError.
 func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (store.CreateResult, error) {
+	store.ApplyFirst(&p.Conversation, &p.Message)
 	var res store.CreateResult
 	err := s.do(ctx, "create conversation", func(ctx context.Context) error {
 		var err error
@@ -134,34 +136,44 @@ func (s *Store) createConflict(ctx context.Context, p *store.CreateParams) (stor
 	return store.CreateResult{}, errRaced
 }
 
-// AppendMessage adds a message to a conversation. Without a Check it is
+// AppendMessage adds a message to a conversation. Without a Prepare it is
 // one statement (one round trip): the UPDATE of the conversation takes its
 // row lock, and the message id and Seq are assigned under it. With a
-// Check it is two round trips on one connection: BEGIN, the lock and the
-// idempotency lookup; then, after Check passed, the same write statement
-// and COMMIT.
+// Prepare it is two round trips, and no lock is held across either: the
+// first reads the idempotency record (with its message) and the
+// conversation, without a lock; Prepare runs in Go on that conversation;
+// the second is the same one-statement write, which applies only if the
+// conversation's status is still the one Prepare saw. If the status
+// changed in between, the whole operation runs again (store.Store's
+// Callbacks), up to Options.MaxRetries times.
 func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.AppendResult, error) {
 	var res store.AppendResult
 	err := s.do(ctx, "append message", func(ctx context.Context) error {
 		var err error
-		if p.Check == nil {
-			res, err = s.appendDirect(ctx, &p)
+		if p.Prepare == nil {
+			res, err = s.appendWrite(ctx, &p, nil, nil)
 		} else {
-			res, err = s.appendChecked(ctx, &p)
+			res, err = s.appendPrepared(ctx, &p)
 		}
 		return err
 	})
 	return res, err
 }
 
-// appendArgs returns the parameters of the appendMessage statement.
-func appendArgs(p *store.AppendParams) []any {
+// appendArgs returns the parameters of the appendMessage statement: the
+// message, its events and the status the conversation must still have
+// (nil: any).
+func appendArgs(p *store.AppendParams, events []notify.Event, status *conversation.Status) []any {
 	m := &p.Message
 	scope, key, fp := idemArgs(p.Idempotency)
-	args := make([]any, 0, 22)
+	args := make([]any, 0, 23)
 	args = append(args, scope, key, fp, p.ConversationID, m.CreatedAt, string(m.Sender.Kind),
 		m.Code, m.Sender.ID, string(m.Sender.UserType), m.Content, m.Language)
-	return append(args, eventArrays(p.Events)...)
+	args = append(args, eventArrays(events)...)
+	if status != nil {
+		return append(args, string(*status))
+	}
+	return append(args, nil)
 }
 
 // appendRow is the result row of the appendMessage statement.
@@ -185,14 +197,16 @@ func (r *appendRow) result(p *store.AppendParams) store.AppendResult {
 	c := r.conv.result()
 	m := p.Message
 	normalizeMessage(&m)
-	m.ID, m.ConversationID, m.Seq = c.LastMessageID, c.ID, c.LastSeq
+	m.ID, m.ConversationID, m.Seq, m.CreatedAt = c.LastMessageID, c.ID, c.LastSeq, c.LastMessageAt
 	return store.AppendResult{Conversation: c, Message: m}
 }
 
-func (s *Store) appendDirect(ctx context.Context, p *store.AppendParams) (store.AppendResult, error) {
+// appendWrite runs the one-statement append with the given events; with
+// status, only if the conversation still has it.
+func (s *Store) appendWrite(ctx context.Context, p *store.AppendParams, events []notify.Event, status *conversation.Status) (store.AppendResult, error) {
 	var r appendRow
 	err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
-		return r.scan(conn.QueryRow(ctx, s.q.appendMessage, appendArgs(p)...))
+		return r.scan(conn.QueryRow(ctx, s.q.appendMessage, appendArgs(p, events, status)...))
 	})
 	if err != nil {
 		return store.AppendResult{}, appendError(err)
@@ -202,56 +216,120 @@ func (s *Store) appendDirect(ctx context.Context, p *store.AppendParams) (store.
 		return r.result(p), nil
 	case r.rec.found:
 		return s.replayAppend(ctx, p.Idempotency, r.rec)
+	case status != nil:
+		// The conversation's status changed after Prepare read it (or
+		// the conversation is gone): read it again.
+		return store.AppendResult{}, fmt.Errorf("%w: conversation %d changed under the write", errRaced, p.ConversationID)
 	}
 	return store.AppendResult{}, notFound("conversation %d", p.ConversationID)
 }
 
-func (s *Store) appendChecked(ctx context.Context, p *store.AppendParams) (store.AppendResult, error) {
-	var extra *pgx.Batch
-	var rec idemRecord
-	var read func(pgx.BatchResults) error
-	if p.Idempotency != nil {
-		extra = &pgx.Batch{}
-		extra.Queue(s.q.idempotency, p.Idempotency.Scope, p.Idempotency.Key)
-		read = func(br pgx.BatchResults) error {
-			err := br.QueryRow().Scan(&rec.fingerprint, &rec.conversationID, &rec.messageID)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			rec.found = err == nil
-			return err
-		}
-	}
-	t, err := s.beginLocked(ctx, p.ConversationID, extra, read)
-	if err != nil {
-		return store.AppendResult{}, err
-	}
-	defer t.end(ctx)
+// appendPrepared reads the idempotency record and the conversation in one
+// round trip, runs p.Prepare on the conversation and writes.
+func (s *Store) appendPrepared(ctx context.Context, p *store.AppendParams) (store.AppendResult, error) {
+	rp, c, found, err := s.keyAndConversation(ctx, p.Idempotency, s.q.getConversation, p.ConversationID)
 	switch {
-	case rec.found:
-		t.end(ctx) // before the replay takes a connection
-		return s.replayAppend(ctx, p.Idempotency, rec)
-	case !t.found:
+	case err != nil:
+		return store.AppendResult{}, err
+	case rp.found:
+		res, err := s.replayed(ctx, p.Idempotency, &rp, c, found)
+		return store.AppendResult(res), err
+	case !found:
 		return store.AppendResult{}, notFound("conversation %d", p.ConversationID)
 	}
-	if err := p.Check(t.conv); err != nil {
+	events, err := p.Prepare(c)
+	if err != nil {
 		return store.AppendResult{}, checkError{err}
 	}
-	var r appendRow
-	if err := t.commit(ctx, r.scan, s.q.appendMessage, appendArgs(p)...); err != nil {
-		return store.AppendResult{}, appendError(err)
+	return s.appendWrite(ctx, p, events, &c.Status)
+}
+
+// keyAndConversation reads in one round trip, without a lock, the
+// idempotency record of k (if k is not nil) with its message, and the
+// conversation that query selects with args; found reports whether there
+// is one.
+func (s *Store) keyAndConversation(ctx context.Context, k *store.Idempotency, query string, args ...any) (rp replayRow, c conversation.Conversation, found bool, err error) {
+	b := &pgx.Batch{}
+	if k != nil {
+		b.Queue(s.q.replayKey, k.Scope, k.Key)
 	}
-	switch {
-	case r.written:
-		return r.result(p), nil
-	case r.rec.found:
-		// Another append with the same key committed between the lookup
-		// and the write. (The connection goes back first: a pool of one
-		// must not deadlock.)
-		t.end(ctx)
-		return s.replayAppend(ctx, p.Idempotency, r.rec)
+	b.Queue(query, args...)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if k != nil {
+		if err := rp.scan(br.QueryRow()); err != nil {
+			return rp, c, false, err
+		}
 	}
-	return store.AppendResult{}, fmt.Errorf("conversation %d vanished under its lock", p.ConversationID)
+	cs := newConvScan()
+	switch err := br.QueryRow().Scan(cs.dest[:]...); {
+	case err == nil:
+		c, found = cs.result(), true
+	case !errors.Is(err, pgx.ErrNoRows):
+		return rp, c, false, err
+	}
+	return rp, c, found, br.Close()
+}
+
+// replayRow is the result of the replayKey query: an idempotency record
+// and the message its write stored.
+type replayRow struct {
+	found          bool
+	fingerprint    string
+	conversationID int64
+	messageID      int64
+	hasMessage     bool
+	msg            *messageScan
+}
+
+func (r *replayRow) scan(row pgx.Row) error {
+	r.msg = newMessageScan()
+	dest := make([]any, 0, 14)
+	dest = append(dest, &r.fingerprint, &r.conversationID, &r.messageID, &r.hasMessage)
+	dest = append(dest, r.msg.dest[:]...)
+	err := row.Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	r.found = err == nil
+	return err
+}
+
+// replayed returns the result of a replay: the record's message and its
+// conversation, c if it is the one read with the record (found), else
+// read now.
+func (s *Store) replayed(ctx context.Context, k *store.Idempotency, r *replayRow, c conversation.Conversation, found bool) (store.CreateResult, error) {
+	if r.fingerprint != k.Fingerprint {
+		return store.CreateResult{}, fmt.Errorf("idempotency key %q: %w", k.Key, store.ErrIdempotencyMismatch)
+	}
+	if !r.hasMessage {
+		return store.CreateResult{}, fmt.Errorf("idempotency key %q: message %d: %w", k.Key, r.messageID, store.ErrNotFound)
+	}
+	if !found || c.ID != r.conversationID {
+		cs := newConvScan()
+		if err := s.pool.QueryRow(ctx, s.q.getConversation, r.conversationID).Scan(cs.dest[:]...); err != nil {
+			return store.CreateResult{}, fmt.Errorf("replay: conversation %d: %w", r.conversationID, err)
+		}
+		c = cs.result()
+	}
+	return store.CreateResult{Conversation: c, Message: r.msg.result(), Replayed: true}, nil
+}
+
+// Replay returns what a write with the idempotency key k would replay:
+// one round trip reads the record, its message and its conversation.
+func (s *Store) Replay(ctx context.Context, k store.Idempotency) (store.CreateResult, bool, error) {
+	var res store.CreateResult
+	var found bool
+	err := s.do(ctx, "replay", func(ctx context.Context) error {
+		rp, c, cFound, err := s.keyAndConversation(ctx, &k, s.q.replayConversation, k.Scope, k.Key)
+		if err != nil || !rp.found {
+			return err
+		}
+		res, err = s.replayed(ctx, &k, &rp, c, cFound)
+		found = err == nil
+		return err
+	})
+	return res, found, err
 }
 
 // appendError turns the loss of a race for an idempotency key into a
@@ -271,27 +349,40 @@ func (s *Store) replayAppend(ctx context.Context, p *store.Idempotency, rec idem
 	return store.AppendResult{Conversation: c, Message: m, Replayed: true}, nil
 }
 
-// SetStatus sets a conversation's status and ModifiedAt after p.Check
-// passes on the locked conversation: two round trips.
+// SetStatus sets a conversation's status and ModifiedAt. Without a Check
+// it is one statement; with one, two round trips without a lock held
+// across either: the conversation is read, p.Check runs in Go, and the
+// UPDATE applies only if the status is still the one Check saw (else the
+// whole operation runs again, as for AppendMessage).
 func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversation.Conversation, error) {
 	var res conversation.Conversation
 	err := s.do(ctx, "set status", func(ctx context.Context) error {
-		t, err := s.beginLocked(ctx, p.ConversationID, nil, nil)
-		if err != nil {
-			return err
-		}
-		defer t.end(ctx)
-		if !t.found {
-			return notFound("conversation %d", p.ConversationID)
-		}
+		var guard any
 		if p.Check != nil {
-			if err := p.Check(t.conv); err != nil {
+			cs := newConvScan()
+			err := s.pool.QueryRow(ctx, s.q.getConversation, p.ConversationID).Scan(cs.dest[:]...)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return notFound("conversation %d", p.ConversationID)
+			}
+			if err != nil {
+				return err
+			}
+			c := cs.result()
+			if err := p.Check(c); err != nil {
 				return checkError{err}
 			}
+			guard = string(c.Status)
 		}
 		cs := newConvScan()
-		scan := func(row pgx.Row) error { return row.Scan(cs.dest[:]...) }
-		if err := t.commit(ctx, scan, s.q.setStatus, p.ConversationID, string(p.Status), p.At); err != nil {
+		err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+			return conn.QueryRow(ctx, s.q.setStatus, p.ConversationID, string(p.Status), p.At, guard).Scan(cs.dest[:]...)
+		})
+		switch {
+		case errors.Is(err, pgx.ErrNoRows) && guard != nil:
+			return fmt.Errorf("%w: conversation %d changed under the write", errRaced, p.ConversationID)
+		case errors.Is(err, pgx.ErrNoRows):
+			return notFound("conversation %d", p.ConversationID)
+		case err != nil:
 			return err
 		}
 		res = cs.result()
@@ -301,16 +392,22 @@ func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversati
 }
 
 // MarkRead moves one side's read position forward after p.Check passes on
-// the locked conversation: two round trips (one if nothing changes).
+// the locked conversation: two round trips (one if nothing changes). The
+// first locks the conversation and reads the message's Seq and the number
+// of the other side's messages after it; store.ApplyRead decides the new
+// read state, which the second writes with COMMIT.
 func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.Conversation, error) {
+	if !p.Side.Valid() {
+		return conversation.Conversation{}, s.fail(ctx, "mark read", fmt.Errorf("unknown side %q", p.Side))
+	}
 	var res conversation.Conversation
 	err := s.do(ctx, "mark read", func(ctx context.Context) error {
-		var seq int64
+		var seq, after int64
 		var seqErr error
 		extra := &pgx.Batch{}
-		extra.Queue(s.q.messageSeq, p.UpToMessageID, p.ConversationID)
+		extra.Queue(s.q.readPosition, p.UpToMessageID, p.ConversationID, string(p.Side.Other()))
 		read := func(br pgx.BatchResults) error {
-			seqErr = br.QueryRow().Scan(&seq)
+			seqErr = br.QueryRow().Scan(&seq, &after)
 			if errors.Is(seqErr, pgx.ErrNoRows) {
 				return nil
 			}
@@ -332,17 +429,15 @@ func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.
 		if seqErr != nil {
 			return notFound("message %d in conversation %d", p.UpToMessageID, p.ConversationID)
 		}
-		if seq <= t.conv.Read(p.Side).ReadSeq {
-			res = t.conv
+		c := t.conv
+		if !store.ApplyRead(&c, p.Side, seq, after) {
+			res = c
 			return nil // end rolls back the transaction that only locked
-		}
-		other := message.SenderUser
-		if p.Side == conversation.SideUser {
-			other = message.SenderDataSource
 		}
 		cs := newConvScan()
 		scan := func(row pgx.Row) error { return row.Scan(cs.dest[:]...) }
-		if err := t.commit(ctx, scan, s.q.markRead, p.ConversationID, seq, string(p.Side), string(other)); err != nil {
+		if err := t.commit(ctx, scan, s.q.setRead, c.ID,
+			c.UserRead.ReadSeq, c.UserRead.Unread, c.SellerRead.ReadSeq, c.SellerRead.Unread); err != nil {
 			return err
 		}
 		res = cs.result()

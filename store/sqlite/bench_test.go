@@ -355,7 +355,8 @@ func storeAppendMessage(b *testing.B, s *Store, d *dataset) func() {
 	at := t0.Add(1000 * time.Hour)
 	return func() {
 		p := newAppend(d.mid, message.DataSource(benchSeller), "A reply from the seller, about one line long.", at)
-		p.Events = []notify.Event{benchEvent(notify.KindMessagePosted, at)}
+		evs := []notify.Event{benchEvent(notify.KindMessagePosted, at)}
+		p.Prepare = func(conversation.Conversation) ([]notify.Event, error) { return evs, nil }
 		if _, err := s.AppendMessage(ctx, p); err != nil {
 			b.Fatal(err)
 		}

@@ -43,9 +43,11 @@
 // processes may open the same file; they wait for each other's writes up
 // to Options.BusyTimeout.
 //
-// A Check callback runs inside the write transaction: while it runs, other
-// writes wait. It must not call the Store (an in-memory Store, which has a
-// single connection, would wait for itself).
+// The callbacks of the writes (AppendParams.Prepare, StatusParams.Check,
+// ReadParams.Check) run inside the write transaction, after the
+// idempotency lookup: while one runs, other writes wait. A callback must
+// not call the Store (an in-memory Store, which has a single connection,
+// would wait for itself).
 //
 // # Storage
 //

@@ -48,7 +48,6 @@ func newCreate(channel, user, ds string, typ conversation.Type, item conversatio
 		Attributes:   conversation.Attributes{UserFirstName: "Ada", UserLastName: "Lovelace", ProductBaseCode: "PB-1", OrderNumber: "O-1"},
 		CreatedAt:    at,
 	}
-	c.Apply(conversation.SideUser, 0, at)
 	m := message.Message{
 		Code:      uuid.Must(uuid.NewV7()),
 		Sender:    message.User(user, message.UserRegistered),

@@ -63,7 +63,7 @@ var publicTypes = func() []conversation.Type {
 }()
 
 // buildList translates a ConversationQuery to SQL with the semantics of
-// conversation.Filter.Match (the count query only if q.WithTotal). The conditions are equalities and ranges on
+// q.Matches (the count query only if q.WithTotal). The conditions are equalities and ranges on
 // the columns the listing indexes start with, so SQLite walks one index
 // in (last_message_at, id) order and stops after the page.
 func buildList(q store.ConversationQuery, limit int) listQuery {
@@ -73,7 +73,7 @@ func buildList(q store.ConversationQuery, limit int) listQuery {
 		where = append(where, cond)
 		args = append(args, a...)
 	}
-	f := q.Filter
+	f := store.NormalizeFilter(q.Filter)
 	add("channel = ?", q.Channel)
 	if f.UserID != "" {
 		add("user_id = ?", f.UserID)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/notify"
 	"github.com/parleyhq/parley/store"
 )
 
@@ -366,10 +367,10 @@ func TestCancel_WritesNothing(t *testing.T) {
 				done := make(chan error)
 				go func() {
 					p := newAppend(conv.ID, message.DataSource("d"), "first", t0.Add(time.Second))
-					p.Check = func(conversation.Conversation) error {
+					p.Prepare = func(conversation.Conversation) ([]notify.Event, error) {
 						close(holding)
 						<-release
-						return nil
+						return nil, nil
 					}
 					_, err := s.AppendMessage(bg, p)
 					done <- err

@@ -134,6 +134,7 @@ type stmts struct {
 	failEventRetry, failEventDead, retryDeadEvent        *sql.Stmt
 	// readers
 	getConversation, listMessages, messageCount                *sql.Stmt
+	getIdempotencyR, getMessageR                               *sql.Stmt
 	messagesFromStart, messagesAfter, unreadUser, unreadSeller *sql.Stmt
 	listDeadEvents                                             *sql.Stmt
 
@@ -168,6 +169,8 @@ func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		{w, &st.failEventDead, sqlFailEventDead},
 		{w, &st.retryDeadEvent, sqlRetryDeadEvent},
 		{r, &st.getConversation, sqlGetConversation},
+		{r, &st.getIdempotencyR, sqlGetIdempotency},
+		{r, &st.getMessageR, sqlGetMessage},
 		{r, &st.listMessages, sqlListMessages},
 		{r, &st.messageCount, sqlMessageCount},
 		{r, &st.messagesFromStart, sqlMessagesFromStart},

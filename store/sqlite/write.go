@@ -49,8 +49,8 @@ func (s *Store) write(ctx context.Context, fn func(t *wtx) error) error {
 	return tx.Commit()
 }
 
-// checkError carries the error of a Check callback out of a transaction,
-// so that it is returned unchanged.
+// checkError carries the error of a callback (Prepare, Check) out of a
+// transaction, so that it is returned unchanged.
 type checkError struct{ err error }
 
 func (e *checkError) Error() string { return e.err.Error() }
@@ -154,6 +154,7 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 			return err
 		}
 		c, m = p.Conversation, p.Message
+		store.ApplyFirst(&c, &m)
 		err = t.stmt(s.st.insertConversation).QueryRowContext(ctx, conversationArgs(&c)...).Scan(&c.ID, &c.LastMessageID)
 		if driverCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
 			// The only unique constraint of the table is the key.
@@ -168,7 +169,7 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 			return err
 		}
 		t.at("create:conversation")
-		m.ID, m.ConversationID, m.Seq = c.LastMessageID, c.ID, 1
+		m.ID, m.ConversationID = c.LastMessageID, c.ID
 		if _, err := t.stmt(s.st.insertMessage).ExecContext(ctx, messageArgs(m.ID, &m)...); err != nil {
 			return err
 		}
@@ -201,11 +202,14 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 		if c, err = t.conversation(p.ConversationID); err != nil {
 			return err
 		}
-		if err := runCheck(p.Check, c); err != nil {
-			return err
+		var events []notify.Event
+		if p.Prepare != nil {
+			if events, err = p.Prepare(c); err != nil {
+				return &checkError{err}
+			}
 		}
 		m = p.Message
-		m.ConversationID, m.Seq = c.ID, c.LastSeq+1
+		store.ApplyMessage(&c, &m)
 		r, err := t.stmt(s.st.insertMessage).ExecContext(ctx, messageArgs(nil, &m)...)
 		if err != nil {
 			return err
@@ -213,14 +217,12 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 		if m.ID, err = r.LastInsertId(); err != nil {
 			return err
 		}
+		c.LastMessageID = m.ID
 		t.at("append:message")
-		if seq := c.Apply(conversation.Side(m.Sender.Kind), m.ID, m.CreatedAt); seq != m.Seq {
-			return fmt.Errorf("sqlite: conversation %d: applied seq %d, stored %d", c.ID, seq, m.Seq)
-		}
 		if _, err := t.stmt(s.st.updateApplied).ExecContext(ctx, appliedArgs(&c)...); err != nil {
 			return err
 		}
-		if err := t.events(p.Events, c.ID, m.ID); err != nil {
+		if err := t.events(events, c.ID, m.ID); err != nil {
 			return err
 		}
 		if err := t.record(p.Idempotency, c.ID, m.ID); err != nil {
@@ -235,6 +237,40 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 	return res, nil
 }
 
+// Replay implements store.Store. It reads the idempotency record, the
+// message and the conversation in one read transaction on the read pool.
+func (s *Store) Replay(ctx context.Context, k store.Idempotency) (store.CreateResult, bool, error) {
+	var res store.CreateResult
+	var found bool
+	err := s.readTx(ctx, true, func(bind func(*sql.Stmt) *sql.Stmt) error {
+		var (
+			fingerprint string
+			convID, msg int64
+		)
+		err := bind(s.st.getIdempotencyR).QueryRowContext(ctx, k.Scope, k.Key).Scan(&fingerprint, &convID, &msg)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil
+		case err != nil:
+			return err
+		case fingerprint != k.Fingerprint:
+			return fmt.Errorf("sqlite: idempotency key %q: %w", k.Key, store.ErrIdempotencyMismatch)
+		}
+		if res.Conversation, err = scanConversation(bind(s.st.getConversation).QueryRowContext(ctx, convID)); err != nil {
+			return err
+		}
+		if res.Message, err = scanMessage(bind(s.st.getMessageR).QueryRowContext(ctx, msg)); err != nil {
+			return err
+		}
+		res.Replayed, found = true, true
+		return nil
+	})
+	if err != nil {
+		return store.CreateResult{}, false, s.fail(ctx, "replay", err)
+	}
+	return res, found, nil
+}
+
 // SetStatus implements store.Store.
 func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversation.Conversation, error) {
 	var c conversation.Conversation
@@ -246,7 +282,7 @@ func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversati
 		if err := runCheck(p.Check, c); err != nil {
 			return err
 		}
-		c.Status, c.ModifiedAt = p.Status, stored(p.At)
+		store.ApplyStatus(&c, p.Status, stored(p.At))
 		_, err = t.stmt(s.st.updateStatus).ExecContext(ctx, string(c.Status), micros(c.ModifiedAt), c.ID)
 		return err
 	})
@@ -278,18 +314,14 @@ func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.
 		if err != nil {
 			return err
 		}
-		side := &c.UserRead
-		if p.Side == conversation.SideSeller {
-			side = &c.SellerRead
-		}
-		if seq <= side.ReadSeq {
+		if seq <= c.Read(p.Side).ReadSeq {
 			return nil
 		}
-		var unread int64
-		if err := t.stmt(s.st.countUnread).QueryRowContext(ctx, c.ID, seq, string(p.Side.Other())).Scan(&unread); err != nil {
+		var after int64
+		if err := t.stmt(s.st.countUnread).QueryRowContext(ctx, c.ID, seq, string(p.Side.Other())).Scan(&after); err != nil {
 			return err
 		}
-		side.ReadSeq, side.Unread = seq, unread
+		store.ApplyRead(&c, p.Side, seq, after)
 		_, err = t.stmt(s.st.updateRead).ExecContext(ctx,
 			c.UserRead.ReadSeq, c.UserRead.Unread, c.SellerRead.ReadSeq, c.SellerRead.Unread, c.ID)
 		return err

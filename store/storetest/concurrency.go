@@ -52,7 +52,7 @@ func requireUnreadConsistent(t *testing.T, c conversation.Conversation, msgs []m
 }
 
 // requireDense checks that msgs are the messages 1..n of c, in order, each
-// once, and that c agrees.
+// once, dated in Seq order, and that c agrees.
 func requireDense(t *testing.T, c conversation.Conversation, msgs []message.Message, n int) {
 	t.Helper()
 	require.Len(t, msgs, n)
@@ -62,6 +62,10 @@ func requireDense(t *testing.T, c conversation.Conversation, msgs []message.Mess
 		require.Equal(t, c.ID, m.ConversationID)
 		require.False(t, ids[m.ID], "message id %d repeated", m.ID)
 		ids[m.ID] = true
+		if i > 0 {
+			require.False(t, m.CreatedAt.Before(msgs[i-1].CreatedAt),
+				"message %d is dated %v, before message %d (%v): times must not decrease with Seq", m.Seq, m.CreatedAt, i, msgs[i-1].CreatedAt)
+		}
 	}
 	require.Equal(t, int64(n), c.LastSeq)
 	require.Equal(t, int64(n), c.MessageCount)
@@ -121,21 +125,21 @@ func (f factory) testConcurrency(t *testing.T) {
 		errs := make([]error, workers)
 		race(workers, func(w int) {
 			for _, p := range params[w] {
-				// Check runs on the locked conversation: the message
-				// gets the Seq after the one Check sees.
+				// Prepare sees the conversation as it is at some point
+				// of the write, never a state after the message.
 				var checked int64
-				p.Check = func(cur conversation.Conversation) error {
+				p = guarded(p, func(cur conversation.Conversation) error {
 					runtime.Gosched()
 					checked = cur.LastSeq
 					return nil
-				}
+				})
 				res, err := h.s.AppendMessage(h.ctx, p)
 				if err != nil {
 					errs[w] = err
 					return
 				}
-				if res.Message.Seq != checked+1 {
-					errs[w] = fmt.Errorf("Check saw LastSeq %d, the message got Seq %d: Check did not run on the locked conversation", checked, res.Message.Seq)
+				if res.Message.Seq <= checked {
+					errs[w] = fmt.Errorf("Prepare saw LastSeq %d, the message got Seq %d", checked, res.Message.Seq)
 					return
 				}
 				results[w] = append(results[w], res.Message)
@@ -378,7 +382,11 @@ func (f factory) testConcurrency(t *testing.T) {
 		requireUnreadConsistent(t, final, msgs)
 	})
 
-	t.Run("CheckIsAtomic", func(t *testing.T) {
+	t.Run("PrepareIsAtomic", func(t *testing.T) {
+		// Writers whose Prepare refuses a closed conversation race with a
+		// party that closes and reopens it: no message may be stored
+		// while it is closed, so each reopening finds the LastSeq its
+		// closing left.
 		h := f.new(t)
 		c := h.create().Conversation
 		errClosed := &errCheck{"closed"}
@@ -389,28 +397,43 @@ func (f factory) testConcurrency(t *testing.T) {
 			}
 			return nil
 		}
-		const workers, each = 6, 10
+		const workers, each, toggles = 6, 10, 5
 		var params [][]store.AppendParams
 		for w := range workers {
 			var ps []store.AppendParams
 			for range each {
 				p := h.appendParams(c, []conversation.Side{conversation.SideUser, conversation.SideSeller}[w%2])
-				p.Check = open
-				ps = append(ps, p)
+				ps = append(ps, guarded(p, open))
 			}
 			params = append(params, ps)
 		}
-		closeAt := h.tick()
-		var closed conversation.Conversation
-		var closeErr error
+		var times []time.Time
+		for range 2 * toggles {
+			times = append(times, h.tick())
+		}
+		type pair struct{ closed, reopened conversation.Conversation }
+		var pairs []pair
+		var toggleErr error
 		ok := make([]int, workers)
 		errs := make([]error, workers)
 		race(workers+1, func(w int) {
 			if w == workers {
-				runtime.Gosched()
-				closed, closeErr = h.s.SetStatus(h.ctx, store.StatusParams{
-					ConversationID: c.ID, Status: conversation.StatusClosed, At: closeAt, Check: open,
-				})
+				for i := range toggles {
+					runtime.Gosched()
+					var p pair
+					if p.closed, toggleErr = h.s.SetStatus(h.ctx, store.StatusParams{
+						ConversationID: c.ID, Status: conversation.StatusClosed, At: times[2*i],
+					}); toggleErr != nil {
+						return
+					}
+					runtime.Gosched()
+					if p.reopened, toggleErr = h.s.SetStatus(h.ctx, store.StatusParams{
+						ConversationID: c.ID, Status: conversation.StatusOpen, At: times[2*i+1],
+					}); toggleErr != nil {
+						return
+					}
+					pairs = append(pairs, p)
+				}
 				return
 			}
 			for _, p := range params[w] {
@@ -425,16 +448,19 @@ func (f factory) testConcurrency(t *testing.T) {
 				}
 			}
 		})
-		require.NoError(t, closeErr)
+		require.NoError(t, toggleErr)
 		require.NoError(t, errors.Join(errs...))
+		for i, p := range pairs {
+			require.Equal(t, conversation.StatusClosed, p.closed.Status)
+			require.Equal(t, p.closed.LastSeq, p.reopened.LastSeq, "toggle %d: a message was stored while the conversation was closed", i)
+		}
 		total := 0
 		for _, n := range ok {
 			total += n
 		}
 		final := h.get(c.ID)
-		require.Equal(t, conversation.StatusClosed, final.Status)
-		require.Equal(t, closed.LastSeq, final.LastSeq, "no message was written after the conversation was closed")
-		require.Equal(t, int64(1+total), final.LastSeq, "every message whose Check passed was written")
+		require.Equal(t, int64(1+total), final.LastSeq, "every message whose Prepare passed was written")
 		requireDense(t, final, h.messages(c.ID), 1+total)
+		require.Len(t, h.peekEvents(), 1+total, "one event per message written, none for the refused")
 	})
 }

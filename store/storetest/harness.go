@@ -130,13 +130,18 @@ func (h *harness) draft(mods ...func(*conversation.Conversation)) conversation.C
 // time at: kind "conversation.started" for the first message, else
 // "message.posted", for the other side, due at once.
 func (h *harness) event(c conversation.Conversation, from conversation.Side, at time.Time) notify.Event {
+	return eventOf(newEventID(), c, from, at)
+}
+
+// eventOf is event with the given event id.
+func eventOf(id string, c conversation.Conversation, from conversation.Side, at time.Time) notify.Event {
 	kind := notify.KindMessagePosted
 	if c.ID == 0 {
 		kind = notify.KindConversationStarted
 	}
 	to := from.Other()
 	return notify.Event{
-		ID:               newEventID(),
+		ID:               id,
 		Kind:             kind,
 		Channel:          c.Channel,
 		ConversationType: c.Type,
@@ -144,13 +149,15 @@ func (h *harness) event(c conversation.Conversation, from conversation.Side, at 
 		Sender:           party(c, from),
 		CreatedAt:        at,
 		DueAt:            at,
-		DigestKey:        notify.DigestKeyOf(c.Channel, party(c, to), c.Code),
+		DigestKey:        c.Channel + "|" + string(to) + "|" + c.Code.String(),
 	}
 }
 
 // createParams returns what the Service passes to CreateConversation for
-// the draft c: the first message, from c.StartedBy at c.CreatedAt, applied
-// to c, and one event for the other side.
+// the draft c: the first message, from c.StartedBy at c.CreatedAt, and one
+// event for the other side. The store applies the message to c
+// (store.ApplyFirst); the returned p.Conversation has it applied already,
+// so that it is what the store must keep, but for the ids it assigns.
 func (h *harness) createParams(c conversation.Conversation) store.CreateParams {
 	m := message.Message{
 		Code:      newCode(),
@@ -159,7 +166,8 @@ func (h *harness) createParams(c conversation.Conversation) store.CreateParams {
 		Language:  c.Language,
 		CreatedAt: c.CreatedAt,
 	}
-	c.Apply(c.StartedBy, 0, m.CreatedAt)
+	store.ApplyFirst(&c, &m)
+	m.Seq, m.ConversationID = 0, 0 // the store assigns them
 	return store.CreateParams{
 		Conversation: c,
 		Message:      m,
@@ -185,9 +193,13 @@ func (h *harness) createP(mods ...func(*conversation.Conversation)) (store.Creat
 }
 
 // appendParams returns what the Service passes to AppendMessage for a
-// message from side s of c, written now, with one event for the other side.
+// message from side s of c, written now: a Prepare that accepts any
+// conversation and returns one event for the other side, built from the
+// conversation it is given (with the same event id at every call, as a
+// callback that may run more than once must).
 func (h *harness) appendParams(c conversation.Conversation, s conversation.Side) store.AppendParams {
 	at := h.tick()
+	id := newEventID()
 	return store.AppendParams{
 		ConversationID: c.ID,
 		Message: message.Message{
@@ -197,8 +209,45 @@ func (h *harness) appendParams(c conversation.Conversation, s conversation.Side)
 			Language:  "en",
 			CreatedAt: at,
 		},
-		Events: []notify.Event{h.event(c, s, at)},
+		Prepare: func(cur conversation.Conversation) ([]notify.Event, error) {
+			return []notify.Event{eventOf(id, cur, s, at)}, nil
+		},
 	}
+}
+
+// prepared returns the events that p's Prepare returns for c (or none if
+// it has no Prepare), failing the test if it refuses.
+func (h *harness) prepared(p store.AppendParams, c conversation.Conversation) []notify.Event {
+	h.t.Helper()
+	if p.Prepare == nil {
+		return nil
+	}
+	evs, err := p.Prepare(c)
+	require.NoError(h.t, err)
+	return evs
+}
+
+// withEvents returns p whose Prepare returns evs whatever the conversation.
+func withEvents(p store.AppendParams, evs ...notify.Event) store.AppendParams {
+	p.Prepare = func(conversation.Conversation) ([]notify.Event, error) { return evs, nil }
+	return p
+}
+
+// guarded returns p whose Prepare first runs check on the conversation it
+// is given: refusing, it returns check's error; else what p's Prepare
+// returns.
+func guarded(p store.AppendParams, check func(conversation.Conversation) error) store.AppendParams {
+	prepare := p.Prepare
+	p.Prepare = func(c conversation.Conversation) ([]notify.Event, error) {
+		if err := check(c); err != nil {
+			return nil, err
+		}
+		if prepare == nil {
+			return nil, nil
+		}
+		return prepare(c)
+	}
+	return p
 }
 
 // append stores a message from side s in c and returns the result. It
@@ -352,13 +401,13 @@ func msgIDs(ms []message.Message) []int64 {
 }
 
 // stored returns the events as a store keeps them after a write: with the
-// conversation and message ids set, pending, not yet attempted. claims is
-// how many times they have been claimed since.
+// conversation and message ids set, pending, not yet attempted, without a
+// last error. claims is how many times they have been claimed since.
 func stored(evs []notify.Event, convID, msgID int64, claims int) []notify.Event {
 	out := make([]notify.Event, len(evs))
 	for i, e := range evs {
 		e.ConversationID, e.MessageID = convID, msgID
-		e.State, e.Attempts = notify.StatePending, claims
+		e.State, e.Attempts, e.LastError = notify.StatePending, claims, ""
 		out[i] = e
 	}
 	return out

@@ -62,10 +62,10 @@ func (f factory) testRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		requireMsgs(t, []message.Message{wantReply, wantMsg}, page.Items)
 
-		want.Apply(conversation.SideUser, wantReply.ID, wantReply.CreatedAt)
+		store.ApplyMessage(&want, &wantReply)
 		requireConv(t, want, h.get(want.ID))
 
-		wantEvents := append(stored(p.Events, want.ID, wantMsg.ID, 1), stored(ap.Events, want.ID, wantReply.ID, 1)...)
+		wantEvents := append(stored(p.Events, want.ID, wantMsg.ID, 1), stored(h.prepared(ap, want), want.ID, wantReply.ID, 1)...)
 		requireEvents(t, sortedByID(wantEvents), h.peekEvents())
 	})
 
@@ -163,6 +163,7 @@ func (h *harness) callEveryMethod(ctx context.Context, fx fixture) map[string]er
 	_, errs["AppendMessage"] = s.AppendMessage(ctx, h.appendParams(fx.conv, conversation.SideSeller))
 	_, errs["SetStatus"] = s.SetStatus(ctx, store.StatusParams{ConversationID: fx.conv.ID, Status: conversation.StatusClosed, At: h.tick()})
 	_, errs["MarkRead"] = s.MarkRead(ctx, store.ReadParams{ConversationID: fx.conv.ID, Side: conversation.SideUser, UpToMessageID: fx.conv.LastMessageID})
+	_, _, errs["Replay"] = s.Replay(ctx, store.Idempotency{Scope: "user:u1", Key: "k", Fingerprint: "f"})
 	_, errs["GetConversation"] = s.GetConversation(ctx, fx.conv.ID)
 	_, errs["ListConversations"] = s.ListConversations(ctx, store.ConversationQuery{Channel: chMain, Limit: 10, WithTotal: true})
 	_, errs["ListMessages"] = s.ListMessages(ctx, store.MessageQuery{ConversationID: fx.conv.ID, Limit: 10, WithTotal: true})

@@ -36,7 +36,7 @@ func listingOrder(cs []conversation.Conversation) []conversation.Conversation {
 func matching(cs []conversation.Conversation, q store.ConversationQuery) []conversation.Conversation {
 	var out []conversation.Conversation
 	for _, c := range cs {
-		if c.Channel == q.Channel && q.Filter.Match(c) && (len(q.Types) == 0 || slices.Contains(q.Types, c.Type)) {
+		if q.Matches(c) {
 			out = append(out, c)
 		}
 	}
@@ -231,6 +231,18 @@ func (f factory) testListConversations(t *testing.T) {
 			{name: "ModifiedTo inclusive", filter: conversation.Filter{ModifiedTo: mod(4)}, want: []int{0, 2, 3, 4}},
 			{name: "ModifiedTo", filter: conversation.Filter{ModifiedTo: mod(4).Add(-us)}, want: []int{0, 2, 3}},
 			{name: "Modified exactly", filter: conversation.Filter{ModifiedFrom: mod(1), ModifiedTo: mod(1)}, want: []int{1}},
+			// Bounds between two microseconds keep what they keep at full
+			// precision: a store rounds a From bound up and a To bound
+			// down (store.NormalizeFilter), never the other way.
+			{name: "CreatedFrom a nanosecond later", filter: conversation.Filter{CreatedFrom: at(2).Add(time.Nanosecond)}, want: []int{3, 4, 5}},
+			{name: "CreatedFrom a nanosecond earlier", filter: conversation.Filter{CreatedFrom: at(2).Add(-time.Nanosecond)}, want: []int{2, 3, 4, 5}},
+			{name: "CreatedTo a nanosecond earlier", filter: conversation.Filter{CreatedTo: at(2).Add(-time.Nanosecond)}, want: []int{0, 1}},
+			{name: "CreatedTo a nanosecond later", filter: conversation.Filter{CreatedTo: at(2).Add(time.Nanosecond)}, want: []int{0, 1, 2}},
+			{name: "ModifiedFrom a nanosecond later", filter: conversation.Filter{ModifiedFrom: mod(1).Add(time.Nanosecond)}, want: []int{5}},
+			{name: "ModifiedTo a nanosecond earlier", filter: conversation.Filter{ModifiedTo: mod(4).Add(-time.Nanosecond)}, want: []int{0, 2, 3}},
+			{name: "Created within a microsecond", filter: conversation.Filter{
+				CreatedFrom: at(3).Add(time.Nanosecond), CreatedTo: at(3).Add(999 * time.Nanosecond),
+			}, want: []int{}},
 			{name: "nothing", filter: conversation.Filter{UserID: "nobody"}, want: []int{}},
 			{name: "UserID+Type", filter: conversation.Filter{UserID: "u1", Type: conversation.TypeMessage}, want: []int{1}},
 			{name: "DataSourceID+ItemKind+UserFirstName", filter: conversation.Filter{

@@ -19,19 +19,22 @@
 // # What it checks
 //
 // Every rule of the store contract: conversation keys and the
-// *store.ConversationExistsError, idempotent writes and their replays,
-// Check callbacks that write nothing when they fail, dense message
-// sequence numbers, read state and unread counts, every conversation
-// filter, keyset paging, the message listings, the unread summary, the
-// notification outbox (claims, leases, digests, failures, dead events),
-// times in UTC at microsecond precision, the round trip of every field,
-// cancelled contexts, Close, and the rules that must hold under
-// concurrency (run it with -race).
+// *store.ConversationExistsError, idempotent writes and their replays
+// (which come before the callbacks), Replay, callbacks (Prepare, Check)
+// that write nothing when they fail and stay atomic with the write when a
+// status changes concurrently, dense message sequence numbers, message
+// times that never decrease, read state and unread counts, every
+// conversation filter and its time bounds, keyset paging, the message
+// listings, the unread summary, the notification outbox (claims, leases,
+// digests, failures, dead events), times in UTC at microsecond precision,
+// the round trip of every field, cancelled contexts, Close, and the rules
+// that must hold under concurrency (run it with -race).
 //
-// The suite builds its values the way the parley Service does: the first
-// message is applied with conversation.Conversation.Apply before
-// CreateConversation, codes are UUIDv7, times are UTC truncated to
-// store.TimePrecision, and events carry UUIDv7 string ids. It never sleeps:
+// The suite builds its values the way the parley Service does: codes are
+// UUIDv7, times are UTC truncated to store.TimePrecision, and events carry
+// UUIDv7 string ids. Its expectations follow the helpers of package store
+// (ApplyFirst, ApplyMessage, ApplyStatus, ApplyRead, Matches), which define
+// the arithmetic every store applies. It never sleeps:
 // outbox time is passed explicitly.
 package storetest
 
@@ -50,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("AppendMessage", n.testAppendMessage)
 	t.Run("SetStatus", n.testSetStatus)
 	t.Run("MarkRead", n.testMarkRead)
+	t.Run("Replay", n.testReplay)
 	t.Run("GetConversation", n.testGetConversation)
 	t.Run("ListConversations", n.testListConversations)
 	t.Run("ListMessages", n.testListMessages)

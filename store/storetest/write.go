@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -41,6 +42,28 @@ func (f factory) testCreateConversation(t *testing.T) {
 		requireConv(t, want, h.get(want.ID), "read back")
 		requireMsgs(t, []message.Message{wantMsg}, h.messages(want.ID), "read back")
 		requireEvents(t, stored(p.Events, want.ID, wantMsg.ID, 1), h.peekEvents())
+	})
+
+	t.Run("FirstMessageApplied", func(t *testing.T) {
+		// Whatever message state the caller passes, the store computes it
+		// by applying the first message (store.ApplyFirst).
+		h := f.new(t)
+		p := h.createParams(h.draft())
+		want := p.Conversation
+		c := &p.Conversation
+		c.LastSeq, c.MessageCount, c.LastMessageID = 7, 7, 99
+		c.LastMessageAt, c.ModifiedAt = c.CreatedAt.Add(time.Hour), c.CreatedAt.Add(time.Hour)
+		c.UserRead = conversation.ReadState{ReadSeq: 3, Unread: 2}
+		c.SellerRead = conversation.ReadState{ReadSeq: 5, Unread: 5}
+		p.Message.Seq, p.Message.ConversationID = 4, 12
+		res, err := h.s.CreateConversation(h.ctx, p)
+		require.NoError(t, err)
+		want.ID, want.LastMessageID = res.Conversation.ID, res.Message.ID
+		requireConv(t, want, res.Conversation)
+		requireConv(t, want, h.get(want.ID), "read back")
+		require.Equal(t, int64(1), res.Message.Seq)
+		require.Equal(t, want.ID, res.Message.ConversationID)
+		requireMsgs(t, []message.Message{res.Message}, h.messages(want.ID))
 	})
 
 	t.Run("StartedBySeller", func(t *testing.T) {
@@ -237,18 +260,19 @@ func (f factory) testAppendMessage(t *testing.T) {
 		require.False(t, res.Replayed)
 		require.Greater(t, res.Message.ID, created.Message.ID)
 
-		want := c
-		seq := want.Apply(conversation.SideSeller, res.Message.ID, p.Message.CreatedAt)
-		require.Equal(t, int64(2), seq)
+		want, wantMsg := c, p.Message
+		wantMsg.ID = res.Message.ID
+		store.ApplyMessage(&want, &wantMsg)
+		require.Equal(t, int64(2), wantMsg.Seq)
+		require.Equal(t, c.ID, wantMsg.ConversationID)
+		require.Equal(t, wantMsg.ID, want.LastMessageID)
 		requireConv(t, want, res.Conversation)
 		requireConv(t, want, h.get(c.ID), "read back")
-
-		wantMsg := p.Message
-		wantMsg.ID, wantMsg.ConversationID, wantMsg.Seq = res.Message.ID, c.ID, 2
 		requireMsg(t, wantMsg, res.Message)
 		requireMsgs(t, []message.Message{created.Message, wantMsg}, h.messages(c.ID), "read back")
 
-		wantEvents := append(stored(cp.Events, c.ID, created.Message.ID, 1), stored(p.Events, c.ID, wantMsg.ID, 1)...)
+		// The events are those Prepare built from the conversation.
+		wantEvents := append(stored(cp.Events, c.ID, created.Message.ID, 1), stored(h.prepared(p, c), c.ID, wantMsg.ID, 1)...)
 		requireEvents(t, sortedByID(wantEvents), h.peekEvents())
 	})
 
@@ -264,7 +288,10 @@ func (f factory) testAppendMessage(t *testing.T) {
 		for i, s := range sides {
 			p, res := h.appendP(want, s)
 			require.Equal(t, int64(i+2), res.Message.Seq)
-			require.Equal(t, want.Apply(s, res.Message.ID, p.Message.CreatedAt), res.Message.Seq)
+			m := p.Message
+			m.ID = res.Message.ID
+			store.ApplyMessage(&want, &m)
+			require.Equal(t, m.Seq, res.Message.Seq)
 			requireConv(t, want, res.Conversation, "after message %d", i+2)
 			wantMsgs = append(wantMsgs, res.Message)
 		}
@@ -272,6 +299,53 @@ func (f factory) testAppendMessage(t *testing.T) {
 		require.Equal(t, int64(7), want.LastSeq)
 		require.Equal(t, int64(7), want.MessageCount)
 		requireMsgs(t, wantMsgs, h.messages(want.ID))
+	})
+
+	t.Run("ActivityNeverBackwards", func(t *testing.T) {
+		// A writer that read the clock before another writer's message
+		// was applied passes an earlier time: the message is dated at the
+		// conversation's last activity (store.ApplyMessage), so message
+		// times never decrease with Seq and the conversation's times
+		// never move backwards.
+		h := f.new(t)
+		c := h.create().Conversation
+		late := h.appendParams(c, conversation.SideSeller)
+		early := h.appendParams(c, conversation.SideUser)
+		early.Message.CreatedAt = late.Message.CreatedAt.Add(-time.Second)
+		first, err := h.s.AppendMessage(h.ctx, late)
+		require.NoError(t, err)
+		second, err := h.s.AppendMessage(h.ctx, early)
+		require.NoError(t, err)
+		at := late.Message.CreatedAt
+		require.Equal(t, first.Message.Seq+1, second.Message.Seq)
+		require.True(t, second.Message.CreatedAt.Equal(at), "the earlier message is dated %v, want %v", second.Message.CreatedAt, at)
+		want := first.Conversation
+		wantMsg := early.Message
+		wantMsg.ID = second.Message.ID
+		store.ApplyMessage(&want, &wantMsg)
+		requireMsg(t, wantMsg, second.Message)
+		requireConv(t, want, second.Conversation)
+		requireConv(t, want, h.get(c.ID), "read back")
+		requireMsgs(t, []message.Message{first.Message, second.Message}, h.messages(c.ID)[1:], "read back")
+
+		// A status change leaves its time as the conversation's last
+		// activity: a message read from the clock before it is dated at it.
+		closedAt := h.tick()
+		_, err = h.s.SetStatus(h.ctx, store.StatusParams{ConversationID: c.ID, Status: conversation.StatusClosed, At: closedAt})
+		require.NoError(t, err)
+		reopened, err := h.s.SetStatus(h.ctx, store.StatusParams{ConversationID: c.ID, Status: conversation.StatusOpen, At: closedAt.Add(-time.Hour)})
+		require.NoError(t, err)
+		require.True(t, reopened.ModifiedAt.Equal(closedAt), "ModifiedAt moved back to %v", reopened.ModifiedAt)
+		require.True(t, reopened.LastMessageAt.Equal(at))
+		requireConv(t, reopened, h.get(c.ID), "read back")
+		third := h.appendParams(c, conversation.SideSeller)
+		third.Message.CreatedAt = at.Add(time.Millisecond) // after the last message, before the status change
+		res, err := h.s.AppendMessage(h.ctx, third)
+		require.NoError(t, err)
+		require.True(t, res.Message.CreatedAt.Equal(closedAt), "dated %v, want the status change's %v", res.Message.CreatedAt, closedAt)
+		require.True(t, res.Conversation.LastMessageAt.Equal(closedAt))
+		require.True(t, res.Conversation.ModifiedAt.Equal(closedAt))
+		requireMsgs(t, []message.Message{res.Message}, h.messages(c.ID)[3:], "read back")
 	})
 
 	t.Run("MessageIDsUniqueAcrossConversations", func(t *testing.T) {
@@ -294,42 +368,53 @@ func (f factory) testAppendMessage(t *testing.T) {
 		p := h.appendParams(c, conversation.SideSeller)
 		p.ConversationID = c.ID + 1000
 		called := false
-		p.Check = func(conversation.Conversation) error { called = true; return nil }
+		p = guarded(p, func(conversation.Conversation) error { called = true; return nil })
 		_, err := h.s.AppendMessage(h.ctx, p)
 		require.ErrorIs(t, err, store.ErrNotFound)
-		require.False(t, called, "Check does not run for an unknown conversation")
+		require.False(t, called, "Prepare does not run for an unknown conversation")
 		h.requireUnchanged(before)
 		require.Len(t, h.peekEvents(), 1)
 	})
 
-	t.Run("Check", func(t *testing.T) {
+	t.Run("Prepare", func(t *testing.T) {
 		h := f.new(t)
 		c := h.create().Conversation
 		c = h.append(c, conversation.SideSeller).Conversation
 		p := h.appendParams(c, conversation.SideUser)
 		var seen []conversation.Conversation
-		p.Check = func(cur conversation.Conversation) error { seen = append(seen, cur); return nil }
+		p = guarded(p, func(cur conversation.Conversation) error { seen = append(seen, cur); return nil })
 		_, err := h.s.AppendMessage(h.ctx, p)
 		require.NoError(t, err)
-		require.Len(t, seen, 1)
-		requireConv(t, c, seen[0], "Check sees the current conversation")
+		require.NotEmpty(t, seen)
+		requireConv(t, c, seen[len(seen)-1], "Prepare sees the current conversation")
 		require.Len(t, h.messages(c.ID), 3)
 	})
 
-	t.Run("CheckError", func(t *testing.T) {
+	t.Run("NoPrepare", func(t *testing.T) {
+		h := f.new(t)
+		c := h.create().Conversation
+		p := h.appendParams(c, conversation.SideSeller)
+		p.Prepare = nil
+		res, err := h.s.AppendMessage(h.ctx, p)
+		require.NoError(t, err)
+		require.Equal(t, int64(2), res.Message.Seq)
+		require.Len(t, h.peekEvents(), 1, "no Prepare, no events: only the create's")
+	})
+
+	t.Run("PrepareError", func(t *testing.T) {
 		h := f.new(t)
 		c := h.create().Conversation
 		before := h.snapshot()
 		refused := &errCheck{"closed"}
 		p := h.appendParams(c, conversation.SideSeller)
 		p.Idempotency = idem("ds:ds-1", "key-1", "fp-1")
-		p.Check = func(conversation.Conversation) error { return refused }
-		_, err := h.s.AppendMessage(h.ctx, p)
+		refusing := guarded(p, func(conversation.Conversation) error { return refused })
+		_, err := h.s.AppendMessage(h.ctx, refusing)
 		requireCheckErr(t, refused, err)
 		h.requireUnchanged(before, "nothing written")
+		require.Len(t, h.peekEvents(), 1, "no event stored")
 
 		// Not even the idempotency key: a retry that passes writes.
-		p.Check = nil
 		res, err := h.s.AppendMessage(h.ctx, p)
 		require.NoError(t, err)
 		require.False(t, res.Replayed)
@@ -360,7 +445,7 @@ func (f factory) testAppendMessage(t *testing.T) {
 		require.Len(t, h.peekEvents(), 3)
 	})
 
-	t.Run("IdempotencyBeforeCheck", func(t *testing.T) {
+	t.Run("IdempotencyBeforePrepare", func(t *testing.T) {
 		h := f.new(t)
 		c := h.create().Conversation
 		p := h.appendParams(c, conversation.SideSeller)
@@ -369,9 +454,9 @@ func (f factory) testAppendMessage(t *testing.T) {
 		require.NoError(t, err)
 
 		called := false
-		p.Check = func(conversation.Conversation) error { called = true; return &errCheck{"closed since"} }
+		p = guarded(p, func(conversation.Conversation) error { called = true; return &errCheck{"closed since"} })
 		res, err := h.s.AppendMessage(h.ctx, p)
-		require.NoError(t, err, "a replay returns the first result without running Check")
+		require.NoError(t, err, "a replay returns the first result without running Prepare")
 		require.True(t, res.Replayed)
 		require.False(t, called)
 		requireMsg(t, first.Message, res.Message)
@@ -442,22 +527,25 @@ func (f factory) testAppendMessage(t *testing.T) {
 		p := h.appendParams(c, conversation.SideSeller)
 		extra := h.event(c, conversation.SideSeller, p.Message.CreatedAt)
 		extra.DueAt = h.tick()
-		p.Events = append(p.Events, extra)
+		// The outbox bookkeeping is the store's: whatever Prepare returns,
+		// an event starts pending and not attempted.
+		extra.State, extra.Attempts, extra.LastError = notify.StateDone, 3, "earlier"
+		evs := append(h.prepared(p, c), extra)
+		p = withEvents(p, evs...)
 		res, err := h.s.AppendMessage(h.ctx, p)
 		require.NoError(t, err)
-		none := h.appendParams(c, conversation.SideUser)
-		none.Events = nil
+		none := withEvents(h.appendParams(c, conversation.SideUser))
 		h.append(c, conversation.SideUser) // with its event
 		_, err = h.s.AppendMessage(h.ctx, none)
 		require.NoError(t, err)
 
-		evs := h.peekEvents()
-		require.Len(t, evs, 4)
-		want := append(stored(cp.Events, c.ID, created.Message.ID, 1), stored(p.Events, c.ID, res.Message.ID, 1)...)
+		got := h.peekEvents()
+		require.Len(t, got, 4)
+		want := append(stored(cp.Events, c.ID, created.Message.ID, 1), stored(evs, c.ID, res.Message.ID, 1)...)
 		for _, w := range want {
-			i := slices.IndexFunc(evs, func(e notify.Event) bool { return e.ID == w.ID })
+			i := slices.IndexFunc(got, func(e notify.Event) bool { return e.ID == w.ID })
 			require.NotEqual(t, -1, i, "event %s stored", w.ID)
-			requireEvents(t, []notify.Event{w}, evs[i:i+1])
+			requireEvents(t, []notify.Event{w}, got[i:i+1])
 		}
 	})
 }
@@ -493,8 +581,11 @@ func (f factory) testSetStatus(t *testing.T) {
 		h := f.new(t)
 		c := h.create().Conversation
 		before := h.snapshot()
-		_, err := h.s.SetStatus(h.ctx, store.StatusParams{ConversationID: c.ID + 1000, Status: conversation.StatusClosed, At: h.tick()})
+		called := false
+		_, err := h.s.SetStatus(h.ctx, store.StatusParams{ConversationID: c.ID + 1000, Status: conversation.StatusClosed, At: h.tick(),
+			Check: func(conversation.Conversation) error { called = true; return nil }})
 		require.ErrorIs(t, err, store.ErrNotFound)
+		require.False(t, called, "Check does not run for an unknown conversation")
 		h.requireUnchanged(before)
 	})
 
@@ -661,4 +752,78 @@ func seqs(ms []message.Message) []int64 {
 		out[i] = m.Seq
 	}
 	return out
+}
+
+func (f factory) testReplay(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		h := f.new(t)
+		cp := h.createParams(h.draft())
+		cp.Idempotency = idem("user:u1", "key-create", "fp-create")
+		created, err := h.s.CreateConversation(h.ctx, cp)
+		require.NoError(t, err)
+		ap := h.appendParams(created.Conversation, conversation.SideSeller)
+		ap.Idempotency = idem("ds:ds-1", "key-append", "fp-append")
+		appended, err := h.s.AppendMessage(h.ctx, ap)
+		require.NoError(t, err)
+		later := h.append(appended.Conversation, conversation.SideUser)
+		before := h.snapshot()
+
+		res, ok, err := h.s.Replay(h.ctx, *idem("user:u1", "key-create", "fp-create"))
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.True(t, res.Replayed)
+		requireMsg(t, created.Message, res.Message, "the create's message")
+		requireConv(t, later.Conversation, res.Conversation, "the current conversation")
+
+		res, ok, err = h.s.Replay(h.ctx, *idem("ds:ds-1", "key-append", "fp-append"))
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.True(t, res.Replayed)
+		requireMsg(t, appended.Message, res.Message, "the append's message")
+		requireConv(t, later.Conversation, res.Conversation, "the current conversation")
+
+		h.requireUnchanged(before, "Replay writes nothing")
+		require.Len(t, h.peekEvents(), 3)
+	})
+
+	t.Run("Unused", func(t *testing.T) {
+		h := f.new(t)
+		p := h.createParams(h.draft())
+		p.Idempotency = idem("user:u1", "key-1", "fp-1")
+		_, err := h.s.CreateConversation(h.ctx, p)
+		require.NoError(t, err)
+		for name, k := range map[string]*store.Idempotency{
+			"another key":   idem("user:u1", "key-2", "fp-1"),
+			"another scope": idem("user:u2", "key-1", "fp-1"),
+		} {
+			res, ok, err := h.s.Replay(h.ctx, *k)
+			require.NoError(t, err, name)
+			require.False(t, ok, name)
+			require.Equal(t, store.CreateResult{}, res, name)
+		}
+	})
+
+	t.Run("ErrIdempotencyMismatch", func(t *testing.T) {
+		h := f.new(t)
+		p := h.createParams(h.draft())
+		p.Idempotency = idem("user:u1", "key-1", "fp-1")
+		_, err := h.s.CreateConversation(h.ctx, p)
+		require.NoError(t, err)
+		_, ok, err := h.s.Replay(h.ctx, *idem("user:u1", "key-1", "fp-2"))
+		require.ErrorIs(t, err, store.ErrIdempotencyMismatch)
+		require.False(t, ok)
+	})
+
+	t.Run("NotRecordedOnRefusal", func(t *testing.T) {
+		h := f.new(t)
+		c := h.create().Conversation
+		p := h.appendParams(c, conversation.SideSeller)
+		p.Idempotency = idem("ds:ds-1", "key-1", "fp-1")
+		refused := &errCheck{"closed"}
+		_, err := h.s.AppendMessage(h.ctx, guarded(p, func(conversation.Conversation) error { return refused }))
+		requireCheckErr(t, refused, err)
+		_, ok, err := h.s.Replay(h.ctx, *p.Idempotency)
+		require.NoError(t, err)
+		require.False(t, ok, "a refused write records no key")
+	})
 }
