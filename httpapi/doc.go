@@ -37,7 +37,7 @@
 //	}, conv, chat)
 //	mux.Handle("/", api)
 //
-// or one dialect alone, with its package's New.
+// or one dialect alone, the same way.
 //
 // # Adding a dialect
 //

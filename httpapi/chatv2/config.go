@@ -13,9 +13,6 @@ const (
 	DefaultPerPage = 10
 	// MaxPerPage caps per_page.
 	MaxPerPage = 100
-	// DefaultMaxBodyBytes bounds request bodies (64 KiB) when the kit's
-	// Config names no limit.
-	DefaultMaxBodyBytes = 64 << 10
 )
 
 // Options configure seed 002's dialect. Catalog is required.
@@ -27,10 +24,6 @@ type Options struct {
 	// PerPage is the page size of the listings when the request names
 	// none; 0 means DefaultPerPage. At most MaxPerPage.
 	PerPage int
-
-	// MaxBodyBytes bounds request bodies when the kit's Config names no
-	// limit; 0 means DefaultMaxBodyBytes.
-	MaxBodyBytes int64
 }
 
 // Catalog tells, from the program's own tables, who sells a product.
@@ -78,12 +71,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.PerPage == 0 {
 		o.PerPage = DefaultPerPage
-	}
-	if o.MaxBodyBytes < 0 {
-		errs = append(errs, errors.New("MaxBodyBytes is negative"))
-	}
-	if o.MaxBodyBytes == 0 {
-		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if err := errors.Join(errs...); err != nil {
 		return o, fmt.Errorf("chatv2: invalid options: %w", err)

@@ -3,14 +3,13 @@
 // API can move to Parley unchanged: customers talk with the seller of a
 // product, one conversation per customer and product.
 //
-//	h, err := chatv2.New(svc, httpapi.Config{
-//		Authenticator: auth, // who is calling
-//	}, chatv2.Options{
+//	chat, err := chatv2.Dialect(svc, chatv2.Options{
 //		Catalog: catalog, // who sells a product
 //	})
+//	h, err := httpapi.New(httpapi.Config{Authenticator: auth}, chat)
 //	mux.Handle("/api/v2/chat/", h)
 //
-// or beside other dialects with Dialect and httpapi.New; the kit (package
+// alone, or beside other dialects in the same httpapi.New; the kit (package
 // httpapi) reads bodies strictly, bounds long polls, builds links from its
 // BaseURL (relative without one) and logs. Its OpenAPI 3.1 description is
 // served at /api/v2/chat/openapi.json without authentication.

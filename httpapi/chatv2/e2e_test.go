@@ -522,9 +522,10 @@ func TestChat_WaitOutlivesWriteTimeout(t *testing.T) {
 	convID := int64(r.Object(t)["conversation_id"].(float64))
 	last := data(t, e.do(http.MethodGet, newPath(convID, 0), tokUser1, nil))[0]["id"]
 
-	h, err := chatv2.New(e.svc, httpapi.Config{
+	d := kittest.Must(t)(chatv2.Dialect(e.svc, chatv2.Options{Catalog: chatv2.CatalogFunc(testCatalog)}))
+	h, err := httpapi.New(httpapi.Config{
 		Authenticator: httpapi.AuthenticatorFunc(kittest.Auth), Waits: httpapi.NewWaits(httpapi.WaitLimits{MaxWait: 2 * time.Second}),
-	}, chatv2.Options{Catalog: chatv2.CatalogFunc(testCatalog)})
+	}, d)
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config.WriteTimeout = 500 * time.Millisecond

@@ -22,26 +22,14 @@ const OpenAPIPath = basePath + "/openapi.json"
 //go:embed openapi.json
 var openAPI []byte
 
-// OpenAPI returns the dialect's OpenAPI 3.1 description (JSON).
-func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
-
 // dialect is seed 002's dialect over a Service.
 type dialect struct {
 	svc  *parley.Service
 	opts Options
 }
 
-// New returns a Handler that serves seed 002's chat API alone over svc.
-func New(svc *parley.Service, cfg httpapi.Config, opts Options) (*httpapi.Handler, error) {
-	d, err := Dialect(svc, opts)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.New(cfg, d)
-}
-
 // Dialect returns seed 002's dialect over svc, to serve with httpapi.New
-// beside others.
+// alone or beside others.
 func Dialect(svc *parley.Service, opts Options) (*httpapi.Dialect, error) {
 	if svc == nil {
 		return nil, errors.New("chatv2: Service is nil")
@@ -63,12 +51,11 @@ func Dialect(svc *parley.Service, opts Options) (*httpapi.Dialect, error) {
 			route(http.MethodPost, "/insert-message", d.insertMessage),
 			route(http.MethodGet, "/get-new-messages/{conversation_id}/{last_message_id}", d.newMessages),
 		},
-		Render:       render,
-		Fields:       fieldNames,
-		MaxBodyBytes: opts.MaxBodyBytes,
-		ContentType:  "application/json; charset=utf-8",
-		OpenAPI:      openAPI,
-		OpenAPIPath:  OpenAPIPath,
+		Render:      render,
+		Fields:      fieldNames,
+		ContentType: "application/json; charset=utf-8",
+		OpenAPI:     openAPI,
+		OpenAPIPath: OpenAPIPath,
 	}, nil
 }
 

@@ -60,15 +60,10 @@ type option = func(*parley.Options, *httpapi.Config, *chatv2.Options)
 
 func newEnv(t *testing.T, opts ...option) *env {
 	t.Helper()
-	do := chatv2.Options{Catalog: chatv2.CatalogFunc(testCatalog)}
-	configure := func(po *parley.Options, cfg *httpapi.Config) {
+	clock := func(po *parley.Options, _ *httpapi.Config, _ *chatv2.Options) {
 		po.Now = kittest.StepClock(time.Date(2024, 1, 18, 7, 52, 37, 92395000, time.UTC))
-		for _, o := range opts {
-			o(po, cfg, &do)
-		}
 	}
-	e := kittest.NewEnv(t, func(svc *parley.Service) (*httpapi.Dialect, error) { return chatv2.Dialect(svc, do) },
-		kittest.Options{Configure: []func(*parley.Options, *httpapi.Config){configure}})
+	e := kittest.Build(t, nil, chatv2.Options{Catalog: chatv2.CatalogFunc(testCatalog)}, chatv2.Dialect, append([]option{clock}, opts...)...)
 	return &env{Env: e, t: t, svc: e.Svc, st: e.Store, url: e.URL}
 }
 
@@ -133,11 +128,7 @@ type obj = map[string]any
 func harness() kittest.Harness {
 	return kittest.Harness{
 		NewEnv: func(t *testing.T, configure func(*httpapi.Config)) *kittest.Env {
-			return newEnv(t, func(_ *parley.Options, c *httpapi.Config, _ *chatv2.Options) {
-				if configure != nil {
-					configure(c)
-				}
-			}).Env
+			return newEnv(t, kittest.KitOnly[chatv2.Options](configure)).Env
 		},
 		Start: func(e *kittest.Env, i int) (string, int64) {
 			r := e.Do(http.MethodPost, "/api/v2/chat/create-conversation", tokUser1,

@@ -39,8 +39,11 @@ func BenchmarkHandler_ListConversations(b *testing.B) {
 			}
 		}
 	}
-	h, err := conversationsv1.New(svc, httpapi.Config{Authenticator: httpapi.AuthenticatorFunc(testAuth)},
-		conversationsv1.Options{Directory: testDirectory()})
+	d, err := conversationsv1.Dialect(svc, conversationsv1.Options{Directory: testDirectory()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := httpapi.New(httpapi.Config{Authenticator: httpapi.AuthenticatorFunc(testAuth)}, d)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 
 // Defaults applied to the zero fields of Options.
 const (
-	// DefaultMaxBodyBytes is the largest request body accepted (1 MiB);
-	// a larger one is answered 413.
+	// DefaultMaxBodyBytes is the largest request body accepted (1 MiB)
+	// when the kit's Config names no limit; a larger one is answered 413.
 	DefaultMaxBodyBytes = 1 << 20
 	// DefaultMessageSetSize is how many messages each conversation of a
 	// listing carries in its message_set.
@@ -36,10 +36,6 @@ type Options struct {
 	// query parameter, which is then required.
 	PublicChannel string
 
-	// MaxBodyBytes bounds request bodies when the kit's Config names no
-	// limit; 0 means DefaultMaxBodyBytes.
-	MaxBodyBytes int64
-
 	// MessageSetSize is how many of its newest messages each conversation
 	// of a listing carries, oldest first; 0 means DefaultMessageSetSize.
 	// At most MaxPageSize.
@@ -49,12 +45,6 @@ type Options struct {
 // withDefaults validates o and fills its zero fields.
 func (o Options) withDefaults() (Options, error) {
 	var errs []error
-	if o.MaxBodyBytes < 0 {
-		errs = append(errs, errors.New("MaxBodyBytes is negative"))
-	}
-	if o.MaxBodyBytes == 0 {
-		o.MaxBodyBytes = DefaultMaxBodyBytes
-	}
 	if o.MessageSetSize < 0 || o.MessageSetSize > MaxPageSize {
 		errs = append(errs, fmt.Errorf("MessageSetSize must be between 0 and %d", MaxPageSize))
 	}

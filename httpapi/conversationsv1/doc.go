@@ -3,20 +3,21 @@
 // a parley.Service. The kit (package httpapi) does the rest: a program
 // mounts it alone,
 //
-//	api, err := conversationsv1.New(svc, httpapi.Config{
-//		Prefix:        "/parley",
-//		Authenticator: httpapi.AuthenticatorFunc(myAuth), // request → parley.Actor
-//	}, conversationsv1.Options{
+//	conv, err := conversationsv1.Dialect(svc, conversationsv1.Options{
 //		Directory:     myDirectory, // ids → user, data source, item objects
 //		PublicChannel: "1",
 //	})
+//	api, err := httpapi.New(httpapi.Config{
+//		Prefix:        "/parley",
+//		Authenticator: httpapi.AuthenticatorFunc(myAuth), // request → parley.Actor
+//	}, conv)
 //	mux.Handle("/parley/", api)
 //
-// or beside other dialects with Dialect and httpapi.New. Who may do what
+// alone, or beside other dialects in the same httpapi.New. Who may do what
 // is decided by the Service; the dialect decodes and renders.
 //
 // Its OpenAPI 3.1 description is served at /api/v1/openapi.json (below
-// the Prefix, without authentication); OpenAPI returns it.
+// the Prefix, without authentication).
 //
 // # Routes
 //
@@ -74,8 +75,8 @@
 // # Requests
 //
 // Bodies are JSON objects (Content-Type application/json, text/json or a
-// +json type, or none) of at most Options.MaxBodyBytes (1 MiB; larger is
-// 413), read strictly by the kit: a name given twice, or text with
+// +json type, or none) of at most DefaultMaxBodyBytes (1 MiB, or the kit's
+// Config.MaxBodyBytes; larger is 413), read strictly by the kit: a name given twice, or text with
 // invalid UTF-8 or an unpaired surrogate, is 400 naming the field. Ids
 // (datasource, user, content_id, item_id, conversation, message) may be
 // JSON strings or integers, as seed 000 sends both (see httpapi.FlexID).

@@ -18,6 +18,7 @@ import (
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/httpapi/conversationsv1"
+	"github.com/parleyhq/parley/httpapi/internal/kittest"
 )
 
 const (
@@ -558,7 +559,8 @@ func TestE2E_StripPrefix(t *testing.T) {
 		})
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
 	}
-	h, err := conversationsv1.New(e.svc, httpapi.Config{Authenticator: httpapi.AuthenticatorFunc(testAuth)}, conversationsv1.Options{})
+	h, err := httpapi.New(httpapi.Config{Authenticator: httpapi.AuthenticatorFunc(testAuth)},
+		kittest.Must(t)(conversationsv1.Dialect(e.svc, conversationsv1.Options{})))
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/chat/", http.StripPrefix("/chat", h))

@@ -22,7 +22,11 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	api, err := conversationsv1.New(svc, httpapi.Config{
+	conv, err := conversationsv1.Dialect(svc, conversationsv1.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	api, err := httpapi.New(httpapi.Config{
 		Prefix: "/parley",
 		// The program knows its callers; here one token is user 545383 of
 		// channel 1.
@@ -32,7 +36,7 @@ func Example() {
 			}
 			return parley.Actor{}, errors.New("unknown token")
 		}),
-	}, conversationsv1.Options{})
+	}, conv)
 	if err != nil {
 		log.Fatal(err)
 	}

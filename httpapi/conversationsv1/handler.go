@@ -16,26 +16,14 @@ const OpenAPIPath = "/api/v1/openapi.json"
 //go:embed openapi.json
 var openAPI []byte
 
-// OpenAPI returns the dialect's OpenAPI 3.1 description (JSON).
-func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
-
 // dialect is seed 000's dialect over a Service.
 type dialect struct {
 	svc  *parley.Service
 	opts Options
 }
 
-// New returns a Handler that serves seed 000's API alone over svc.
-func New(svc *parley.Service, cfg httpapi.Config, opts Options) (*httpapi.Handler, error) {
-	d, err := Dialect(svc, opts)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.New(cfg, d)
-}
-
 // Dialect returns seed 000's dialect over svc, to serve with httpapi.New
-// beside others.
+// alone or beside others.
 func Dialect(svc *parley.Service, opts Options) (*httpapi.Dialect, error) {
 	if svc == nil {
 		return nil, errors.New("conversationsv1: Service is nil")
@@ -50,7 +38,7 @@ func Dialect(svc *parley.Service, opts Options) (*httpapi.Dialect, error) {
 		Routes:       d.routes(),
 		Render:       render,
 		Fields:       fieldNames,
-		MaxBodyBytes: opts.MaxBodyBytes,
+		MaxBodyBytes: DefaultMaxBodyBytes,
 		OpenAPI:      openAPI,
 		OpenAPIPath:  OpenAPIPath,
 	}, nil

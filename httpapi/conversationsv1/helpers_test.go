@@ -62,7 +62,7 @@ type env struct {
 	logs *kittest.SyncBuffer
 }
 
-type envOption func(*parley.Options, *httpapi.Config, *conversationsv1.Options)
+type envOption = func(*parley.Options, *httpapi.Config, *conversationsv1.Options)
 
 // stores are the backends the end-to-end tests run over.
 var stores = map[string]func(t *testing.T) store.Store{
@@ -83,14 +83,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 // newEnvOn is newEnv over st, which it closes at the end of the test.
 func newEnvOn(t *testing.T, st store.Store, opts ...envOption) *env {
 	t.Helper()
-	do := conversationsv1.Options{Directory: testDirectory(), PublicChannel: "1"}
-	configure := func(po *parley.Options, cfg *httpapi.Config) {
-		for _, o := range opts {
-			o(po, cfg, &do)
-		}
-	}
-	e := kittest.NewEnv(t, func(svc *parley.Service) (*httpapi.Dialect, error) { return conversationsv1.Dialect(svc, do) },
-		kittest.Options{Store: st, Configure: []func(*parley.Options, *httpapi.Config){configure}})
+	e := kittest.Build(t, st, conversationsv1.Options{Directory: testDirectory(), PublicChannel: "1"}, conversationsv1.Dialect, opts...)
 	return &env{Env: e, t: t, svc: e.Svc, srv: e.Server, logs: e.Logs}
 }
 
@@ -150,11 +143,7 @@ func newServer(t *testing.T, h http.Handler) string {
 func harness() kittest.Harness {
 	return kittest.Harness{
 		NewEnv: func(t *testing.T, configure func(*httpapi.Config)) *kittest.Env {
-			return newEnv(t, func(_ *parley.Options, c *httpapi.Config, _ *conversationsv1.Options) {
-				if configure != nil {
-					configure(c)
-				}
-			}).Env
+			return newEnv(t, kittest.KitOnly[conversationsv1.Options](configure)).Env
 		},
 		Start: func(e *kittest.Env, i int) (string, int64) {
 			r := e.Do(http.MethodPost, "/users/conversations/", tokUser1, map[string]any{"conversation_type": "message",

@@ -18,8 +18,6 @@ const (
 	// DefaultMaxCodeScan bounds how many of the caller's conversations are
 	// looked through to find one by its code (see the package doc).
 	DefaultMaxCodeScan = 1000
-	// DefaultMaxBodyBytes bounds request bodies (64 KiB).
-	DefaultMaxBodyBytes = 64 << 10
 )
 
 // Options configure seed 001's dialect. All are optional.
@@ -48,10 +46,6 @@ type Options struct {
 	// MaxCodeScan bounds how many conversations a lookup by code looks
 	// through; 0 means DefaultMaxCodeScan.
 	MaxCodeScan int
-
-	// MaxBodyBytes bounds request bodies when the kit's Config names no
-	// limit; 0 means DefaultMaxBodyBytes.
-	MaxBodyBytes int64
 }
 
 // SessionFunc checks the sessionToken a request carries for the
@@ -130,12 +124,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxCodeScan == 0 {
 		o.MaxCodeScan = DefaultMaxCodeScan
-	}
-	if o.MaxBodyBytes < 0 {
-		errs = append(errs, errors.New("MaxBodyBytes is negative"))
-	}
-	if o.MaxBodyBytes == 0 {
-		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if err := errors.Join(errs...); err != nil {
 		return o, fmt.Errorf("guestv40: invalid options: %w", err)

@@ -3,15 +3,14 @@
 // write to a property's outlets) over a parley.Service. An outlet is a
 // Parley data source, a guest a Parley user, an order an order item.
 //
-//	h, err := guestv40.New(svc, httpapi.Config{
-//		Authenticator: auth, // who is calling
-//	}, guestv40.Options{
+//	guest, err := guestv40.Dialect(svc, guestv40.Options{
 //		Directory:     directory,   // outlet and guest fields the program owns
 //		DefaultOutlet: firstOutlet, // the outlet of a create without outletCode
 //	})
+//	h, err := httpapi.New(httpapi.Config{Authenticator: auth}, guest)
 //	mux.Handle("/", h)
 //
-// or beside other dialects with Dialect and httpapi.New (mount it where
+// alone, or beside other dialects in the same httpapi.New (mount it where
 // every spelling of the path reaches it: the kit matches the path without
 // regard to case, an http.ServeMux in front of it does not). Its OpenAPI
 // 3.1 description is served at /API/V40/Interactive/Messages/openapi.json

@@ -21,9 +21,6 @@ const OpenAPIPath = "/API/V40/Interactive/Messages/openapi.json"
 //go:embed openapi.json
 var openAPI []byte
 
-// OpenAPI returns the dialect's OpenAPI 3.1 description (JSON).
-func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
-
 // The names of the responses in an envelope.
 const (
 	respCreateConversation = "createConversationResponse"
@@ -38,17 +35,8 @@ type dialect struct {
 	opts Options
 }
 
-// New returns a Handler that serves seed 001's API alone over svc.
-func New(svc *parley.Service, cfg httpapi.Config, opts Options) (*httpapi.Handler, error) {
-	d, err := Dialect(svc, opts)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.New(cfg, d)
-}
-
 // Dialect returns seed 001's dialect over svc, to serve with httpapi.New
-// beside others. Its paths match without regard to case, as ASP.NET
+// alone or beside others. Its paths match without regard to case, as ASP.NET
 // matches them.
 func Dialect(svc *parley.Service, opts Options) (*httpapi.Dialect, error) {
 	if svc == nil {
@@ -67,13 +55,12 @@ func Dialect(svc *parley.Service, opts Options) (*httpapi.Dialect, error) {
 			{Method: http.MethodPost, Path: basePath + "/{code}/Messages", Serve: d.createMessage},
 			{Method: http.MethodPut, Path: basePath + "/{code}/Status", Serve: d.setStatus},
 		},
-		Render:       render,
-		Fields:       fieldNames,
-		MaxBodyBytes: opts.MaxBodyBytes,
-		FoldCase:     true,
-		ContentType:  "application/json; charset=utf-8",
-		OpenAPI:      openAPI,
-		OpenAPIPath:  OpenAPIPath,
+		Render:      render,
+		Fields:      fieldNames,
+		FoldCase:    true,
+		ContentType: "application/json; charset=utf-8",
+		OpenAPI:     openAPI,
+		OpenAPIPath: OpenAPIPath,
 	}, nil
 }
 

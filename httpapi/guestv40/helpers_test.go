@@ -73,20 +73,15 @@ type option = func(*parley.Options, *httpapi.Config, *guestv40.Options)
 
 func newEnv(t *testing.T, opts ...option) *env {
 	t.Helper()
-	do := guestv40.Options{
+	base := func(po *parley.Options, _ *httpapi.Config, _ *guestv40.Options) {
+		po.Now = time.Now
+		po.Translator = parley.TranslatorFunc(testTranslator)
+	}
+	e := kittest.Build(t, nil, guestv40.Options{
 		Directory:     testDirectory(),
 		Session:       testSession,
 		DefaultOutlet: func(context.Context, string, string) (string, error) { return "1", nil },
-	}
-	configure := func(po *parley.Options, cfg *httpapi.Config) {
-		po.Now = time.Now
-		po.Translator = parley.TranslatorFunc(testTranslator)
-		for _, o := range opts {
-			o(po, cfg, &do)
-		}
-	}
-	e := kittest.NewEnv(t, func(svc *parley.Service) (*httpapi.Dialect, error) { return guestv40.Dialect(svc, do) },
-		kittest.Options{Configure: []func(*parley.Options, *httpapi.Config){configure}})
+	}, guestv40.Dialect, append([]option{base}, opts...)...)
 	return &env{Env: e, t: t, svc: e.Svc, url: e.URL}
 }
 
@@ -155,11 +150,7 @@ type obj = map[string]any
 func harness() kittest.Harness {
 	return kittest.Harness{
 		NewEnv: func(t *testing.T, configure func(*httpapi.Config)) *kittest.Env {
-			return newEnv(t, func(_ *parley.Options, c *httpapi.Config, _ *guestv40.Options) {
-				if configure != nil {
-					configure(c)
-				}
-			}).Env
+			return newEnv(t, kittest.KitOnly[guestv40.Options](configure)).Env
 		},
 		Start: func(e *kittest.Env, i int) (string, int64) {
 			r := response{e.Do(http.MethodPost, pConvs, tokUser, obj{"message": "hello", "outletCode": "1",

@@ -261,3 +261,38 @@ func (s *SyncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// Build starts the dialect that build makes with options o, over st (nil:
+// a memory store): each of opts adjusts, in order, the Service's options,
+// the kit's Config and the dialect's options before anything is built.
+func Build[O any](t *testing.T, st store.Store, o O, build func(*parley.Service, O) (*httpapi.Dialect, error),
+	opts ...func(*parley.Options, *httpapi.Config, *O)) *Env {
+	t.Helper()
+	configure := func(po *parley.Options, cfg *httpapi.Config) {
+		for _, fn := range opts {
+			fn(po, cfg, &o)
+		}
+	}
+	return NewEnv(t, func(svc *parley.Service) (*httpapi.Dialect, error) { return build(svc, o) },
+		Options{Store: st, Configure: []func(*parley.Options, *httpapi.Config){configure}})
+}
+
+// KitOnly is an option of Build that adjusts only the kit's Config (nil:
+// none).
+func KitOnly[O any](configure func(*httpapi.Config)) func(*parley.Options, *httpapi.Config, *O) {
+	return func(_ *parley.Options, c *httpapi.Config, _ *O) {
+		if configure != nil {
+			configure(c)
+		}
+	}
+}
+
+// Must returns a function that returns d, failing the test if err is set:
+// kittest.Must(t)(chatv2.Dialect(svc, opts)).
+func Must(t *testing.T) func(d *httpapi.Dialect, err error) *httpapi.Dialect {
+	return func(d *httpapi.Dialect, err error) *httpapi.Dialect {
+		t.Helper()
+		require.NoError(t, err)
+		return d
+	}
+}
