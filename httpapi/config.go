@@ -150,3 +150,16 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	return c, nil
 }
+
+// CheckOptions is how a dialect validates its options: problems (nil
+// entries are none) are joined in one error prefixed with the dialect's
+// name, and a nil Service is one of them.
+func CheckOptions(dialect string, svc *parley.Service, problems ...error) error {
+	if svc == nil {
+		problems = append(problems, errors.New("Service is nil"))
+	}
+	if err := errors.Join(problems...); err != nil {
+		return fmt.Errorf("%s: invalid options: %w", dialect, err)
+	}
+	return nil
+}

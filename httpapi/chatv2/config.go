@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/httpapi"
 )
 
 // Defaults applied to the zero fields of Options.
@@ -60,8 +63,9 @@ type Product struct {
 	ShopLogo string
 }
 
-// withDefaults validates o and fills its zero fields.
-func (o Options) withDefaults() (Options, error) {
+// withDefaults validates o (and that svc is set) and fills its zero
+// fields.
+func (o Options) withDefaults(svc *parley.Service) (Options, error) {
 	var errs []error
 	if o.Catalog == nil {
 		errs = append(errs, errors.New("Catalog is nil"))
@@ -72,8 +76,5 @@ func (o Options) withDefaults() (Options, error) {
 	if o.PerPage == 0 {
 		o.PerPage = DefaultPerPage
 	}
-	if err := errors.Join(errs...); err != nil {
-		return o, fmt.Errorf("chatv2: invalid options: %w", err)
-	}
-	return o, nil
+	return o, httpapi.CheckOptions("chatv2", svc, errs...)
 }

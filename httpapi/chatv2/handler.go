@@ -2,7 +2,6 @@ package chatv2
 
 import (
 	_ "embed"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -31,10 +30,7 @@ type dialect struct {
 // Dialect returns seed 002's dialect over svc, to serve with httpapi.New
 // alone or beside others.
 func Dialect(svc *parley.Service, opts Options) (*httpapi.Dialect, error) {
-	if svc == nil {
-		return nil, errors.New("chatv2: Service is nil")
-	}
-	opts, err := opts.withDefaults()
+	opts, err := opts.withDefaults(svc)
 	if err != nil {
 		return nil, err
 	}

@@ -131,11 +131,8 @@ func harness() kittest.Harness {
 			return newEnv(t, kittest.KitOnly[chatv2.Options](configure)).Env
 		},
 		Start: func(e *kittest.Env, i int) (string, int64) {
-			r := e.Do(http.MethodPost, "/api/v2/chat/create-conversation", tokUser1,
-				obj{"product_id": fmt.Sprintf("p%d", i), "message": "hello"}, nil)
-			require.Equal(e.T, http.StatusOK, r.Status, r.Raw)
-			id := int64(r.Object(e.T)["conversation_id"].(float64))
-			return fmt.Sprint(id), id
+			return e.Created(e.Do(http.MethodPost, "/api/v2/chat/create-conversation", tokUser1,
+				obj{"product_id": fmt.Sprintf("p%d", i), "message": "hello"}, nil), "conversation_id")
 		},
 		Post: func(ref, content string) (string, string, string) {
 			return http.MethodPost, "/api/v2/chat/insert-message", `{"conversation_id": ` + ref + `, "message": ` + content + `}`

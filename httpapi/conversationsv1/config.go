@@ -2,10 +2,11 @@ package conversationsv1
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/httpapi"
 )
 
 // Defaults applied to the zero fields of Options.
@@ -42,8 +43,9 @@ type Options struct {
 	MessageSetSize int
 }
 
-// withDefaults validates o and fills its zero fields.
-func (o Options) withDefaults() (Options, error) {
+// withDefaults validates o (and that svc is set) and fills its zero
+// fields.
+func (o Options) withDefaults(svc *parley.Service) (Options, error) {
 	var errs []error
 	if o.MessageSetSize < 0 || o.MessageSetSize > MaxPageSize {
 		errs = append(errs, fmt.Errorf("MessageSetSize must be between 0 and %d", MaxPageSize))
@@ -51,10 +53,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MessageSetSize == 0 {
 		o.MessageSetSize = DefaultMessageSetSize
 	}
-	if err := errors.Join(errs...); err != nil {
-		return o, fmt.Errorf("conversationsv1: invalid options: %w", err)
-	}
-	return o, nil
+	return o, httpapi.CheckOptions("conversationsv1", svc, errs...)
 }
 
 // Directory supplies, from the program's own tables, the objects that

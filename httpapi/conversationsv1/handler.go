@@ -2,7 +2,6 @@ package conversationsv1
 
 import (
 	_ "embed"
-	"errors"
 	"net/http"
 
 	"github.com/parleyhq/parley"
@@ -25,10 +24,7 @@ type dialect struct {
 // Dialect returns seed 000's dialect over svc, to serve with httpapi.New
 // alone or beside others.
 func Dialect(svc *parley.Service, opts Options) (*httpapi.Dialect, error) {
-	if svc == nil {
-		return nil, errors.New("conversationsv1: Service is nil")
-	}
-	opts, err := opts.withDefaults()
+	opts, err := opts.withDefaults(svc)
 	if err != nil {
 		return nil, err
 	}

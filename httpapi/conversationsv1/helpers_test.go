@@ -146,11 +146,8 @@ func harness() kittest.Harness {
 			return newEnv(t, kittest.KitOnly[conversationsv1.Options](configure)).Env
 		},
 		Start: func(e *kittest.Env, i int) (string, int64) {
-			r := e.Do(http.MethodPost, "/users/conversations/", tokUser1, map[string]any{"conversation_type": "message",
-				"message_content": "hello", "datasource": "1", "item_content": "product", "item_id": fmt.Sprint(i)}, nil)
-			require.Equal(e.T, http.StatusOK, r.Status, r.Raw)
-			id := int64(r.Object(e.T)["id"].(float64))
-			return fmt.Sprint(id), id
+			return e.Created(e.Do(http.MethodPost, "/users/conversations/", tokUser1, map[string]any{"conversation_type": "message",
+				"message_content": "hello", "datasource": "1", "item_content": "product", "item_id": fmt.Sprint(i)}, nil), "id")
 		},
 		Post: func(ref, content string) (string, string, string) {
 			return http.MethodPost, "/users/messages/", `{"conversation": ` + ref + `, "message_content": ` + content + `}`

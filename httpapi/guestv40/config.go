@@ -6,9 +6,10 @@ import (
 	"fmt"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/httpapi"
 )
 
-// Defaults applied by New to the zero fields of a Config.
+// Defaults applied to the zero fields of Options.
 const (
 	// DefaultPageSize is how many of a conversation's newest messages a
 	// response carries.
@@ -110,8 +111,9 @@ func (d *StaticDirectory) Guest(_ context.Context, _, id string) (Guest, error) 
 	return g, nil
 }
 
-// withDefaults validates o and fills its zero fields.
-func (o Options) withDefaults() (Options, error) {
+// withDefaults validates o (and that svc is set) and fills its zero
+// fields.
+func (o Options) withDefaults(svc *parley.Service) (Options, error) {
 	var errs []error
 	if o.PageSize < 0 || o.PageSize > MaxPageSize {
 		errs = append(errs, fmt.Errorf("PageSize must be between 0 and %d", MaxPageSize))
@@ -125,8 +127,5 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxCodeScan == 0 {
 		o.MaxCodeScan = DefaultMaxCodeScan
 	}
-	if err := errors.Join(errs...); err != nil {
-		return o, fmt.Errorf("guestv40: invalid options: %w", err)
-	}
-	return o, nil
+	return o, httpapi.CheckOptions("guestv40", svc, errs...)
 }

@@ -2,7 +2,6 @@ package guestv40
 
 import (
 	_ "embed"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -39,10 +38,7 @@ type dialect struct {
 // alone or beside others. Its paths match without regard to case, as ASP.NET
 // matches them.
 func Dialect(svc *parley.Service, opts Options) (*httpapi.Dialect, error) {
-	if svc == nil {
-		return nil, errors.New("guestv40: Service is nil")
-	}
-	opts, err := opts.withDefaults()
+	opts, err := opts.withDefaults(svc)
 	if err != nil {
 		return nil, err
 	}

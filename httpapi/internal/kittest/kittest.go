@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -295,4 +296,14 @@ func Must(t *testing.T) func(d *httpapi.Dialect, err error) *httpapi.Dialect {
 		require.NoError(t, err)
 		return d
 	}
+}
+
+// Created checks that r answers a successful start and returns the
+// numeric id in its field, as a path reference and as an id.
+func (e *Env) Created(r Response, field string) (string, int64) {
+	e.T.Helper()
+	require.Equal(e.T, http.StatusOK, r.Status, r.Raw)
+	id, ok := r.Object(e.T)[field].(float64)
+	require.True(e.T, ok, "no %s in %s", field, r.Raw)
+	return strconv.FormatInt(int64(id), 10), int64(id)
 }
