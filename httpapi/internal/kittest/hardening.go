@@ -3,6 +3,7 @@ package kittest
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -67,6 +68,32 @@ func Hardening(t *testing.T, h Harness) {
 	t.Run("NoContentInLogs", func(t *testing.T) { noContentInLogs(t, h) })
 	t.Run("RefusalReasonLogged", func(t *testing.T) { refusalReasonLogged(t, h) })
 	t.Run("EveryServiceFieldNamed", func(t *testing.T) { everyFieldNamed(t, h) })
+	t.Run("OpenAPIDescribesEveryRoute", func(t *testing.T) { describesEveryRoute(t, h) })
+}
+
+// describesEveryRoute: the dialect's OpenAPI description is served at its
+// path and has every route, with its method; the responses of the other
+// tests were validated against it.
+func describesEveryRoute(t *testing.T, h Harness) {
+	e := h.NewEnv(t, nil)
+	d := e.Dialect
+	require.NotEmpty(t, d.OpenAPI, "the dialect has an OpenAPI description")
+	r := e.Do(http.MethodGet, d.OpenAPIPath, "", nil, nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	assert.Equal(t, string(d.OpenAPI), r.Raw)
+	var spec struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(d.OpenAPI, &spec))
+	assert.Equal(t, "3.1.0", spec.OpenAPI)
+	for _, rt := range d.Routes {
+		path := strings.TrimSuffix(rt.Path, "{$}")
+		ops, ok := spec.Paths[path]
+		if assert.True(t, ok, "%s is not described", path) {
+			assert.Contains(t, ops, strings.ToLower(rt.Method), "%s %s is not described", rt.Method, path)
+		}
+	}
 }
 
 var user1 = parley.User("1", "545382")

@@ -18,7 +18,7 @@ import (
 // specCheck validates the responses an Env saw against the dialect's
 // OpenAPI description when the test ends. Responses to paths or methods
 // the description does not have (the 404 and 405 tests) are passed over;
-// SpecCoversRoutes checks separately that every route is described.
+// the hardening suite checks separately that every route is described.
 type specCheck struct {
 	v      validator.Validator
 	prefix string
