@@ -41,18 +41,6 @@ func TestFlexID_JSON(t *testing.T) {
 	})
 }
 
-func TestPositiveInt(t *testing.T) {
-	for in, want := range map[string]int64{"1": 1, "42": 42, "9223372036854775807": 1<<63 - 1} {
-		n, ok := PositiveInt(in)
-		assert.True(t, ok, in)
-		assert.Equal(t, want, n, in)
-	}
-	for _, in := range []string{"", "0", "-1", "+1", "1e3", "9223372036854775808", "12345678901234567890", "x"} {
-		_, ok := PositiveInt(in)
-		assert.False(t, ok, in)
-	}
-}
-
 // TestClassify_Table: every Service error has its problem, and no cause's
 // text reaches the Problem's message.
 func TestClassify_Table(t *testing.T) {

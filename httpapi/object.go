@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 )
 
 // Object is one JSON object's fields, decoded one by one by a dialect.
@@ -101,9 +103,9 @@ func DecodeObject(body []byte, foldCase bool) (*Object, error) {
 		}
 		switch {
 		case !okKey || !okVal:
-			errs.Add(Clip(key, 64), ReasonBadText)
+			errs.Add(wire.Clip(key, 64), ReasonBadText)
 		case seen[id]:
-			errs.Add(Clip(key, 64), ReasonRepeated)
+			errs.Add(wire.Clip(key, 64), ReasonRepeated)
 		}
 		seen[id] = true
 		o.raw[key] = val
@@ -294,32 +296,11 @@ func (o *Object) Int(name string) int64 {
 	var id FlexID
 	n, ok := int64(0), id.UnmarshalJSON(v) == nil
 	if ok {
-		n, ok = PositiveInt(string(id))
+		n, ok = wire.PositiveInt(string(id))
 	}
 	if !ok {
 		o.TypeErrors = append(o.TypeErrors, TypeError{Field: name, Want: WantInteger})
 		return 0
 	}
 	return n
-}
-
-// PositiveInt parses a positive decimal integer written with digits only.
-func PositiveInt(s string) (int64, bool) {
-	if !isDigits(s) || len(s) > 19 {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil && n > 0
-}
-
-// Clip shortens s to at most n bytes, on a character boundary, for an
-// error message or a log.
-func Clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 	"github.com/parleyhq/parley/message"
 )
 
@@ -127,7 +128,7 @@ func (c *Call) ParseWait(field, v string) (time.Duration, error) {
 	if v == "" {
 		return 0, nil
 	}
-	if !isDigits(v) {
+	if !wire.Digits(v) {
 		return 0, Invalid(field, "must be a whole number of seconds")
 	}
 	limit := max(c.h.cfg.Waits.limits.MaxWait, 0)

@@ -7,12 +7,12 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 	"github.com/parleyhq/parley/message"
 )
 
@@ -129,18 +129,18 @@ func (d *dialect) parsePage(q url.Values) (pageParams, error) {
 	pp := pageParams{perPage: d.opts.PerPage, cursor: q.Get(qCursor)}
 	fields := httpapi.Fields{}
 	if v := q.Get(qPerPage); v != "" {
-		n, ok := httpapi.PositiveInt(v)
+		n, ok := wire.PositiveInt(v)
 		switch {
 		case ok:
 			pp.perPage, pp.perPageSet = int(min(n, MaxPerPage)), true
-		case len(v) <= 40 && strings.Trim(v, "0123456789") == "" && v[0] != '0':
+		case len(v) <= 40 && wire.Digits(v) && v[0] != '0':
 			pp.perPage, pp.perPageSet = MaxPerPage, true // too large for int64: capped
 		default:
 			fields.Add(qPerPage, "must be a positive integer")
 		}
 	}
 	if v := q.Get(qPage); v != "" {
-		n, ok := httpapi.PositiveInt(v)
+		n, ok := wire.PositiveInt(v)
 		switch {
 		case !ok || n > 1<<30:
 			fields.Add(qPage, "must be a positive integer")
@@ -207,7 +207,7 @@ func (d *dialect) conversations(c *httpapi.Call) error {
 // pathID reads a positive integer path value; anything else is not found.
 func pathID(r *http.Request, name string, zeroOK bool) (int64, error) {
 	v := r.PathValue(name)
-	n, ok := httpapi.PositiveInt(v)
+	n, ok := wire.PositiveInt(v)
 	if zeroOK && v == "0" {
 		n, ok = 0, true
 	}
@@ -305,7 +305,7 @@ func (d *dialect) createConversation(c *httpapi.Call) error {
 	case errors.Is(err, ErrUnknownProduct):
 		return httpapi.Invalid(fProductID, "The selected product id is invalid.")
 	case err != nil:
-		return fmt.Errorf("chatv2: catalog: product %q: %w", httpapi.Clip(productID, 64), err)
+		return fmt.Errorf("chatv2: catalog: product %q: %w", wire.Clip(productID, 64), err)
 	}
 	key := c.R.Header.Get(idempotencyHeader)
 	res, err := d.svc.Start(ctx, c.Actor, parley.StartRequest{

@@ -9,6 +9,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 )
 
 // basePath is seed 002's path of the chat API.
@@ -123,7 +124,7 @@ func render(c *httpapi.Call, p *httpapi.Problem) {
 	case httpapi.CodePermission:
 		body.Message = "This action is unauthorized."
 	case httpapi.CodeMethodNotAllowed:
-		body.Message = fmt.Sprintf("The %s method is not supported for this route.", httpapi.Clip(c.R.Method, 20))
+		body.Message = fmt.Sprintf("The %s method is not supported for this route.", wire.Clip(c.R.Method, 20))
 	case httpapi.CodeServerError:
 		body.Message = "Server Error"
 	}

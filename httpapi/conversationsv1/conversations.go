@@ -7,6 +7,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 	"github.com/parleyhq/parley/message"
 )
 
@@ -57,7 +58,7 @@ func side(c *httpapi.Call) conversation.Side {
 
 // conversationID reads the {id} path value; a malformed id is not found.
 func conversationID(c *httpapi.Call) (int64, error) {
-	id, ok := httpapi.PositiveInt(c.R.PathValue("id"))
+	id, ok := wire.PositiveInt(c.R.PathValue("id"))
 	if !ok {
 		return 0, httpapi.NewProblem(httpapi.CodeNotFound)
 	}

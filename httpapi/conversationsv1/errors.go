@@ -9,6 +9,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 )
 
 // fieldNames maps the Service's field names to seed 000's request fields.
@@ -84,9 +85,9 @@ func render(c *httpapi.Call, p *httpapi.Problem) {
 	case httpapi.CodeNotFound:
 		body = bodyNotFound
 	case httpapi.CodeMethodNotAllowed:
-		body = detail(fmt.Sprintf("Method %q not allowed.", httpapi.Clip(c.R.Method, 20)))
+		body = detail(fmt.Sprintf("Method %q not allowed.", wire.Clip(c.R.Method, 20)))
 	case httpapi.CodeUnsupportedMedia:
-		body = detail(fmt.Sprintf("Unsupported media type %q in request.", httpapi.Clip(c.R.Header.Get("Content-Type"), 100)))
+		body = detail(fmt.Sprintf("Unsupported media type %q in request.", wire.Clip(c.R.Header.Get("Content-Type"), 100)))
 	case httpapi.CodeUnauthenticated:
 		c.W.Header().Set("WWW-Authenticate", `Token realm="api"`)
 	case httpapi.CodeServerError:

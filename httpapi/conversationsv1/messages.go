@@ -6,6 +6,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 	"github.com/parleyhq/parley/message"
 )
 
@@ -31,7 +32,7 @@ func (d *dialect) listMessages(c *httpapi.Call) error {
 		errs.Add(fConversation, "is required")
 	default:
 		var ok bool
-		if id, ok = httpapi.PositiveInt(v); !ok {
+		if id, ok = wire.PositiveInt(v); !ok {
 			errs.Add(fConversation, msgNotInteger)
 		}
 	}

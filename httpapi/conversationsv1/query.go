@@ -9,6 +9,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 )
 
 // Query parameters common to every listing.
@@ -49,7 +50,7 @@ func checkParams(q url.Values, allowed ...[]string) error {
 	for name, vals := range q {
 		switch {
 		case !ok[name]:
-			errs.Add(httpapi.Clip(name, 64), "Unknown query parameter.")
+			errs.Add(wire.Clip(name, 64), "Unknown query parameter.")
 		case len(vals) > 1:
 			errs.Add(name, "Only one value is allowed.")
 		}
@@ -78,9 +79,9 @@ func parsePage(q url.Values, errs httpapi.Fields) pageParams {
 		if v == "" {
 			continue
 		}
-		n, ok := httpapi.PositiveInt(v)
+		n, ok := wire.PositiveInt(v)
 		if !ok {
-			if len(v) > 19 && isDigits(v) && v[0] != '0' {
+			if len(v) > 19 && wire.Digits(v) && v[0] != '0' {
 				n = MaxPageSize // a huge number: capped like any other
 			} else {
 				errs.Add(name, "A positive integer is required.")
@@ -94,7 +95,7 @@ func parsePage(q url.Values, errs httpapi.Fields) pageParams {
 		pp.number = 0
 	}
 	if v := q.Get(qPage); v != "" {
-		n, ok := httpapi.PositiveInt(v)
+		n, ok := wire.PositiveInt(v)
 		if !ok || n > 1<<30 {
 			errs.Add(qPage, "A positive integer is required.")
 		} else {
@@ -105,15 +106,6 @@ func parsePage(q url.Values, errs httpapi.Fields) pageParams {
 		errs.Add(qFormat, "Only json is supported.")
 	}
 	return pp
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // fetch returns the page pp asks for, with its exact total: by cursor, or

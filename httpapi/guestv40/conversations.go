@@ -16,6 +16,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 	"github.com/parleyhq/parley/message"
 )
 
@@ -139,7 +140,7 @@ func (d *dialect) decode(c *httpapi.Call, required ...string) (request, error) {
 			fields.Add(fConversationType, "must be empty for a registered user: a guest's conversation is written by the guest")
 		}
 	default:
-		fields.Add(fConversationType, fmt.Sprintf("must be empty or \"guest\", not %q", httpapi.Clip(req.conversationType, 40)))
+		fields.Add(fConversationType, fmt.Sprintf("must be empty or \"guest\", not %q", wire.Clip(req.conversationType, 40)))
 	}
 	if err := fields.Err(); err != nil {
 		return request{}, err
@@ -179,7 +180,7 @@ func (d *dialect) createConversation(c *httpapi.Call) error {
 		}
 	case d.opts.Directory != nil:
 		if _, err := d.opts.Directory.Outlet(ctx, c.Actor.Channel(), outlet); errors.Is(err, ErrUnknown) {
-			return httpapi.Invalid(fOutletCode, fmt.Sprintf("Unknown outlet %q.", httpapi.Clip(outlet, 64)))
+			return httpapi.Invalid(fOutletCode, fmt.Sprintf("Unknown outlet %q.", wire.Clip(outlet, 64)))
 		} else if err != nil {
 			return fmt.Errorf("guestv40: directory: outlet: %w", err)
 		}
@@ -237,7 +238,7 @@ func (d *dialect) getConversation(c *httpapi.Call) error {
 	}
 	p := parley.PageRequest{Limit: d.opts.PageSize, Cursor: q.Get(qPageToken)}
 	if v := q.Get(qPageSize); v != "" {
-		n, ok := httpapi.PositiveInt(v)
+		n, ok := wire.PositiveInt(v)
 		if !ok {
 			fields.Add(qPageSize, "must be a positive integer")
 		}
@@ -322,7 +323,7 @@ func (d *dialect) setStatus(c *httpapi.Call) error {
 	}
 	st := conversation.Status(strings.ToLower(req.status))
 	if !st.Valid() {
-		return httpapi.Invalid(fConversationStatus, fmt.Sprintf("must be \"open\" or \"closed\", not %q", httpapi.Clip(req.status, 40)))
+		return httpapi.Invalid(fConversationStatus, fmt.Sprintf("must be \"open\" or \"closed\", not %q", wire.Clip(req.status, 40)))
 	}
 	to, err := readerLanguage(c)
 	if err != nil {
@@ -524,7 +525,7 @@ func validLanguage(s string) bool {
 func (d *dialect) resolve(ctx context.Context, a parley.Actor, ref string) (conversation.Conversation, error) {
 	notFound := httpapi.NewProblem(httpapi.CodeNotFound)
 	notFound.Message = "The conversation was not found."
-	if id, ok := httpapi.PositiveInt(ref); ok {
+	if id, ok := wire.PositiveInt(ref); ok {
 		return d.svc.Get(ctx, a, id)
 	}
 	code, err := uuid.Parse(ref)

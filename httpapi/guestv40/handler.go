@@ -8,6 +8,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 )
 
 // basePath is seed 001's path of conversations.
@@ -158,7 +159,7 @@ func render(c *httpapi.Call, p *httpapi.Problem) {
 			body.Message = "No HTTP resource was found that matches the request URI."
 		}
 	case httpapi.CodeMethodNotAllowed:
-		body.Message = fmt.Sprintf("The requested resource does not support http method '%s'.", httpapi.Clip(c.R.Method, 20))
+		body.Message = fmt.Sprintf("The requested resource does not support http method '%s'.", wire.Clip(c.R.Method, 20))
 	case httpapi.CodeServerError:
 		body.Message = "An error has occurred."
 	}
