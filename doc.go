@@ -52,10 +52,13 @@
 // # Listing, polling and waiting
 //
 // List and PublicList page with opaque keyset cursors that stay fast at
-// any depth. Messages pages newest first; Poll returns the messages after
-// a given one, oldest first, and never misses one because the store
-// orders messages inside the write; Wait does the same but waits for the
-// next message without querying the store while nothing happens.
+// any depth. Messages pages newest first; Poll returns the messages with
+// an id greater than a given one (any id: the last one a client has),
+// oldest first, and never misses one because the store orders messages
+// inside the write; Wait does the same but waits for the next message
+// without querying the store while nothing happens. Listen extends the
+// wake-up to the posts of other processes sharing the store (PostgreSQL,
+// SQLite).
 //
 // # Notifications
 //

@@ -276,6 +276,27 @@ func (s *Service) Get(ctx context.Context, a Actor, id int64) (conversation.Conv
 	return s.conversation(ctx, a, id)
 }
 
+// GetByCode returns the conversation with the given code (seed 001's
+// conversation code), with the rules of Get: another channel's
+// conversation is not found, another party's is ErrPermission. It is one
+// indexed lookup in the store.
+func (s *Service) GetByCode(ctx context.Context, a Actor, code uuid.UUID) (conversation.Conversation, error) {
+	if err := s.checkActor(a); err != nil {
+		return conversation.Conversation{}, err
+	}
+	if code == uuid.Nil {
+		return conversation.Conversation{}, &ValidationError{Field: FieldConversation, Reason: "must be a conversation code"}
+	}
+	c, err := s.store.GetConversationByCode(ctx, code)
+	if err != nil {
+		return conversation.Conversation{}, fmt.Errorf("parley: conversation %s: %w", code, err)
+	}
+	if err := mayAccess(a, c); err != nil {
+		return conversation.Conversation{}, err
+	}
+	return c, nil
+}
+
 // SetStatus closes or reopens a conversation of the actor's (seed 001's
 // conversation status). Either side may do it, except for a review, which
 // only its reviewer may close or reopen (ErrReviewStatus): a seller cannot

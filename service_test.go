@@ -610,11 +610,21 @@ func TestService_Messages(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, msgs, 5)
 		assert.EqualValues(t, 1, msgs[0].Seq)
-		other := h.mustStart(t, bob, question("1", conversation.Item{}, "x"))
-		_, err = h.svc.Poll(ctx, alice, c.ID, other.Message.ID, 0)
-		assert.ErrorIs(t, err, parley.ErrNotFound, "an id of another conversation")
 		_, err = h.svc.Poll(ctx, alice, c.ID, -1, 0)
 		assert.ErrorIs(t, err, parley.ErrInvalid)
+	})
+
+	// Any id is a position: another conversation's, or past every
+	// message.
+	t.Run("PollFromAnyID", func(t *testing.T) {
+		other := h.mustStart(t, bob, question("1", conversation.Item{}, "x"))
+		more := h.mustPost(t, shop1, c.ID, "after the other conversation's start").Message
+		msgs, err := h.svc.Poll(ctx, alice, c.ID, other.Message.ID, 0)
+		require.NoError(t, err)
+		assert.Equal(t, []message.Message{more}, msgs, "an id of another conversation")
+		msgs, err = h.svc.Poll(ctx, alice, c.ID, more.ID+1000, 0)
+		require.NoError(t, err)
+		assert.Empty(t, msgs, "past every message: nothing, no error")
 	})
 }
 
@@ -830,6 +840,79 @@ func TestService_Wait(t *testing.T) {
 			assert.Equal(t, parley.FieldMessage, ve.Field, name)
 			assert.NotErrorIs(t, err, parley.ErrNotFound, name)
 		}
+	})
+	// Waiting works from any id: one of another conversation answers at
+	// once with what follows it, one past every message waits for the
+	// next message.
+	t.Run("FromAnyID", func(t *testing.T) {
+		other := h.mustStart(t, bob, question("1", conversation.Item{}, "other"))
+		posted := h.mustPost(t, shop1, c.Conversation.ID, "after the other start")
+		msgs, err := h.svc.WaitFor(ctx, alice, c.Conversation.ID, other.Message.ID, 0, time.Minute)
+		require.NoError(t, err)
+		assert.Equal(t, []message.Message{posted.Message}, msgs)
+
+		past := posted.Message.ID + 20
+		got := make(chan []message.Message, 1)
+		go func() {
+			msgs, err := h.svc.Wait(ctx, alice, c.Conversation.ID, past, 0)
+			assert.NoError(t, err)
+			got <- msgs
+		}()
+		// Whether the waiter reads before or after these posts, its
+		// answer is the first message with an id above past.
+		h.mustPost(t, shop1, c.Conversation.ID, "not yet") // its id is below past
+		var next parley.Result
+		for i := 0; ; i++ {
+			if next = h.mustPost(t, shop1, c.Conversation.ID, fmt.Sprint("reply ", i)); next.Message.ID > past {
+				break
+			}
+		}
+		assert.Equal(t, []message.Message{next.Message}, <-got, "the first message with a greater id")
+
+		msgs, err = h.svc.WaitFor(ctx, alice, c.Conversation.ID, next.Message.ID+1000, 0, time.Millisecond)
+		require.NoError(t, err)
+		assert.NotNil(t, msgs)
+		assert.Empty(t, msgs, "past every message, at the end of the wait: an empty list, no error")
+	})
+}
+
+// TestService_GetByCode: a conversation is found by its code with the
+// rules of Get, however old it is and however many conversations the
+// caller has.
+func TestService_GetByCode(t *testing.T) {
+	h := newHarness(t)
+	c := h.mustStart(t, alice, question("1", conversation.Item{}, "q")).Conversation
+	for i := range 30 { // newer conversations of the same user and seller
+		h.mustStart(t, alice, question("1", conversation.Product(fmt.Sprint(i)), "more"))
+	}
+	h.mustPost(t, shop1, c.ID, "answer")
+	want, err := h.svc.Get(ctx, alice, c.ID)
+	require.NoError(t, err)
+	for _, a := range []parley.Actor{alice, shop1, channel} {
+		got, err := h.svc.GetByCode(ctx, a, c.Code)
+		require.NoError(t, err, a.String())
+		assert.Equal(t, want, got, a.String())
+	}
+	t.Run("ErrPermission", func(t *testing.T) {
+		for _, a := range []parley.Actor{bob, shop2, guest} {
+			got, err := h.svc.GetByCode(ctx, a, c.Code)
+			assert.ErrorIs(t, err, parley.ErrPermission, a.String())
+			assert.Zero(t, got)
+		}
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		_, err := h.svc.GetByCode(ctx, parley.User("2", "545382"), c.Code)
+		assert.ErrorIs(t, err, parley.ErrNotFound, "another channel")
+		_, err = h.svc.GetByCode(ctx, parley.Integration("2"), c.Code)
+		assert.ErrorIs(t, err, parley.ErrNotFound, "another channel's integration")
+		_, err = h.svc.GetByCode(ctx, alice, uuid.Must(uuid.NewV7()))
+		assert.ErrorIs(t, err, parley.ErrNotFound, "no such code")
+	})
+	t.Run("ErrInvalid", func(t *testing.T) {
+		_, err := h.svc.GetByCode(ctx, alice, uuid.Nil)
+		assert.ErrorIs(t, err, parley.ErrInvalid)
+		_, err = h.svc.GetByCode(ctx, parley.Actor{}, c.Code)
+		assert.ErrorIs(t, err, parley.ErrPermission, "an invalid actor")
 	})
 }
 

@@ -61,11 +61,14 @@ func (s *Service) Translate(ctx context.Context, to string, msgs []message.Messa
 // processes' messages.
 var ErrNoFeed = errors.New("parley: the store has no message feed")
 
-// Listen wakes this Service's waiters (Wait) when any process sharing the
-// store posts a message, for stores that implement store.MessageFeed
-// (PostgreSQL). It runs until ctx ends and returns ctx's error, or
-// ErrNoFeed at once if the store has no feed. Without Listen, Wait is
-// woken by this Service's own posts only.
+// Listen wakes this Service's waiters (Wait, WaitFor) when any process
+// sharing the store posts a message, for stores that implement
+// store.MessageFeed: PostgreSQL (LISTEN/NOTIFY, at once) and SQLite (a
+// poll of the file once per sqlite.Options.FeedInterval, 100 ms by
+// default, for all waiters together). It runs until ctx ends and returns
+// ctx's error, or ErrNoFeed at once if the store has no feed. Without
+// Listen, Wait is woken by this Service's own posts only, and WaitFor sees
+// another process's message when its wait ends.
 func (s *Service) Listen(ctx context.Context) error {
 	feed, ok := s.store.(store.MessageFeed)
 	if !ok {

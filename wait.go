@@ -10,10 +10,12 @@ import (
 	"github.com/parleyhq/parley/message"
 )
 
-// Poll returns up to limit messages of a conversation that come after the
-// message afterMessageID (0: from the first), oldest first (seed 002's
-// get-new-messages). Order is assigned inside the store's write, so a
-// client that polls with the last id it has never misses a message.
+// Poll returns up to limit messages of a conversation with an id greater
+// than afterMessageID, oldest first (seed 002's get-new-messages). Any id
+// works: 0 for the first message, the last id a client has seen, even in
+// another conversation, or a number past every message (no messages, no
+// error). Ids and order are assigned inside the store's write, so a client
+// that polls with the last id it has never misses a message.
 func (s *Service) Poll(ctx context.Context, a Actor, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
 	id, n, err := s.pollArgs(ctx, a, conversationID, afterMessageID, limit)
 	if err != nil {
@@ -45,7 +47,7 @@ func (s *Service) pollArgs(ctx context.Context, a Actor, conversationID, afterMe
 }
 
 func (s *Service) after(ctx context.Context, id, afterMessageID int64, limit int) ([]message.Message, error) {
-	msgs, err := s.store.MessagesAfter(ctx, id, afterMessageID, limit)
+	msgs, err := s.store.MessagesAfter(ctx, message.After{ConversationID: id, ID: afterMessageID, Limit: limit})
 	if err != nil {
 		return nil, fmt.Errorf("parley: messages after %d: %w", afterMessageID, err)
 	}
@@ -55,17 +57,27 @@ func (s *Service) after(ctx context.Context, id, afterMessageID int64, limit int
 // Wait is Poll that waits: it returns as soon as the conversation has
 // messages after afterMessageID, or when ctx ends, with ctx's error and no
 // messages. Waiting costs no store query while nothing is posted: waiters
-// are woken by the Service's own posts, in this process.
+// are woken by this Service's own posts and, while the program runs
+// Listen on a store with a message feed (PostgreSQL, SQLite), by the posts
+// of every process sharing the store. Without a feed, a message written by
+// another process does not wake a waiter (WaitFor reads once more before
+// answering empty).
 func (s *Service) Wait(ctx context.Context, a Actor, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
 	id, n, err := s.pollArgs(ctx, a, conversationID, afterMessageID, limit)
 	if err != nil {
 		return nil, err
 	}
+	return s.wait(ctx, id, afterMessageID, n)
+}
+
+// wait reads the messages of conversation id after afterMessageID until
+// there are some, sleeping between posts.
+func (s *Service) wait(ctx context.Context, id, afterMessageID int64, limit int) ([]message.Message, error) {
 	for {
 		// Subscribe before reading, so that a post between the read and
 		// the wait is not lost.
 		woken, cancel := s.waiters.subscribe(id)
-		msgs, err := s.after(ctx, id, afterMessageID, n)
+		msgs, err := s.after(ctx, id, afterMessageID, limit)
 		if err != nil || len(msgs) > 0 {
 			cancel()
 			return msgs, err
@@ -143,18 +155,31 @@ func (h *hub) waiting(id int64) int {
 }
 
 // WaitFor is Poll when wait is zero and Wait otherwise, waiting at most
-// wait: when it passes with nothing new, WaitFor returns no messages and no
-// error, which is what a long-polling HTTP endpoint answers. The caller's
-// own cancellation is still returned as an error.
+// wait: when it passes with nothing new, WaitFor reads once more, so that
+// a message another process wrote without waking this one (a store
+// without a message feed, or no Listen) is returned at the end of the
+// wait at the latest, and otherwise returns no messages and no error,
+// which is what a long-polling HTTP endpoint answers. The caller's own
+// cancellation is still returned as an error.
 func (s *Service) WaitFor(ctx context.Context, a Actor, conversationID, afterMessageID int64, limit int, wait time.Duration) ([]message.Message, error) {
 	if wait <= 0 {
 		return s.Poll(ctx, a, conversationID, afterMessageID, limit)
 	}
+	id, n, err := s.pollArgs(ctx, a, conversationID, afterMessageID, limit)
+	if err != nil {
+		return nil, err
+	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	msgs, err := s.Wait(wctx, a, conversationID, afterMessageID, limit)
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		return []message.Message{}, nil
+	msgs, err := s.wait(wctx, id, afterMessageID, n)
+	if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+		return msgs, err
 	}
-	return msgs, err
+	if msgs, err = s.after(ctx, id, afterMessageID, n); err != nil {
+		return nil, err
+	}
+	if msgs == nil {
+		msgs = []message.Message{}
+	}
+	return msgs, nil
 }

@@ -24,9 +24,9 @@ type countingStore struct {
 	after, get atomic.Int64
 }
 
-func (s *countingStore) MessagesAfter(ctx context.Context, conv, after int64, limit int) ([]message.Message, error) {
+func (s *countingStore) MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error) {
 	s.after.Add(1)
-	return s.Store.MessagesAfter(ctx, conv, after, limit)
+	return s.Store.MessagesAfter(ctx, q)
 }
 
 func (s *countingStore) GetConversation(ctx context.Context, id int64) (conversation.Conversation, error) {

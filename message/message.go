@@ -49,7 +49,9 @@ func DataSource(id string) Sender { return Sender{Kind: SenderDataSource, ID: id
 // Message is one message of a conversation. Stores assign ID and Seq; the
 // Service assigns everything else.
 type Message struct {
-	ID             int64     // assigned by the store, unique across conversations
+	// ID is assigned by the store, unique across conversations. Within a
+	// conversation, ids grow with Seq.
+	ID             int64
 	Code           uuid.UUID // a UUIDv7, stable public code (seed 001's code)
 	ConversationID int64
 	// Seq is the message's position in its conversation (1, 2, 3, ...),
@@ -70,4 +72,27 @@ type Message struct {
 	// language the message was written in ("und" if unknown). Stores
 	// never store it.
 	TranslatedFrom string
+}
+
+// After selects the messages of one conversation that come after a
+// position, oldest first: the question a polling client asks ("what is
+// new since the last message I have?") and the one a notification asks
+// ("what has the recipient not read?"). It is the query of
+// store.Store.MessagesAfter.
+//
+// A message is selected when its ID is greater than ID and its Seq greater
+// than Seq. Within a conversation ids grow with Seq, so each bound is a
+// position in the conversation and the later of the two decides; 0 leaves
+// a bound open.
+type After struct {
+	ConversationID int64
+	// ID is any message id, not necessarily one of this conversation's:
+	// the messages with a greater id are selected. A number past every
+	// message selects none.
+	ID int64
+	// Seq is a position in the conversation (a read position): the
+	// messages with a greater Seq are selected.
+	Seq int64
+	// Limit is the most messages returned (at least 1).
+	Limit int
 }

@@ -30,19 +30,10 @@ const maxLastError = 1024
 type Source interface {
 	// GetConversation returns the conversation with the given id.
 	GetConversation(ctx context.Context, id int64) (conversation.Conversation, error)
-	// MessagesAfter returns up to limit messages of a conversation that
-	// come after the message with id afterMessageID (0: from the first),
-	// oldest first.
-	MessagesAfter(ctx context.Context, conversationID, afterMessageID int64, limit int) ([]message.Message, error)
-}
-
-// SeqSource is an optional interface of a Source. A Source that implements
-// it lets the worker read a recipient's unread messages directly from its
-// read position instead of from the start of the conversation.
-type SeqSource interface {
-	// MessagesAfterSeq returns up to limit messages of a conversation
-	// whose Seq is greater than afterSeq, Seq ascending.
-	MessagesAfterSeq(ctx context.Context, conversationID, afterSeq int64, limit int) ([]message.Message, error)
+	// MessagesAfter returns up to q.Limit messages of a conversation with
+	// an ID greater than q.ID and a Seq greater than q.Seq, oldest first,
+	// in one indexed read (see store.Store.MessagesAfter).
+	MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error)
 }
 
 // WorkerConfig configures a Worker. Start from DefaultWorkerConfig and
@@ -83,9 +74,6 @@ type WorkerConfig struct {
 	// they are delivered as one Notification. The Service delays each
 	// event's DueAt by its own digest window; see the package doc.
 	DigestWindow time.Duration
-	// MaxScan bounds how many messages the worker reads to find the
-	// messages of one notification.
-	MaxScan int
 	// Now is the clock. nil: time.Now.
 	Now func() time.Time
 	// Logger receives the worker's log. nil: logs are discarded.
@@ -109,7 +97,6 @@ func DefaultWorkerConfig() WorkerConfig {
 		MaxAttempts:   10,
 		BackoffBase:   10 * time.Second,
 		BackoffMax:    time.Hour,
-		MaxScan:       10000,
 	}
 }
 
@@ -134,7 +121,6 @@ func (c WorkerConfig) Validate() error {
 	check(c.BackoffBase > 0, "BackoffBase must be positive")
 	check(c.BackoffMax >= c.BackoffBase, "BackoffMax must be at least BackoffBase")
 	check(c.DigestWindow >= 0, "DigestWindow must not be negative")
-	check(c.MaxScan >= 1, "MaxScan must be at least 1")
 	if len(errs) == 0 {
 		return nil
 	}
@@ -149,11 +135,10 @@ func (c WorkerConfig) Validate() error {
 // recipient has not read when it is sent (Seq above the recipient's
 // ReadSeq, written by the other side), oldest first; other unread messages
 // of the conversation were the subject of earlier notifications and are
-// not repeated. The worker reads them through its Source: from the
-// recipient's read position if the Source is a SeqSource, otherwise from
-// the conversation's first message, stopping as soon as it has found the
-// messages of every event, and never reading more than MaxScan messages
-// (beyond that the delivery fails with an error naming MaxScan).
+// not repeated. The worker reads them through its Source with indexed
+// reads that start after the recipient's read position or at the first
+// message of its events, whichever is later, and stop at the last: what
+// it reads does not grow with the length of the conversation.
 //
 // A Worker is safe for concurrent use, but one Run at a time per worker
 // name is what the outbox expects.
@@ -483,60 +468,57 @@ func (w *Worker) build(ctx context.Context, g group) (n Notification, ok bool, e
 	}, true, nil
 }
 
-// scanPage is how many messages the worker reads per call.
-const scanPage = 100
+// maxReadPage is the most messages the worker reads per call.
+const maxReadPage = 100
 
 // unread returns the messages of events that recipient has not read in
 // conv (Seq > its ReadSeq) and that come from the other side, Seq
-// ascending. It reads from the recipient's read position if the source is
-// a SeqSource, else from the start of the conversation, at most MaxScan
-// messages, and stops as soon as it has seen every message of events.
+// ascending. It reads the messages after the recipient's read position,
+// starting at the first message of events and stopping at the last, in
+// pages of as many messages as it looks for, doubling up to maxReadPage
+// while other messages lie between them.
 func (w *Worker) unread(ctx context.Context, conv conversation.Conversation, recipient Party, events []Event) ([]message.Message, error) {
-	readSeq := conv.Read(conversation.Side(recipient.Kind)).ReadSeq
 	want := make(map[int64]bool, len(events))
+	var first, last int64
 	for _, e := range events {
-		if e.MessageID != 0 {
-			want[e.MessageID] = true
+		if e.MessageID == 0 {
+			continue
 		}
+		want[e.MessageID] = true
+		if first == 0 || e.MessageID < first {
+			first = e.MessageID
+		}
+		last = max(last, e.MessageID)
 	}
-	seqSrc, bySeq := w.src.(SeqSource)
-	var (
-		out     []message.Message
-		afterID int64
-		afterSq = readSeq
-		scanned int
-	)
+	if len(want) == 0 {
+		return nil, nil
+	}
+	// Within a conversation ids grow with Seq: the messages of events
+	// lie between first and last.
+	q := message.After{
+		ConversationID: conv.ID,
+		ID:             first - 1,
+		Seq:            conv.Read(conversation.Side(recipient.Kind)).ReadSeq,
+		Limit:          min(len(want), maxReadPage),
+	}
+	var out []message.Message
 	for len(want) > 0 {
-		if scanned >= w.cfg.MaxScan {
-			return nil, fmt.Errorf("conversation %d: %d messages read without finding every message of the notification (MaxScan)", conv.ID, scanned)
-		}
-		limit := min(scanPage, w.cfg.MaxScan-scanned)
-		var (
-			page []message.Message
-			err  error
-		)
-		if bySeq {
-			page, err = seqSrc.MessagesAfterSeq(ctx, conv.ID, afterSq, limit)
-		} else {
-			page, err = w.src.MessagesAfter(ctx, conv.ID, afterID, limit)
-		}
+		page, err := w.src.MessagesAfter(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("read messages of conversation %d: %w", conv.ID, err)
 		}
-		scanned += len(page)
 		for _, m := range page {
-			if !want[m.ID] {
-				continue
-			}
-			delete(want, m.ID)
-			if m.Seq > readSeq && m.Sender.Kind != recipient.Kind {
-				out = append(out, m)
+			if want[m.ID] {
+				delete(want, m.ID)
+				if m.Sender.Kind != recipient.Kind {
+					out = append(out, m)
+				}
 			}
 		}
-		if len(page) < limit {
-			break // the end of the conversation
+		if len(page) < q.Limit || page[len(page)-1].ID >= last {
+			break // the end of the conversation, or past the events
 		}
-		afterID, afterSq = page[len(page)-1].ID, page[len(page)-1].Seq
+		q.ID, q.Limit = page[len(page)-1].ID, min(2*q.Limit, maxReadPage)
 	}
 	return out, nil
 }

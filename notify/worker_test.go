@@ -516,59 +516,40 @@ func TestWorker_Concurrent(t *testing.T) {
 	}
 }
 
-// seqSource adds MessagesAfterSeq to a store and counts the calls of both
-// message methods.
-type seqSource struct {
-	*memory.Store
-	mu           sync.Mutex
-	bySeq, byID  int
-	seqSupported bool
-}
-
-func (s *seqSource) MessagesAfter(ctx context.Context, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
-	s.mu.Lock()
-	s.byID++
-	s.mu.Unlock()
-	return s.Store.MessagesAfter(ctx, conversationID, afterMessageID, limit)
-}
-
-func (s *seqSource) MessagesAfterSeq(ctx context.Context, conversationID, afterSeq int64, limit int) ([]message.Message, error) {
-	s.mu.Lock()
-	s.bySeq++
-	s.mu.Unlock()
-	page, err := s.Store.ListMessages(ctx, store.MessageQuery{ConversationID: conversationID, Limit: 1 << 20})
-	if err != nil {
-		return nil, err
-	}
-	var out []message.Message
-	for _, m := range slices.Backward(page.Items) {
-		if m.Seq > afterSeq && len(out) < limit {
-			out = append(out, m)
-		}
-	}
-	return out, nil
-}
-
-// countingSource counts MessagesAfter calls of a store that is no
-// SeqSource.
+// countingSource is a store that records every message the worker reads
+// from it.
 type countingSource struct {
 	*memory.Store
-	mu   sync.Mutex
-	byID int
+	mu    sync.Mutex
+	calls int
+	read  []message.Message
 }
 
-func (s *countingSource) MessagesAfter(ctx context.Context, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
+func (s *countingSource) MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error) {
+	ms, err := s.Store.MessagesAfter(ctx, q)
 	s.mu.Lock()
-	s.byID++
-	s.mu.Unlock()
-	return s.Store.MessagesAfter(ctx, conversationID, afterMessageID, limit)
+	defer s.mu.Unlock()
+	s.calls++
+	s.read = append(s.read, ms...)
+	return ms, err
+}
+
+// seqsRead returns the Seq of every message read so far.
+func (s *countingSource) seqsRead() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]int64, len(s.read))
+	for i, m := range s.read {
+		out[i] = m.Seq
+	}
+	return out
 }
 
 func TestWorker_Digest(t *testing.T) {
 	const window = 10 * time.Minute
 	sources := map[string]func(e *env){
-		"MessagesAfter": func(e *env) { e.src = &countingSource{Store: e.st} },
-		"SeqSource":     func(e *env) { e.src = &seqSource{Store: e.st} },
+		"Store":    func(e *env) {},
+		"Counting": func(e *env) { e.src = &countingSource{Store: e.st} },
 	}
 	for srcName, useSource := range sources {
 		t.Run(srcName, func(t *testing.T) {
@@ -692,15 +673,30 @@ func TestWorker_Digest(t *testing.T) {
 		})
 	}
 
-	t.Run("SourceSelection", func(t *testing.T) {
+	// The worker reads from the later of the recipient's read position
+	// and the first message of its events, and stops at the last.
+	t.Run("ReadsOnlyWhatItNeeds", func(t *testing.T) {
 		e := newEnv(t, window)
-		ss := &seqSource{Store: e.st}
-		e.src = ss
+		cs := &countingSource{Store: e.st}
+		e.src = cs
 		conv, _ := e.start("u1", "one")
 		for i := range 150 {
 			e.post(conv.ID, message.DataSource("ds1"), fmt.Sprint("reply ", i)) // the seller reads as it writes
 		}
-		e.post(conv.ID, message.User("u1", message.UserRegistered), "last")
+		for i := range 40 {
+			e.postSilently(conv.ID, message.User("u1", message.UserRegistered), fmt.Sprint("unnotified ", i))
+		}
+		e.clock.Advance(time.Minute)
+		var burst []message.Message
+		for i := range 10 {
+			burst = append(burst, e.post(conv.ID, message.User("u1", message.UserRegistered), fmt.Sprint("burst ", i)))
+		}
+		e.postSilently(conv.ID, message.User("u1", message.UserRegistered), "after the burst")
+		e.read(conv.ID, conversation.SideSeller, burst[3].ID) // read past the first four of the burst
+		cs.mu.Lock()
+		cs.read = nil
+		cs.mu.Unlock()
+
 		rec := &notify.Recorder{}
 		w := e.worker("w1", rec)
 		e.clock.Advance(window)
@@ -712,30 +708,22 @@ func TestWorker_Digest(t *testing.T) {
 				toSeller = append(toSeller, n)
 			}
 		}
-		require.Len(t, toSeller, 1)
-		assert.Equal(t, []string{"last"}, contents(toSeller[0].Messages), "the seller read \"one\" by answering it")
-		assert.Zero(t, ss.byID, "a SeqSource is read by seq")
-		assert.Positive(t, ss.bySeq)
-	})
+		require.Len(t, toSeller, 1, "\"one\" and the burst go together")
+		assert.Equal(t, []string{"burst 4", "burst 5", "burst 6", "burst 7", "burst 8", "burst 9"}, contents(toSeller[0].Messages),
+			"the seller read \"one\" by answering it, and the first four of the burst")
+		assert.Len(t, toSeller[0].Events, 11)
 
-	t.Run("MaxScanBoundsTheFallback", func(t *testing.T) {
-		e := newEnv(t, 0)
-		cs := &countingSource{Store: e.st}
-		e.src = cs
-		conv, _ := e.start("u1", "one")
-		for i := range 30 {
-			e.postSilently(conv.ID, message.DataSource("ds1"), fmt.Sprint("reply ", i))
+		// Not one message at or before the read position: not "one", the
+		// replies, the silent messages or the first of the burst.
+		seqs := cs.seqsRead()
+		require.GreaterOrEqual(t, len(seqs), 6)
+		for i, m := range burst[4:] {
+			assert.Equal(t, m.Seq, seqs[i])
 		}
-		last := e.post(conv.ID, message.User("u1", message.UserRegistered), "last")
-		rec := &notify.Recorder{}
-		w := e.worker("w1", rec, func(c *notify.WorkerConfig) { c.MaxScan = 10; c.MaxAttempts = 1; c.BatchSize = 1000 })
-		for runOnce(t, w) > 0 {
+		assert.LessOrEqual(t, len(seqs), 11, "at most one page of as many messages as there are events: %v", seqs)
+		for _, seq := range seqs {
+			assert.Greater(t, seq, burst[3].Seq, "read at or before the read position")
 		}
-		dead, err := w.DeadEvents(context.Background(), "", 10)
-		require.NoError(t, err)
-		require.Len(t, dead, 1, "the message of one event lies beyond MaxScan")
-		assert.Equal(t, last.ID, dead[0].MessageID)
-		assert.Contains(t, dead[0].LastError, "MaxScan")
 	})
 }
 
@@ -772,7 +760,6 @@ func TestWorkerConfig_Validate(t *testing.T) {
 		"BackoffBase":   func(c *notify.WorkerConfig) { c.BackoffBase = 0 },
 		"BackoffMax":    func(c *notify.WorkerConfig) { c.BackoffMax = c.BackoffBase - 1 },
 		"DigestWindow":  func(c *notify.WorkerConfig) { c.DigestWindow = -time.Second },
-		"MaxScan":       func(c *notify.WorkerConfig) { c.MaxScan = 0 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := notify.DefaultWorkerConfig()

@@ -9,9 +9,13 @@
 //   - one conversation per key (channel, user, data source, type, item):
 //     CreateConversation returns a *ConversationExistsError for a taken key,
 //     however many callers race for it;
+//   - one conversation per code: a taken Code is ErrDuplicateCode, and
+//     GetConversationByCode finds a conversation by its code with one
+//     indexed read;
 //   - message order: AppendMessage assigns each message the next Seq of its
-//     conversation inside the write, so that reading the messages after a
-//     given one never misses a concurrent write, and dates it no earlier
+//     conversation, and its ID, inside the write, so that within a
+//     conversation ids grow with Seq and reading the messages after a given
+//     position never misses a concurrent write, and dates it no earlier
 //     than the conversation's last activity (ApplyMessage);
 //   - idempotency: a write that carries an Idempotency key already used by
 //     the same scope returns the first result, or ErrIdempotencyMismatch,
@@ -82,6 +86,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/notify"
@@ -97,6 +103,10 @@ var (
 	// ErrConversationExists: the conversation key is taken. The error is a
 	// *ConversationExistsError carrying the existing conversation's id.
 	ErrConversationExists = errors.New("conversation already exists")
+	// ErrDuplicateCode: another conversation has the same Code. Codes
+	// are random UUIDv7s: this means the program's code source repeats
+	// itself.
+	ErrDuplicateCode = errors.New("conversation code already used")
 	// ErrIdempotencyMismatch: an idempotency key was reused by the same
 	// scope for a different request.
 	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
@@ -125,8 +135,9 @@ type Store interface {
 	// m.ConversationID (= c.ID), m.Seq (= 1), c.LastMessageID (= m.ID),
 	// and sets each event's ConversationID and MessageID; every other field
 	// is stored as given. It returns a *ConversationExistsError if a
-	// conversation with the same key exists, and, when p.Idempotency was
-	// used before by the same scope, the first result with Replayed set (or
+	// conversation with the same key exists, else ErrDuplicateCode if one
+	// with the same Code exists, and, when p.Idempotency was used before by
+	// the same scope, the first result with Replayed set (or
 	// ErrIdempotencyMismatch if the fingerprint differs).
 	CreateConversation(ctx context.Context, p CreateParams) (CreateResult, error)
 
@@ -168,6 +179,10 @@ type Store interface {
 	// GetConversation returns the conversation with the given id.
 	GetConversation(ctx context.Context, id int64) (conversation.Conversation, error)
 
+	// GetConversationByCode returns the conversation whose Code is code,
+	// in one indexed read (codes are unique), or ErrNotFound.
+	GetConversationByCode(ctx context.Context, code uuid.UUID) (conversation.Conversation, error)
+
 	// ListConversations returns a page of the conversations that
 	// q.Matches, newest activity first: ordered by (LastMessageAt, ID)
 	// descending.
@@ -178,11 +193,14 @@ type Store interface {
 	// exists.
 	ListMessages(ctx context.Context, q MessageQuery) (Page[message.Message], error)
 
-	// MessagesAfter returns up to limit messages of a conversation that
-	// come after the message with id afterMessageID (0: from the first),
-	// oldest first. It returns ErrNotFound if afterMessageID is not 0 and
-	// is not a message of that conversation.
-	MessagesAfter(ctx context.Context, conversationID, afterMessageID int64, limit int) ([]message.Message, error)
+	// MessagesAfter returns up to q.Limit messages of conversation
+	// q.ConversationID whose ID is greater than q.ID and whose Seq is
+	// greater than q.Seq, oldest first (see message.After). q.ID may be
+	// any number: 0, a message of another conversation, or one past every
+	// message (no messages, no error); the same holds for q.Seq. An unknown
+	// conversation has no messages. It is one indexed read whatever the
+	// bounds: a store must not scan the conversation from its start.
+	MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error)
 
 	// Unread returns the unread totals of one party in one channel.
 	Unread(ctx context.Context, q UnreadQuery) (UnreadSummary, error)
@@ -329,14 +347,18 @@ type UnreadSummary struct {
 }
 
 // MessageFeed is an optional interface for stores shared by several
-// processes (PostgreSQL): it reports messages appended by any process, so
-// that a Service can wake its waiters without polling. A Service whose
-// store implements it starts nothing by itself: the program runs
-// parley.Service.Listen.
+// processes (PostgreSQL, SQLite): it reports messages appended by any
+// process, so that a Service can wake its waiters without each of them
+// polling. A Service whose store implements it starts nothing by itself:
+// the program runs parley.Service.Listen, which calls WatchMessages once
+// for all its waiters. The conformance suite checks the stores that
+// implement it.
 type MessageFeed interface {
 	// WatchMessages calls fn with the conversation id of every message
 	// appended from now on, by any process, until ctx ends; it then
-	// returns ctx's error. Notifications may be coalesced or repeated,
-	// never lost while WatchMessages runs.
+	// returns ctx's error. Notifications may be coalesced, repeated or
+	// delayed (a store documents by how much), never lost while
+	// WatchMessages runs. On a closed store it returns an error wrapping
+	// ErrClosed.
 	WatchMessages(ctx context.Context, fn func(conversationID int64)) error
 }

@@ -74,6 +74,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	delivered := make(chan error, 1)
 	go func() { delivered <- app.worker.Run(wctx) }()
 	defer func() { stopWorker(); <-delivered }()
+	// Long polls wake for the messages that other processes write to the
+	// database too.
+	lctx, stopListen := context.WithCancel(ctx)
+	listened := make(chan struct{})
+	go func() {
+		defer close(listened)
+		if err := app.svc.Listen(lctx); err != nil && lctx.Err() == nil {
+			logger.Error("listen for other processes' messages", slog.Any("error", err))
+		}
+	}()
+	defer func() { stopListen(); <-listened }()
 
 	select {
 	case err := <-served:

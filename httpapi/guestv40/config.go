@@ -16,9 +16,6 @@ const (
 	DefaultPageSize = 50
 	// MaxPageSize caps the pageSize query parameter.
 	MaxPageSize = 100
-	// DefaultMaxCodeScan bounds how many of the caller's conversations are
-	// looked through to find one by its code (see the package doc).
-	DefaultMaxCodeScan = 1000
 )
 
 // Options configure seed 001's dialect. All are optional.
@@ -43,10 +40,6 @@ type Options struct {
 	// carries when the request names none; 0 means DefaultPageSize. At
 	// most MaxPageSize.
 	PageSize int
-
-	// MaxCodeScan bounds how many conversations a lookup by code looks
-	// through; 0 means DefaultMaxCodeScan.
-	MaxCodeScan int
 }
 
 // SessionFunc checks the sessionToken a request carries for the
@@ -120,12 +113,6 @@ func (o Options) withDefaults(svc *parley.Service) (Options, error) {
 	}
 	if o.PageSize == 0 {
 		o.PageSize = DefaultPageSize
-	}
-	if o.MaxCodeScan < 0 {
-		errs = append(errs, errors.New("MaxCodeScan is negative"))
-	}
-	if o.MaxCodeScan == 0 {
-		o.MaxCodeScan = DefaultMaxCodeScan
 	}
 	return o, httpapi.CheckOptions("guestv40", svc, errs...)
 }

@@ -2,13 +2,11 @@ package guestv40
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -516,57 +514,17 @@ func validLanguage(s string) bool {
 }
 
 // resolve finds the conversation a path names: by its numeric id (the
-// messages' conversationId), or by its code. The Service finds
-// conversations by id only, so a code is looked for among the caller's
-// conversations: first those created within a minute of the time a
-// UUIDv7 code carries (codes are made when the conversation is), then the
-// others, newest activity first, at most Config.MaxCodeScan of them.
+// messages' conversationId), or by its code, with one indexed lookup.
 // Anything else, or a code not found, is 404.
 func (d *dialect) resolve(ctx context.Context, a parley.Actor, ref string) (conversation.Conversation, error) {
-	notFound := httpapi.NewProblem(httpapi.CodeNotFound)
-	notFound.Message = "The conversation was not found."
 	if id, ok := wire.PositiveInt(ref); ok {
 		return d.svc.Get(ctx, a, id)
 	}
 	code, err := uuid.Parse(ref)
-	if err != nil {
+	if err != nil || code == uuid.Nil {
+		notFound := httpapi.NewProblem(httpapi.CodeNotFound)
+		notFound.Message = "The conversation was not found."
 		return conversation.Conversation{}, notFound
 	}
-	budget := d.opts.MaxCodeScan
-	if code.Version() == 7 {
-		at := time.UnixMilli(int64(binary.BigEndian.Uint64(code[:8]) >> 16)).UTC()
-		f := conversation.Filter{CreatedFrom: at.Add(-time.Minute), CreatedTo: at.Add(time.Minute)}
-		c, found, err := d.scan(ctx, a, f, code, &budget)
-		if err != nil || found {
-			return c, err
-		}
-	}
-	c, found, err := d.scan(ctx, a, conversation.Filter{}, code, &budget)
-	if err != nil || found {
-		return c, err
-	}
-	return conversation.Conversation{}, notFound
-}
-
-// scan looks for the conversation with the given code among the actor's
-// conversations that match f, spending at most *budget of them.
-func (d *dialect) scan(ctx context.Context, a parley.Actor, f conversation.Filter, code uuid.UUID, budget *int) (conversation.Conversation, bool, error) {
-	cursor := ""
-	for *budget > 0 {
-		page, err := d.svc.List(ctx, a, f, parley.PageRequest{Limit: min(*budget, MaxPageSize), Cursor: cursor})
-		if err != nil {
-			return conversation.Conversation{}, false, err
-		}
-		*budget -= len(page.Items)
-		for _, c := range page.Items {
-			if c.Code == code {
-				return c, true, nil
-			}
-		}
-		if page.Next == "" || len(page.Items) == 0 {
-			break
-		}
-		cursor = page.Next
-	}
-	return conversation.Conversation{}, false, nil
+	return d.svc.GetByCode(ctx, a, code)
 }

@@ -98,10 +98,7 @@
 //
 // # Finding a conversation by code
 //
-// The Service finds conversations by numeric id. A code is looked for
-// among the caller's conversations: first those created within a minute
-// of the time its UUIDv7 carries, then the others, at most
-// Options.MaxCodeScan of them; a guest's or an outlet's recent
-// conversations are found at once. A store index on codes would make this
-// one query.
+// A path names a conversation by its code (or by its numeric id, the
+// messages' conversationId). A code is found with one indexed lookup
+// (parley.Service.GetByCode), however old the conversation.
 package guestv40

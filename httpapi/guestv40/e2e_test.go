@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -224,7 +223,7 @@ func TestGuest_BadInput(t *testing.T) {
 		{"UnknownCode", http.MethodGet, getPath(uuid.Must(uuid.NewV7()).String(), url.Values{"sessionToken": {"s"}}), tokGuest, nil, nil, 404, nil},
 		{"NotACode", http.MethodGet, getPath("not-a-code", url.Values{"sessionToken": {"s"}}), tokGuest, nil, nil, 404, nil},
 		{"UnknownID", http.MethodGet, getPath("999", url.Values{"sessionToken": {"s"}}), tokGuest, nil, nil, 404, nil},
-		{"OthersConversationByCode", http.MethodGet, getPath(other, url.Values{"sessionToken": {"s"}}), tokGuest, nil, nil, 404, nil},
+		{"OthersConversationByCode", http.MethodGet, getPath(other, url.Values{"sessionToken": {"s"}}), tokGuest, nil, nil, 403, nil},
 		{"OthersConversationByID", http.MethodGet, getPath("2", url.Values{"sessionToken": {"s"}}), tokGuest, nil, nil, 403, nil},
 		{"OtherOutlet", http.MethodGet, getPath("1", url.Values{"sessionToken": {"s"}}), tokOutlet2, nil, nil, 403, nil},
 		{"PostToUnknown", http.MethodPost, pConvs + "/" + uuid.NewString() + "/Messages", tokGuest, obj{"message": "x", "sessionToken": "s"}, nil, 404, nil},
@@ -294,49 +293,46 @@ func TestGuest_TranslatorFailure(t *testing.T) {
 	assert.Equal(t, []string{"please fail to translate", "[pt>en] THIS WORKS"}, contents(got), "stored, and the other one translated")
 }
 
-// TestGuest_CodeLookup: codes are found near the time they carry, then by
-// a bounded scan of the caller's conversations.
+// TestGuest_CodeLookup: a code finds its conversation however far the
+// time it carries is from the conversation's own, and however many newer
+// conversations the caller has; with the rules of any other lookup.
 func TestGuest_CodeLookup(t *testing.T) {
-	// A clock years away from the codes' time: the window finds nothing,
-	// the scan must.
+	// A clock years away from the codes' time.
 	far := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	e := newEnv(t, func(o *parley.Options, _ *httpapi.Config, c *guestv40.Options) {
-		o.Now = stepClock(far)
-		c.MaxCodeScan = 2
-	})
-	var codes []string
-	for _, outlet := range []string{"1", "2"} {
-		r := e.do(http.MethodPost, pConvs, tokGuest, obj{"message": "hi", "outletCode": outlet, "sessionToken": "s"}, nil)
-		codes = append(codes, conversationOf(t, r, "createConversationResponse")["code"].(string))
+	e := newEnv(t, func(o *parley.Options, _ *httpapi.Config, _ *guestv40.Options) { o.Now = stepClock(far) })
+	r := e.do(http.MethodPost, pConvs, tokGuest, obj{"message": "hi", "outletCode": "1", "sessionToken": "s"}, nil)
+	code := r.conversation(t, "createConversationResponse")["code"].(string)
+	// More newer conversations of the same guest and outlet than any scan
+	// of them would look through.
+	for i := range 1100 {
+		_, err := e.svc.Start(context.Background(), parley.Guest("1", "1001"), parley.StartRequest{
+			Type: conversation.TypeMessage, DataSourceID: "1", Item: conversation.OrderItem(fmt.Sprint(i)), Content: "more",
+		})
+		require.NoError(t, err)
 	}
-	for _, code := range codes {
-		r := e.do(http.MethodGet, getPath(code, url.Values{"sessionToken": {"s"}}), tokGuest, nil, nil)
-		assert.Equal(t, code, conversationOf(t, r, "getConversationResponse")["code"])
-	}
-	// A third conversation, more recent: the oldest is beyond the scan.
-	svcPost := e.do(http.MethodPost, pConvs, tokGuest, obj{"message": "hi", "outletCode": "1", "orderCode": "9", "sessionToken": "s"}, nil)
-	require.Equal(t, http.StatusOK, svcPost.Status)
-	r := e.do(http.MethodGet, getPath(codes[0], url.Values{"sessionToken": {"s"}}), tokGuest, nil, nil)
-	assert.Equal(t, http.StatusNotFound, r.Status, "beyond MaxCodeScan")
-	r = e.do(http.MethodGet, getPath("1", url.Values{"sessionToken": {"s"}}), tokGuest, nil, nil)
-	assert.Equal(t, codes[0], conversationOf(t, r, "getConversationResponse")["code"], "the numeric id always works")
 
-	// When the clock agrees with the codes' time, a code is found among
-	// the conversations created near it, however many others are more
-	// recent. Here the later ones are dated an hour ahead of their codes.
-	var ahead atomic.Int64
-	live := newEnv(t, func(o *parley.Options, _ *httpapi.Config, c *guestv40.Options) {
-		o.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
-		c.MaxCodeScan = 1
-	})
-	var first string
-	for i, outlet := range []string{"1", "2", "2"} {
-		r := live.do(http.MethodPost, pConvs, tokGuest, obj{"message": "hi", "outletCode": outlet, "orderCode": i, "sessionToken": "s"}, nil)
-		if i == 0 {
-			first = conversationOf(t, r, "createConversationResponse")["code"].(string)
-		}
-		ahead.Store(int64(time.Hour))
+	for _, tok := range []string{tokGuest, tokOutlet1} {
+		r = e.do(http.MethodGet, getPath(code, url.Values{"sessionToken": {"s"}}), tok, nil, nil)
+		assert.Equal(t, code, r.conversation(t, "getConversationResponse")["code"], tok)
 	}
-	r = live.do(http.MethodGet, getPath(first, url.Values{"sessionToken": {"s"}}), tokGuest, nil, nil)
-	assert.Equal(t, first, conversationOf(t, r, "getConversationResponse")["code"])
+	r = e.do(http.MethodPost, pConvs+"/"+code+"/Messages", tokOutlet1, obj{"message": "hello", "sessionToken": "s"}, nil)
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	r = e.do(http.MethodGet, getPath(strings.ToUpper(code), url.Values{"sessionToken": {"s"}}), tokGuest, nil, nil)
+	assert.Equal(t, []string{"hi", "hello"}, contents(r.conversation(t, "getConversationResponse")), "any case of the code")
+	r = e.do(http.MethodGet, getPath("1", url.Values{"sessionToken": {"s"}}), tokGuest, nil, nil)
+	assert.Equal(t, code, r.conversation(t, "getConversationResponse")["code"], "the numeric id works too")
+
+	for _, c := range []struct {
+		tok, code string
+		status    int
+	}{
+		{tokOutlet2, code, http.StatusForbidden},
+		{tokOther, code, http.StatusForbidden},
+		{tokGuest, uuid.Must(uuid.NewV7()).String(), http.StatusNotFound},
+		{tokGuest, uuid.Nil.String(), http.StatusNotFound},
+		{tokGuest, "not-a-code", http.StatusNotFound},
+	} {
+		r = e.do(http.MethodGet, getPath(c.code, url.Values{"sessionToken": {"s"}}), c.tok, nil, nil)
+		assert.Equal(t, c.status, r.Status, "%s %s: %s", c.tok, c.code, r.Raw)
+	}
 }

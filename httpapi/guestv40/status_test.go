@@ -26,7 +26,7 @@ func TestGuest_ConversationStatus(t *testing.T) {
 	assert.Equal(t, http.StatusConflict, r.Status, r.Raw)
 	got = set(tokOutlet1, "Open").conversation(t, "setConversationStatusResponse")
 	assert.Equal(t, "open", got["conversationStatus"])
-	assert.Equal(t, http.StatusNotFound, set(tokOutlet2, "closed").Status, "another outlet does not find it by code")
+	assert.Equal(t, http.StatusForbidden, set(tokOutlet2, "closed").Status, "another outlet may not, by code")
 	r = e.do(http.MethodPut, fmt.Sprintf("%s/%v/status", pConvs, messages(c)[0]["conversationId"]), tokOutlet2,
 		obj{"conversationStatus": "closed", "sessionToken": "s"}, nil)
 	assert.Equal(t, http.StatusForbidden, r.Status, "nor by id: %s", r.Raw)

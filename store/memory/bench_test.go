@@ -169,7 +169,7 @@ func BenchmarkMessagesAfter(b *testing.B) {
 	}
 	n := 0
 	for b.Loop() {
-		ms, err := s.MessagesAfter(ctx, c.ID, c.LastMessageID, 20)
+		ms, err := s.MessagesAfter(ctx, message.After{ConversationID: c.ID, ID: c.LastMessageID, Limit: 20})
 		if err != nil || len(ms) != 0 {
 			b.Fatal(err, len(ms))
 		}

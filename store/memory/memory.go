@@ -29,6 +29,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/notify"
@@ -46,6 +48,7 @@ type Store struct {
 
 	convs    []convRecord // convs[i].conv.ID == i+1: ids are dense
 	keys     map[convKey]int64
+	codes    map[uuid.UUID]int64
 	messages map[int64]msgRef // message id -> its place
 	idem     map[idemKey]idemRecord
 	events   map[string]*eventRecord
@@ -90,6 +93,7 @@ type eventRecord struct {
 func New() *Store {
 	return &Store{
 		keys:     make(map[convKey]int64),
+		codes:    make(map[uuid.UUID]int64),
 		messages: make(map[int64]msgRef),
 		idem:     make(map[idemKey]idemRecord),
 		events:   make(map[string]*eventRecord),
@@ -126,7 +130,7 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.convs, s.keys, s.messages, s.idem, s.events, s.pending = nil, nil, nil, nil, nil, nil
+	s.convs, s.keys, s.codes, s.messages, s.idem, s.events, s.pending = nil, nil, nil, nil, nil, nil, nil
 	return nil
 }
 
@@ -191,6 +195,9 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 	if id, taken := s.keys[key]; taken {
 		return store.CreateResult{}, &store.ConversationExistsError{ID: id}
 	}
+	if _, taken := s.codes[c.Code]; taken {
+		return store.CreateResult{}, fmt.Errorf("memory: code %s: %w", c.Code, store.ErrDuplicateCode)
+	}
 
 	s.lastMsgID++
 	c.ID, m.ID = int64(len(s.convs))+1, s.lastMsgID
@@ -198,6 +205,7 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 
 	s.convs = append(s.convs, convRecord{conv: c, msgs: []message.Message{m}})
 	s.keys[key] = c.ID
+	s.codes[c.Code] = c.ID
 	s.messages[m.ID] = msgRef{convID: c.ID, seq: 1}
 	s.addEvents(p.Events, c.ID, m.ID)
 	s.remember(p.Idempotency, c.ID, m.ID)
@@ -322,6 +330,20 @@ func (s *Store) GetConversation(ctx context.Context, id int64) (conversation.Con
 	return cr.conv, nil
 }
 
+// GetConversationByCode implements store.Store.
+func (s *Store) GetConversationByCode(ctx context.Context, code uuid.UUID) (conversation.Conversation, error) {
+	if err := s.lock(ctx); err != nil {
+		return conversation.Conversation{}, err
+	}
+	defer s.mu.Unlock()
+
+	id, ok := s.codes[code]
+	if !ok {
+		return conversation.Conversation{}, fmt.Errorf("memory: conversation code %s: %w", code, store.ErrNotFound)
+	}
+	return s.conv(id).conv, nil
+}
+
 // newer reports whether a comes before b in listing order: (LastMessageAt,
 // ID) descending.
 func newer(a, b *conversation.Conversation) bool {
@@ -420,27 +442,29 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 	return page, nil
 }
 
-// MessagesAfter implements store.Store.
-func (s *Store) MessagesAfter(ctx context.Context, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
+// MessagesAfter implements store.Store. A conversation's messages are
+// kept in Seq order, which is also their id order: both bounds are binary
+// searches.
+func (s *Store) MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error) {
 	if err := s.lock(ctx); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
 
-	var from int64 // index of the first message returned
-	if afterMessageID != 0 {
-		ref, ok := s.messages[afterMessageID]
-		if !ok || ref.convID != conversationID {
-			return nil, errMsgNotFound(conversationID, afterMessageID)
-		}
-		from = ref.seq
-	}
 	var msgs []message.Message
-	if cr := s.conv(conversationID); cr != nil {
+	if cr := s.conv(q.ConversationID); cr != nil {
 		msgs = cr.msgs
 	}
-	from = min(from, int64(len(msgs)))
-	to := min(from+int64(max(limit, 1)), int64(len(msgs)))
+	n := int64(len(msgs))
+	from := min(max(q.Seq, 0), n) // msgs[i].Seq == i+1
+	byID, _ := slices.BinarySearchFunc(msgs, q.ID, func(m message.Message, id int64) int {
+		if m.ID <= id {
+			return -1
+		}
+		return 1
+	})
+	from = max(from, int64(byID))
+	to := min(from+int64(max(q.Limit, 1)), n)
 	return slices.Clone(msgs[from:to]), nil
 }
 

@@ -33,7 +33,7 @@ func TestStore_Copies(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, page.Items, 1)
 	page.Items[0].Subject = "changed by the caller"
-	msgs, err := s.MessagesAfter(ctx, res.Conversation.ID, 0, 10)
+	msgs, err := s.MessagesAfter(ctx, message.After{ConversationID: res.Conversation.ID, Limit: 10})
 	require.NoError(t, err)
 	msgs[0].Content = "changed by the caller"
 	mpage, err := s.ListMessages(ctx, store.MessageQuery{ConversationID: res.Conversation.ID, Limit: 10})
@@ -43,7 +43,7 @@ func TestStore_Copies(t *testing.T) {
 	got, err := s.GetConversation(ctx, res.Conversation.ID)
 	require.NoError(t, err)
 	require.Equal(t, res.Conversation, got)
-	msgs, err = s.MessagesAfter(ctx, res.Conversation.ID, 0, 10)
+	msgs, err = s.MessagesAfter(ctx, message.After{ConversationID: res.Conversation.ID, Limit: 10})
 	require.NoError(t, err)
 	require.Equal(t, []message.Message{res.Message}, msgs)
 	evs, err := s.ClaimEvents(ctx, notify.ClaimParams{Worker: "w", Now: benchStart.Add(time.Hour), Lease: time.Minute, Limit: 10})

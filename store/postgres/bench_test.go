@@ -606,7 +606,7 @@ func BenchmarkMessagesAfter(b *testing.B) {
 		for b.Loop() {
 			i++
 			k := i % len(last)
-			ms, err := d.st.MessagesAfter(ctx, int64(k+1), last[k], 50)
+			ms, err := d.st.MessagesAfter(ctx, message.After{ConversationID: int64(k + 1), ID: last[k], Limit: 50})
 			if err != nil || len(ms) != 0 {
 				b.Fatal(len(ms), err)
 			}
@@ -622,7 +622,7 @@ func BenchmarkMessagesAfterRaw(b *testing.B) {
 		for b.Loop() {
 			i++
 			k := i % len(last)
-			rows, err := d.st.pool.Query(ctx, d.st.q.messagesAfter, int64(k+1), last[k], int64(51))
+			rows, err := d.st.pool.Query(ctx, d.st.q.messagesAfter, int64(k+1), last[k], int64(0), 50)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -635,7 +635,7 @@ func BenchmarkMessagesAfterRaw(b *testing.B) {
 				m.CreatedAt = m.CreatedAt.UTC()
 				items = append(items, m)
 			}
-			if err := rows.Err(); err != nil || len(items) != 1 {
+			if err := rows.Err(); err != nil || len(items) != 0 {
 				b.Fatal(len(items), err)
 			}
 		}

@@ -21,10 +21,11 @@
 // Several processes may use one database and schema at once:
 //
 //   - a message's Seq is assigned while the conversation's row is locked,
-//     in the transaction that inserts the message, and so is its id: within
-//     a conversation, Seq order is commit order, and polling with
-//     MessagesAfter never misses a message, even though ids from the
-//     database sequence commit out of order across conversations;
+//     in the transaction that inserts the message, and so is its id (drawn
+//     from the uncached sequence message_ids): within a conversation, Seq
+//     order is id order and commit order, so polling with MessagesAfter
+//     after any id never misses a message, even though ids commit out of
+//     order across conversations;
 //   - the conversation key is a unique constraint: of concurrent starts of
 //     one conversation exactly one succeeds, the others get a
 //     *store.ConversationExistsError with its id;

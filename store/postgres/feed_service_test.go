@@ -24,8 +24,8 @@ type readSignal struct {
 	read chan struct{}
 }
 
-func (s *readSignal) MessagesAfter(ctx context.Context, conv, after int64, limit int) ([]message.Message, error) {
-	msgs, err := s.Store.MessagesAfter(ctx, conv, after, limit)
+func (s *readSignal) MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error) {
+	msgs, err := s.Store.MessagesAfter(ctx, q)
 	s.read <- struct{}{}
 	return msgs, err
 }

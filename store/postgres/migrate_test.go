@@ -4,11 +4,14 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/store"
 )
 
@@ -102,4 +105,40 @@ func TestNew_ExistingPool(t *testing.T) {
 	defer st2.Close()
 	_, err = st2.GetConversation(ctx, 1)
 	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// TestOpen_MigratesVersion1: a schema written by version 1, with
+// conversations and messages, gets the indexes of version 2 when a store
+// opens it, and the lookups that use them work on its data.
+func TestOpen_MigratesVersion1(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 0)
+	res, err := e.CreateConversation(ctx, startParams("web", "u1", "d1", conversation.TypeMessage, conversation.Item{}, t0))
+	require.NoError(t, err)
+	for i := range 3 {
+		_, err := e.AppendMessage(ctx, postParams(res.Conversation.ID, sellerSender, "m", t0.Add(time.Duration(i+1)*time.Second)))
+		require.NoError(t, err)
+	}
+	// Back to version 1: what version 2 added is gone.
+	for _, sql := range []string{
+		"DROP INDEX " + e.table("messages_conversation_id"),
+		"DROP INDEX " + e.table("conversations_code"),
+		"DELETE FROM " + e.table("schema_migrations") + " WHERE version = 2",
+	} {
+		_, err := e.admin.Exec(ctx, sql)
+		require.NoError(t, err, sql)
+	}
+
+	st, err := Open(ctx, testDSN(t), Options{Schema: e.schema})
+	require.NoError(t, err)
+	defer st.Close()
+	assert.Equal(t, int64(2), e.count(t, "SELECT max(version) FROM "+e.table("schema_migrations")))
+	assert.Equal(t, int64(2), e.count(t, "SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname IN ('messages_conversation_id', 'conversations_code')", e.schema))
+	got, err := st.GetConversationByCode(ctx, res.Conversation.Code)
+	require.NoError(t, err)
+	assert.Equal(t, res.Conversation.ID, got.ID)
+	ms, err := st.MessagesAfter(ctx, message.After{ConversationID: got.ID, Seq: 2, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, ms, 2)
+	assert.Equal(t, []int64{3, 4}, []int64{ms[0].Seq, ms[1].Seq})
 }

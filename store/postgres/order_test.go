@@ -56,72 +56,6 @@ func waitForBackends(t *testing.T, e *testEnv, state string, n int) []uint32 {
 	}
 }
 
-// TestAppendMessage_PollerSeesLowerIDCommittedLast shows why polling is by
-// Seq and not by message id. Ids come from a database sequence, and
-// sequences hand out numbers outside transactions: a writer that drew its
-// id first can commit last. The store itself draws the id under the
-// conversation's row lock, so two of its own appends to one conversation
-// cannot produce this interleaving; the test therefore plays the early
-// writer with raw SQL that follows the store's protocol (lock the row,
-// take last_seq+1, insert, commit) but draws its id from the sequence
-// before the store's append runs. Between the two commits a poller reads
-// the store's message; after the early writer commits, polling after the
-// store's message (a higher id) must still return the early writer's
-// message (a lower id), because it comes next by Seq.
-func TestAppendMessage_PollerSeesLowerIDCommittedLast(t *testing.T) {
-	ctx := context.Background()
-	e := newEnv(t, 0)
-	start, err := e.CreateConversation(ctx, startParams("web", "u1", "d1", conversation.TypeMessage, conversation.Item{}, t0))
-	require.NoError(t, err)
-	id := start.Conversation.ID
-
-	early, err := e.admin.Begin(ctx)
-	require.NoError(t, err)
-	defer early.Rollback(ctx)
-	var earlyID int64
-	require.NoError(t, early.QueryRow(ctx, "SELECT nextval($1::regclass)", e.table("message_ids")).Scan(&earlyID))
-
-	post := postParams(id, message.DataSource("d1"), "late id, first commit", t0.Add(time.Second))
-	post.Prepare = func(conversation.Conversation) ([]notify.Event, error) { return nil, nil }
-	late, err := e.AppendMessage(ctx, post)
-	require.NoError(t, err)
-	require.Greater(t, late.Message.ID, earlyID)
-
-	// The poller, between the two commits.
-	got, err := e.MessagesAfter(ctx, id, start.Message.ID, 10)
-	require.NoError(t, err)
-	require.Len(t, got, 1)
-	assert.Equal(t, late.Message.ID, got[0].ID)
-	cursor := got[0].ID
-
-	// The early writer locks the conversation, takes the next Seq and
-	// commits last.
-	var seq int64
-	require.NoError(t, early.QueryRow(ctx, "UPDATE "+e.table("conversations")+
-		" SET last_seq = last_seq + 1, message_count = message_count + 1, last_message_id = $2 WHERE id = $1 RETURNING last_seq",
-		id, earlyID).Scan(&seq))
-	_, err = early.Exec(ctx, "INSERT INTO "+e.table("messages")+
-		" (id, code, conversation_id, seq, sender_kind, sender_id, sender_user_type, content, language, created_at)"+
-		" VALUES ($1, gen_random_uuid(), $2, $3, 'user', 'u1', 'registered', 'early id, last commit', 'en', $4)",
-		earlyID, id, seq, t0.Add(2*time.Second))
-	require.NoError(t, err)
-	require.NoError(t, early.Commit(ctx))
-
-	got, err = e.MessagesAfter(ctx, id, cursor, 10)
-	require.NoError(t, err)
-	require.Len(t, got, 1, "the message with the lower id, committed last, comes after the poller's cursor")
-	assert.Equal(t, earlyID, got[0].ID)
-	assert.Equal(t, late.Message.Seq+1, got[0].Seq)
-
-	page, err := e.ListMessages(ctx, store.MessageQuery{ConversationID: id, Limit: 10})
-	require.NoError(t, err)
-	var seqs []int64
-	for _, m := range page.Items {
-		seqs = append(seqs, m.Seq)
-	}
-	assert.Equal(t, []int64{3, 2, 1}, seqs)
-}
-
 // TestAppendMessage_PrepareHoldsNoLock runs two of the store's own
 // appends to one conversation at once: the first is held inside its
 // Prepare (the test holds it there). Prepare runs on a conversation read
@@ -168,8 +102,9 @@ func TestAppendMessage_PrepareHoldsNoLock(t *testing.T) {
 	assert.Equal(t, int64(3), r1.res.Message.Seq)
 	assert.Equal(t, 1, calls, "the status did not change: Prepare's decision stands")
 	assert.False(t, r1.res.Message.CreatedAt.Before(second.Message.CreatedAt), "dated no earlier than the message before it")
+	assert.Less(t, second.Message.ID, r1.res.Message.ID, "ids are drawn under the row lock: they grow with Seq")
 
-	got, err := e.MessagesAfter(ctx, id, start.Message.ID, 10)
+	got, err := e.MessagesAfter(ctx, message.After{ConversationID: id, ID: start.Message.ID, Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, got, 2)
 	assert.Equal(t, []string{"second", "first"}, []string{got[0].Content, got[1].Content})

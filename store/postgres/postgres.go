@@ -180,7 +180,7 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	switch {
 	case errors.As(err, &ce):
 		return ce.err
-	case errors.As(err, &ee), errors.Is(err, store.ErrIdempotencyMismatch):
+	case errors.As(err, &ee), errors.Is(err, store.ErrIdempotencyMismatch), errors.Is(err, store.ErrDuplicateCode):
 		return err
 	case s.closed.Load() && !errors.Is(err, store.ErrClosed):
 		return fmt.Errorf("postgres: %s: %w (%v)", op, store.ErrClosed, err)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parleyhq/parley/conversation"
@@ -21,12 +22,24 @@ func errLimit(limit int) error { return fmt.Errorf("limit %d: must be at least 1
 // GetConversation returns the conversation with the given id, or
 // store.ErrNotFound.
 func (s *Store) GetConversation(ctx context.Context, id int64) (conversation.Conversation, error) {
+	return s.oneConversation(ctx, "get conversation", s.q.getConversation, id, "conversation")
+}
+
+// GetConversationByCode returns the conversation with the given code, or
+// store.ErrNotFound: one seek in the unique index conversations_code.
+func (s *Store) GetConversationByCode(ctx context.Context, code uuid.UUID) (conversation.Conversation, error) {
+	return s.oneConversation(ctx, "get conversation by code", s.q.byCode, code, "conversation code")
+}
+
+// oneConversation returns the conversation that query selects with key,
+// or store.ErrNotFound naming it what key.
+func (s *Store) oneConversation(ctx context.Context, op, query string, key any, what string) (conversation.Conversation, error) {
 	var res conversation.Conversation
-	err := s.do(ctx, "get conversation", func(ctx context.Context) error {
+	err := s.do(ctx, op, func(ctx context.Context) error {
 		cs := newConvScan()
-		err := s.pool.QueryRow(ctx, s.q.getConversation, id).Scan(cs.dest[:]...)
+		err := s.pool.QueryRow(ctx, query, key).Scan(cs.dest[:]...)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("conversation %d", id)
+			return notFound("%s %v", what, key)
 		}
 		res = cs.result()
 		return err
@@ -229,41 +242,21 @@ func scanMessages(rows pgx.Rows, capacity int) ([]message.Message, error) {
 	return items, rows.Err()
 }
 
-// MessagesAfter returns up to limit messages of a conversation after the
-// message afterMessageID, by Seq: one round trip, which also tells an
-// unknown afterMessageID (no row at all) from an empty poll (the anchor
-// message alone).
-func (s *Store) MessagesAfter(ctx context.Context, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
+// MessagesAfter returns up to q.Limit messages of a conversation after a
+// position: one statement, one range of the index messages_conversation_id.
+func (s *Store) MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error) {
 	var res []message.Message
-	if limit < 1 {
-		return nil, s.fail(ctx, "messages after", errLimit(limit))
+	if q.Limit < 1 {
+		return nil, s.fail(ctx, "messages after", errLimit(q.Limit))
 	}
 	err := s.do(ctx, "messages after", func(ctx context.Context) error {
-		if afterMessageID == 0 {
-			rows, err := s.pool.Query(ctx, s.q.messagesFromStart, conversationID, limit)
-			if err != nil {
-				return err
-			}
-			res, err = scanMessages(rows, limit)
-			return err
-		}
-		rows, err := s.pool.Query(ctx, s.q.messagesAfter, conversationID, afterMessageID, int64(limit)+1)
+		rows, err := s.pool.Query(ctx, s.q.messagesAfter, q.ConversationID, q.ID, q.Seq, q.Limit)
 		if err != nil {
 			return err
 		}
 		// An empty poll is the common answer: let the slice grow.
-		anchor, err := scanMessages(rows, 1)
-		if err != nil {
-			return err
-		}
-		if anchor == nil {
-			return notFound("message %d in conversation %d", afterMessageID, conversationID)
-		}
-		res = anchor[1:]
-		if len(res) == 0 {
-			res = nil
-		}
-		return nil
+		res, err = scanMessages(rows, 1)
+		return err
 	})
 	return res, err
 }

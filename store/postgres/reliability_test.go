@@ -99,7 +99,7 @@ func TestReliability_WritersAndPollers(t *testing.T) {
 			poll := func() (bool, error) {
 				news := false
 				for i, id := range convIDs {
-					ms, err := e.MessagesAfter(ctx, id, r.last[i].id, 50)
+					ms, err := e.MessagesAfter(ctx, message.After{ConversationID: id, ID: r.last[i].id, Limit: 50})
 					if err != nil {
 						return false, err
 					}
@@ -387,7 +387,7 @@ func TestKilledConnection_MidTransaction(t *testing.T) {
 		}
 	}
 	checkAcked := func(t *testing.T) {
-		ms, err := e.MessagesAfter(ctx, id, 0, 1000)
+		ms, err := e.MessagesAfter(ctx, message.After{ConversationID: id, Limit: 1000})
 		require.NoError(t, err)
 		var got []int64
 		for i, m := range ms {
@@ -487,7 +487,7 @@ func TestAppendMessage_RetriesSerializationFailures(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	ms, err := st.MessagesAfter(ctx, id, 0, 1000)
+	ms, err := st.MessagesAfter(ctx, message.After{ConversationID: id, Limit: 1000})
 	require.NoError(t, err)
 	require.Len(t, ms, 1+writers*each)
 	for i, m := range ms {

@@ -46,6 +46,7 @@ type queries struct {
 	conflict string
 
 	getConversation string
+	byCode          string
 	getMessage      string
 	setStatus       string
 	// readPosition returns the Seq of message $1 of conversation $2 and
@@ -56,7 +57,6 @@ type queries struct {
 
 	listMessages       string
 	messageTotal       string
-	messagesFromStart  string
 	messagesAfter      string
 	unreadUser         string
 	unreadSeller       string
@@ -160,6 +160,7 @@ LEFT JOIN ` + s + `.conversations AS c ON (c.channel, c.user_id, c.datasource_id
 	($3::text, $4::text, $5::text, $6::text, $7::text, $8::text)`
 
 	q.getConversation = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE id = $1`
+	q.byCode = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE code = $1`
 	q.getMessage = `SELECT ` + list(messageColumns, "") + ` FROM ` + s + `.messages WHERE id = $1`
 	q.setStatus = `UPDATE ` + s + `.conversations SET status = $2, modified_at = GREATEST(modified_at, $3)
 WHERE id = $1 AND ($4::text IS NULL OR status = $4::text) RETURNING ` + conv
@@ -179,16 +180,14 @@ WHERE id = $1 RETURNING ` + conv
 	q.listMessages = `SELECT ` + msgs + ` FROM ` + s + `.messages
 WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`
 	q.messageTotal = `SELECT coalesce((SELECT message_count FROM ` + s + `.conversations WHERE id = $1), 0)`
-	q.messagesFromStart = `SELECT ` + msgs + ` FROM ` + s + `.messages
-WHERE conversation_id = $1 ORDER BY seq LIMIT $2`
-	// messagesAfter returns the anchor message (content blanked) followed
-	// by the messages after it: no row at all means the anchor is not in
-	// the conversation, so one round trip answers both questions.
-	q.messagesAfter = `SELECT id, code, conversation_id, seq, sender_kind, sender_id, sender_user_type,
-	CASE WHEN id = $2 THEN '' ELSE content END, language, created_at
-FROM ` + s + `.messages
-WHERE conversation_id = $1 AND seq >= (SELECT seq FROM ` + s + `.messages WHERE id = $2 AND conversation_id = $1)
-ORDER BY seq LIMIT $3`
+	// messagesAfter reads the messages after a position, in one range of
+	// messages_conversation_id: after the id $2 and after the id of the
+	// last message at or before the Seq $3 (one seek in messages_seq),
+	// whichever is later; ids grow with Seq in a conversation.
+	q.messagesAfter = `SELECT ` + msgs + ` FROM ` + s + `.messages
+WHERE conversation_id = $1 AND id > GREATEST($2::bigint, coalesce((SELECT id FROM ` + s + `.messages
+	WHERE conversation_id = $1 AND seq <= $3::bigint ORDER BY seq DESC LIMIT 1), 0))
+ORDER BY id LIMIT $4`
 	// The unread sums read the partial unread indexes: conversations
 	// without unread messages add nothing.
 	q.unreadUser = `SELECT coalesce(sum(user_unread), 0)::bigint, count(*)

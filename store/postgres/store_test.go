@@ -230,18 +230,19 @@ func TestStore_MessagesAfter(t *testing.T) {
 		}
 		return out
 	}
-	all, err := e.MessagesAfter(ctx, id, 0, 10)
+	all, err := e.MessagesAfter(ctx, message.After{ConversationID: id, Limit: 10})
 	require.NoError(t, err)
 	assert.Equal(t, ids, msgIDs(all))
 	assert.Equal(t, "m", all[1].Content)
-	some, err := e.MessagesAfter(ctx, id, ids[1], 2)
+	some, err := e.MessagesAfter(ctx, message.After{ConversationID: id, ID: ids[1], Limit: 2})
 	require.NoError(t, err)
 	assert.Equal(t, ids[2:4], msgIDs(some))
-	none, err := e.MessagesAfter(ctx, id, ids[4], 10)
+	none, err := e.MessagesAfter(ctx, message.After{ConversationID: id, ID: ids[4], Limit: 10})
 	require.NoError(t, err)
 	assert.Empty(t, none)
-	_, err = e.MessagesAfter(ctx, id+1, ids[1], 10)
-	assert.ErrorIs(t, err, store.ErrNotFound)
+	none, err = e.MessagesAfter(ctx, message.After{ConversationID: id + 1, ID: ids[1], Limit: 10})
+	require.NoError(t, err)
+	assert.Empty(t, none, "no such conversation")
 
 	page, err := e.ListMessages(ctx, store.MessageQuery{ConversationID: id, Limit: 2, WithTotal: true})
 	require.NoError(t, err)

@@ -89,8 +89,8 @@ func (s *Store) create(ctx context.Context, p *store.CreateParams) (store.Create
 			&convID, &msgID, &rec.found, &rec.fingerprint, &rec.conversationID, &rec.messageID)
 	})
 	if code, constraint := pgCode(err); code == codeUniqueViolation &&
-		(constraint == "conversations_key" || constraint == "idempotency_key") {
-		return s.createConflict(ctx, p)
+		(constraint == "conversations_key" || constraint == "idempotency_key" || constraint == "conversations_code") {
+		return s.createConflict(ctx, p, constraint == "conversations_code")
 	}
 	if err != nil {
 		return store.CreateResult{}, err
@@ -115,8 +115,11 @@ func (s *Store) replayCreate(ctx context.Context, p *store.Idempotency, rec idem
 
 // createConflict finds what took a create's place after a unique
 // violation. The failed statement was its own transaction, so this query
-// runs with a new snapshot that sees the committed winner.
-func (s *Store) createConflict(ctx context.Context, p *store.CreateParams) (store.CreateResult, error) {
+// runs with a new snapshot that sees the committed winner. An idempotency
+// record comes first, then the key; a violation of the code's index with
+// neither is ErrDuplicateCode (a committed conversation holds the code:
+// nothing is ever deleted).
+func (s *Store) createConflict(ctx context.Context, p *store.CreateParams, codeTaken bool) (store.CreateResult, error) {
 	c := p.Conversation
 	scope, key, _ := idemArgs(p.Idempotency)
 	var rec idemRecord
@@ -131,6 +134,8 @@ func (s *Store) createConflict(ctx context.Context, p *store.CreateParams) (stor
 		return s.replayCreate(ctx, p.Idempotency, rec)
 	case existing != 0:
 		return store.CreateResult{}, &store.ConversationExistsError{ID: existing}
+	case codeTaken:
+		return store.CreateResult{}, fmt.Errorf("postgres: conversation code %s: %w", c.Code, store.ErrDuplicateCode)
 	}
 	// The winner is gone again (its transaction rolled back): try again.
 	return store.CreateResult{}, errRaced

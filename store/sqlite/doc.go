@@ -40,7 +40,8 @@
 // need a lock (one conversation per key, dense message sequence numbers,
 // check-then-write) hold because writes are serialized. Readers see the
 // last committed state and run in parallel with the writer (WAL). Several
-// processes may open the same file; they wait for each other's writes up
+// processes may open the same file, even a new one that they create and
+// migrate together, and write to it; they wait for each other's locks up
 // to Options.BusyTimeout.
 //
 // The callbacks of the writes (AppendParams.Prepare, StatusParams.Check,
@@ -48,6 +49,19 @@
 // idempotency lookup: while one runs, other writes wait. A callback must
 // not call the Store (an in-memory Store, which has a single connection,
 // would wait for itself).
+//
+// # Waiting for messages across processes
+//
+// A parley Service wakes the clients waiting for new messages (Wait,
+// WaitFor) when it posts. For the posts of other processes on the same
+// file, the Store implements store.MessageFeed: while the program runs
+// parley.Service.Listen, one goroutine checks the file once per
+// Options.FeedInterval (100 ms by default), whatever the number of
+// waiters, with PRAGMA data_version on a connection of its own, and reads
+// the new messages from the primary key only when something was committed.
+// A waiter thus sees another process's message within FeedInterval of its
+// commit. Without Listen, it sees it when its WaitFor ends (WaitFor reads
+// once more before answering empty).
 //
 // # Storage
 //

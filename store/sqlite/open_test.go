@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/store"
 )
 
@@ -23,6 +24,7 @@ func TestOptions_Validate(t *testing.T) {
 		require.Equal(t, SynchronousNormal, d.Synchronous)
 		require.Equal(t, 5*time.Second, d.BusyTimeout)
 		require.Equal(t, 4, d.MaxReaders)
+		require.Equal(t, 100*time.Millisecond, d.FeedInterval)
 	})
 	t.Run("Full", func(t *testing.T) {
 		require.NoError(t, Options{Synchronous: SynchronousFull}.Validate())
@@ -33,6 +35,7 @@ func TestOptions_Validate(t *testing.T) {
 		"ErrMaxReaders":  {MaxReaders: -1},
 		"ErrMaxReaders2": {MaxReaders: 1000},
 		"ErrCacheSize":   {CacheSizeKiB: 1},
+		"ErrFeed":        {FeedInterval: time.Microsecond},
 	} {
 		t.Run(name, func(t *testing.T) {
 			require.ErrorIs(t, o.Validate(), ErrInvalidOptions)
@@ -166,4 +169,39 @@ func TestOpen_PathWithURICharacters(t *testing.T) {
 	for _, e := range entries {
 		require.Contains(t, e.Name(), "parley?.db", "no stray file")
 	}
+}
+
+// TestOpen_MigratesVersion1: a database written by version 1 of the
+// schema, with conversations and messages, gets the indexes of version 2
+// when it is opened, and the lookups that use them work on its data.
+func TestOpen_MigratesVersion1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	s, err := Open(ctx, path, Options{})
+	require.NoError(t, err)
+	res, err := s.CreateConversation(ctx, newCreate("c", "u", "d", conversation.TypeMessage, conversation.Item{}, t0))
+	require.NoError(t, err)
+	for i := range 3 {
+		_, err := s.AppendMessage(ctx, newAppend(res.Conversation.ID, message.DataSource("d"), "m", t0.Add(time.Duration(i+1)*time.Second)))
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.Close())
+	// Back to version 1: what version 2 added is gone.
+	rawExec(t, path, "DROP INDEX messages_conversation_id", "DROP INDEX conversations_code",
+		"DELETE FROM parley_migrations WHERE version = 2")
+
+	s = MustOpen(t, path)
+	v, err := s.SchemaVersion(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, v)
+	names, err := schemaObjects(ctx, s.r)
+	require.NoError(t, err)
+	require.True(t, names["messages_conversation_id"])
+	require.True(t, names["conversations_code"])
+	got, err := s.GetConversationByCode(ctx, res.Conversation.Code)
+	require.NoError(t, err)
+	require.Equal(t, res.Conversation.ID, got.ID)
+	ms, err := s.MessagesAfter(ctx, message.After{ConversationID: got.ID, Seq: 2, Limit: 10})
+	require.NoError(t, err)
+	require.Equal(t, []int64{3, 4}, []int64{ms[0].Seq, ms[1].Seq})
 }

@@ -42,6 +42,11 @@ type Options struct {
 	// CacheSizeKiB is SQLite's page cache per connection, in KiB.
 	// Default 16384 (16 MiB).
 	CacheSizeKiB int
+	// FeedInterval is how often WatchMessages (the message feed behind
+	// parley.Service.Listen) looks for messages committed by other
+	// processes: the longest a waiter of this process waits for another
+	// process's message, besides one read. Default 100ms.
+	FeedInterval time.Duration
 	// Now returns the current time; it stamps applied migrations.
 	// Default time.Now.
 	Now func() time.Time
@@ -54,6 +59,7 @@ func DefaultOptions() Options {
 		BusyTimeout:  5 * time.Second,
 		MaxReaders:   4,
 		CacheSizeKiB: 16 << 10,
+		FeedInterval: 100 * time.Millisecond,
 		Now:          time.Now,
 	}
 }
@@ -72,6 +78,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CacheSizeKiB == 0 {
 		o.CacheSizeKiB = d.CacheSizeKiB
+	}
+	if o.FeedInterval == 0 {
+		o.FeedInterval = d.FeedInterval
 	}
 	if o.Now == nil {
 		o.Now = d.Now
@@ -96,6 +105,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("%w: MaxReaders %d: want 1..64", ErrInvalidOptions, o.MaxReaders)
 	case o.CacheSizeKiB < 64:
 		return fmt.Errorf("%w: CacheSizeKiB %d: want at least 64", ErrInvalidOptions, o.CacheSizeKiB)
+	case o.FeedInterval < time.Millisecond:
+		return fmt.Errorf("%w: FeedInterval %v: want at least 1ms", ErrInvalidOptions, o.FeedInterval)
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/store"
@@ -29,6 +31,22 @@ func (s *Store) GetConversation(ctx context.Context, id int64) (conversation.Con
 	}
 	if err != nil {
 		return conversation.Conversation{}, s.fail(ctx, "get conversation", err)
+	}
+	return c, nil
+}
+
+// GetConversationByCode implements store.Store: one seek in the unique
+// index conversations_code.
+func (s *Store) GetConversationByCode(ctx context.Context, code uuid.UUID) (conversation.Conversation, error) {
+	if err := s.check(ctx); err != nil {
+		return conversation.Conversation{}, err
+	}
+	c, err := scanConversation(s.st.conversationByCode.QueryRowContext(ctx, code[:]))
+	if errors.Is(err, sql.ErrNoRows) {
+		return conversation.Conversation{}, fmt.Errorf("sqlite: conversation code %s: %w", code, store.ErrNotFound)
+	}
+	if err != nil {
+		return conversation.Conversation{}, s.fail(ctx, "get conversation by code", err)
 	}
 	return c, nil
 }
@@ -300,47 +318,31 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 	return page, nil
 }
 
-// MessagesAfter implements store.Store.
-func (s *Store) MessagesAfter(ctx context.Context, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
-	if limit < 1 {
-		return nil, fmt.Errorf("sqlite: limit %d: want at least 1", limit)
+// MessagesAfter implements store.Store: one range of the index
+// messages_conversation_id.
+func (s *Store) MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error) {
+	if q.Limit < 1 {
+		return nil, fmt.Errorf("sqlite: limit %d: want at least 1", q.Limit)
 	}
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	var (
-		rows *sql.Rows
-		err  error
-	)
-	if afterMessageID == 0 {
-		rows, err = s.st.messagesFromStart.QueryContext(ctx, conversationID, limit)
-	} else {
-		rows, err = s.st.messagesAfter.QueryContext(ctx, afterMessageID, conversationID, limit)
-	}
+	rows, err := s.st.messagesAfter.QueryContext(ctx, q.ConversationID, q.ID, q.Seq, q.Limit)
 	if err != nil {
 		return nil, s.fail(ctx, "messages after", err)
 	}
 	defer rows.Close()
-	var (
-		ms     []message.Message
-		anchor = afterMessageID == 0
-	)
+	var ms []message.Message
 	row := newMsgRow()
 	for rows.Next() {
 		m, err := row.scan(rows)
 		if err != nil {
 			return nil, s.fail(ctx, "messages after", err)
 		}
-		anchor = true
-		if m.ID != 0 { // 0: the anchor exists, nothing follows it
-			ms = append(ms, m)
-		}
+		ms = append(ms, m)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.fail(ctx, "messages after", err)
-	}
-	if !anchor {
-		return nil, fmt.Errorf("sqlite: message %d in conversation %d: %w", afterMessageID, conversationID, store.ErrNotFound)
 	}
 	return ms, nil
 }

@@ -31,7 +31,7 @@ type ack struct{ conv, id, seq int64 }
 // allMessages returns every message of a conversation by id.
 func allMessages(t *testing.T, s *Store, conv int64) map[int64]message.Message {
 	t.Helper()
-	ms, err := s.MessagesAfter(context.Background(), conv, 0, 1<<20)
+	ms, err := s.MessagesAfter(context.Background(), message.After{ConversationID: conv, Limit: 1 << 20})
 	require.NoError(t, err)
 	byID := make(map[int64]message.Message, len(ms))
 	for i, m := range ms {
@@ -275,7 +275,7 @@ func TestReopen_ReadsBackEqual(t *testing.T) {
 	read := func(s *Store) (conversation.Conversation, []message.Message, store.CreateResult) {
 		c, err := s.GetConversation(ctx, created.Conversation.ID)
 		require.NoError(t, err)
-		ms, err := s.MessagesAfter(ctx, c.ID, 0, 10)
+		ms, err := s.MessagesAfter(ctx, message.After{ConversationID: c.ID, Limit: 10})
 		require.NoError(t, err)
 		replay, err := s.CreateConversation(ctx, p)
 		require.NoError(t, err)
@@ -355,7 +355,7 @@ func TestCancel_WritesNothing(t *testing.T) {
 				got, err := s.GetConversation(bg, conv.ID)
 				require.NoError(t, err)
 				require.Equal(t, conv, got)
-				ms, err := s.MessagesAfter(bg, conv.ID, 0, 10)
+				ms, err := s.MessagesAfter(bg, message.After{ConversationID: conv.ID, Limit: 10})
 				require.NoError(t, err)
 				require.Len(t, ms, 1)
 			})

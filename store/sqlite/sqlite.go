@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -89,8 +91,15 @@ var _ store.Store = (*Store)(nil)
 // A file database has one writer connection, whose transactions take the
 // write lock when they begin (BEGIN IMMEDIATE), and a pool of
 // opts.MaxReaders read-only connections that read concurrently with it in
-// WAL mode. Every connection gets the same settings from its DSN (WAL,
-// foreign keys, busy timeout, synchronous, cache size).
+// WAL mode. Every connection gets the same settings from its DSN (busy
+// timeout first, foreign keys, synchronous, cache size); the file itself
+// is switched to WAL mode once, which lasts.
+//
+// Several processes may open, create and migrate one file at the same
+// time: each waits for the others' locks up to opts.BusyTimeout, in the
+// read-only check of an existing file, while switching a new file to WAL
+// mode, and while migrating (each migration in a write transaction that
+// checks the schema version again under the lock, so it is applied once).
 //
 // An in-memory database is private to the Store and lives in a single
 // connection that serves reads and writes in turn, so it never sees
@@ -125,7 +134,7 @@ func (s *Store) open(ctx context.Context) error {
 			return fmt.Errorf("sqlite: open %s: %w", s.path, err)
 		}
 		s.path = abs
-		if err := probe(ctx, abs); err != nil {
+		if err := probe(ctx, abs, s.opts.BusyTimeout); err != nil {
 			return err
 		}
 	}
@@ -139,6 +148,11 @@ func (s *Store) open(ctx context.Context) error {
 	s.w.SetConnMaxIdleTime(0)
 	if err := s.w.PingContext(ctx); err != nil {
 		return s.fail(ctx, "open "+s.path, err)
+	}
+	if !s.memory {
+		if err := s.useWAL(ctx); err != nil {
+			return err
+		}
 	}
 	if err := s.migrate(ctx); err != nil {
 		return err
@@ -162,7 +176,7 @@ func (s *Store) open(ctx context.Context) error {
 // opens gets them, not only the first.
 func (s *Store) dsn(reader bool) string {
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(s.opts.BusyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", busyTimeout(s.opts.BusyTimeout))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous("+string(s.opts.Synchronous)+")")
 	q.Add("_pragma", "cache_size(-"+strconv.Itoa(s.opts.CacheSizeKiB)+")")
@@ -171,7 +185,8 @@ func (s *Store) dsn(reader bool) string {
 		q.Set("_txlock", "immediate")
 		return MemoryPath + "?" + q.Encode()
 	}
-	q.Add("_pragma", "journal_mode(WAL)")
+	// The journal mode is not set here: it belongs to the file (see
+	// useWAL).
 	// Bound the WAL file left behind after large checkpoints.
 	q.Add("_pragma", "journal_size_limit(67108864)")
 	if reader {
@@ -180,6 +195,55 @@ func (s *Store) dsn(reader bool) string {
 		q.Set("_txlock", "immediate")
 	}
 	return fileURI(s.path, q.Encode())
+}
+
+// useWAL switches the database file to WAL mode, which is then the file's
+// mode for every connection of every process. Switching takes an exclusive
+// lock, and SQLite answers SQLITE_BUSY at once, without waiting for the
+// busy timeout, when another process holds a lock on the file at that
+// moment (as processes that open a new file together do): so the switch
+// is retried, after a short random pause, for up to BusyTimeout. On a
+// file that is in WAL mode already it is a read.
+func (s *Store) useWAL(ctx context.Context) error {
+	op := "open " + s.path
+	wctx, cancel := context.WithTimeout(ctx, s.opts.BusyTimeout)
+	defer cancel()
+	var last error // why the last attempt did not switch
+	for {
+		var mode string
+		err := s.w.QueryRowContext(wctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+		switch {
+		case err == nil && strings.EqualFold(mode, "wal"):
+			return nil
+		case err == nil:
+			last = fmt.Errorf("journal mode is %q, not wal", mode)
+		case driverCode(err)&0xff == sqlite3.SQLITE_BUSY:
+			last = err
+		case wctx.Err() != nil && ctx.Err() == nil: // the time ran out during the attempt
+			if last == nil {
+				last = err
+			}
+		default:
+			return s.fail(ctx, op, err)
+		}
+		pause := time.NewTimer(time.Millisecond + rand.N(10*time.Millisecond))
+		select {
+		case <-pause.C:
+		case <-wctx.Done():
+			pause.Stop()
+			if ctx.Err() != nil {
+				return s.fail(ctx, op, ctx.Err())
+			}
+			return fmt.Errorf("sqlite: %s: switching to WAL mode for %v: %w", op, s.opts.BusyTimeout, last)
+		}
+	}
+}
+
+// busyTimeout is the _pragma setting of a connection's busy timeout. It
+// comes first: the pragmas after it, and the connection's first read, wait
+// for other processes' locks.
+func busyTimeout(d time.Duration) string {
+	return "busy_timeout(" + strconv.FormatInt(d.Milliseconds(), 10) + ")"
 }
 
 // fileURI returns the SQLite URI of the file at the absolute path abs with
@@ -191,14 +255,18 @@ func fileURI(abs, query string) string {
 
 // probe checks, without writing to it, that the existing file at path is
 // a Parley database this code can open, or an empty one. A missing file is
-// fine: Open creates it.
-func probe(ctx context.Context, path string) error {
+// fine: Open creates it. Its read-only connection waits up to busy for the
+// locks of other processes that are creating or migrating the file.
+func probe(ctx context.Context, path string, busy time.Duration) error {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	db, err := sql.Open(driverName, fileURI(path, "mode=ro"))
+	q := url.Values{}
+	q.Set("mode", "ro")
+	q.Add("_pragma", busyTimeout(busy))
+	db, err := sql.Open(driverName, fileURI(path, q.Encode()))
 	if err != nil {
 		return fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -426,7 +494,7 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConversationExists),
-		errors.Is(err, store.ErrIdempotencyMismatch), errors.Is(err, store.ErrClosed):
+		errors.Is(err, store.ErrIdempotencyMismatch), errors.Is(err, store.ErrDuplicateCode), errors.Is(err, store.ErrClosed):
 		return err
 	case s.closed.Load():
 		return fmt.Errorf("sqlite: %s: %w", op, store.ErrClosed)

@@ -50,6 +50,8 @@ WHERE channel = ? AND user_id = ? AND datasource_id = ? AND type = ? AND item_ki
 
 	sqlGetConversation = `SELECT ` + conversationColumns + ` FROM conversations WHERE id = ?`
 
+	sqlConversationByCode = `SELECT ` + conversationColumns + ` FROM conversations WHERE code = ?`
+
 	sqlGetMessage = `SELECT ` + messageColumns + ` FROM messages WHERE id = ?`
 
 	sqlUpdateApplied = `UPDATE conversations SET
@@ -78,18 +80,15 @@ WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`
 
 	sqlMessageCount = `SELECT message_count FROM conversations WHERE id = ?`
 
-	sqlMessagesFromStart = `SELECT ` + messageColumns + ` FROM messages
-WHERE conversation_id = ? AND seq > 0 ORDER BY seq LIMIT ?`
-
-	// sqlMessagesAfter finds the anchor message and the messages after it
-	// in one query: no row if the anchor is not in the conversation, one
-	// row of zeros if nothing follows it.
-	sqlMessagesAfter = `SELECT ifnull(m.id, 0), ifnull(m.conversation_id, 0), ifnull(m.seq, 0), ifnull(m.code, x''),
-	ifnull(m.sender_kind, ''), ifnull(m.sender_id, ''), ifnull(m.sender_user_type, ''),
-	ifnull(m.content, ''), ifnull(m.language, ''), ifnull(m.created_at, 0)
-FROM messages a LEFT JOIN messages m ON m.conversation_id = a.conversation_id AND m.seq > a.seq
-WHERE a.id = ? AND a.conversation_id = ?
-ORDER BY m.seq LIMIT ?`
+	// sqlMessagesAfter reads the messages after a position, in one range
+	// of messages_conversation_id: after the id ?2 and after the id of the
+	// last message at or before the Seq ?3 (found with one seek in
+	// messages_seq), whichever is later; ids grow with Seq in a
+	// conversation.
+	sqlMessagesAfter = `SELECT ` + messageColumns + ` FROM messages
+WHERE conversation_id = ?1 AND id > max(?2, ifnull((SELECT id FROM messages
+	WHERE conversation_id = ?1 AND seq <= ?3 ORDER BY seq DESC LIMIT 1), 0))
+ORDER BY id LIMIT ?4`
 
 	sqlUnreadUser = `SELECT coalesce(sum(user_unread), 0), count(*) FROM conversations
 WHERE channel = ? AND user_id = ? AND user_unread > 0`
@@ -133,10 +132,11 @@ type stmts struct {
 	claimDue, claimDigest, claimEvent, completeEvent     *sql.Stmt
 	failEventRetry, failEventDead, retryDeadEvent        *sql.Stmt
 	// readers
-	getConversation, listMessages, messageCount                *sql.Stmt
-	getIdempotencyR, getMessageR                               *sql.Stmt
-	messagesFromStart, messagesAfter, unreadUser, unreadSeller *sql.Stmt
-	listDeadEvents                                             *sql.Stmt
+	getConversation, conversationByCode     *sql.Stmt
+	getIdempotencyR, getMessageR            *sql.Stmt
+	listMessages, messageCount              *sql.Stmt
+	messagesAfter, unreadUser, unreadSeller *sql.Stmt
+	listDeadEvents                          *sql.Stmt
 
 	all []*sql.Stmt
 }
@@ -169,11 +169,11 @@ func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		{w, &st.failEventDead, sqlFailEventDead},
 		{w, &st.retryDeadEvent, sqlRetryDeadEvent},
 		{r, &st.getConversation, sqlGetConversation},
+		{r, &st.conversationByCode, sqlConversationByCode},
 		{r, &st.getIdempotencyR, sqlGetIdempotency},
 		{r, &st.getMessageR, sqlGetMessage},
 		{r, &st.listMessages, sqlListMessages},
 		{r, &st.messageCount, sqlMessageCount},
-		{r, &st.messagesFromStart, sqlMessagesFromStart},
 		{r, &st.messagesAfter, sqlMessagesAfter},
 		{r, &st.unreadUser, sqlUnreadUser},
 		{r, &st.unreadSeller, sqlUnreadSeller},

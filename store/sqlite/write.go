@@ -157,10 +157,14 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 		store.ApplyFirst(&c, &m)
 		err = t.stmt(s.st.insertConversation).QueryRowContext(ctx, conversationArgs(&c)...).Scan(&c.ID, &c.LastMessageID)
 		if driverCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
-			// The only unique constraint of the table is the key.
+			// The table's unique indexes are the key's and the code's.
 			var id int64
-			if err := t.stmt(s.st.conversationByKey).QueryRowContext(ctx, c.Channel, c.UserID, c.DataSourceID,
-				string(c.Type), string(c.Item.Kind), c.Item.ID).Scan(&id); err != nil {
+			err := t.stmt(s.st.conversationByKey).QueryRowContext(ctx, c.Channel, c.UserID, c.DataSourceID,
+				string(c.Type), string(c.Item.Kind), c.Item.ID).Scan(&id)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("sqlite: conversation code %s: %w", c.Code, store.ErrDuplicateCode)
+			case err != nil:
 				return err
 			}
 			return &store.ConversationExistsError{ID: id}

@@ -278,7 +278,7 @@ func (h *harness) get(id int64) conversation.Conversation {
 // messages returns every message of a conversation, oldest first.
 func (h *harness) messages(convID int64) []message.Message {
 	h.t.Helper()
-	ms, err := h.s.MessagesAfter(h.ctx, convID, 0, 100000)
+	ms, err := h.s.MessagesAfter(h.ctx, message.After{ConversationID: convID, Limit: 100000})
 	require.NoError(h.t, err)
 	return ms
 }

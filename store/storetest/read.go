@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -437,35 +438,95 @@ func (f factory) testMessagesAfter(t *testing.T) {
 		a, b = h.messages(ca.ID), h.messages(cb.ID)
 		require.Equal(h.t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, seqs(a))
 		require.Equal(h.t, []int64{1, 2, 3, 4}, seqs(b))
+		requireIncreasing(h.t, msgIDs(a), "a conversation's message ids in Seq order")
 		return a, b
 	}
-	after := func(h *harness, convID, afterID int64, limit int) []message.Message {
+	after := func(h *harness, q message.After) []message.Message {
 		h.t.Helper()
-		ms, err := h.s.MessagesAfter(h.ctx, convID, afterID, limit)
-		require.NoError(h.t, err)
+		ms, err := h.s.MessagesAfter(h.ctx, q)
+		require.NoError(h.t, err, "%+v", q)
 		return ms
+	}
+	// want is what MessagesAfter must return: the messages of ms above
+	// both bounds, the first limit of them.
+	want := func(ms []message.Message, id, seq int64, limit int) []message.Message {
+		var out []message.Message
+		for _, m := range ms {
+			if m.ID > id && m.Seq > seq && len(out) < limit {
+				out = append(out, m)
+			}
+		}
+		return out
 	}
 
 	t.Run("FromStart", func(t *testing.T) {
 		h := f.new(t)
 		a, b := setup(h)
-		requireMsgs(t, a, after(h, a[0].ConversationID, 0, 100))
-		requireMsgs(t, a[:4], after(h, a[0].ConversationID, 0, 4))
-		requireMsgs(t, b, after(h, b[0].ConversationID, 0, 1000))
+		requireMsgs(t, a, after(h, message.After{ConversationID: a[0].ConversationID, Limit: 100}))
+		requireMsgs(t, a[:4], after(h, message.After{ConversationID: a[0].ConversationID, Limit: 4}))
+		requireMsgs(t, b, after(h, message.After{ConversationID: b[0].ConversationID, Limit: 1000}))
 	})
 
-	t.Run("Middle", func(t *testing.T) {
+	t.Run("AfterID", func(t *testing.T) {
 		h := f.new(t)
 		a, _ := setup(h)
-		requireMsgs(t, a[4:], after(h, a[0].ConversationID, a[3].ID, 100))
-		requireMsgs(t, a[4:7], after(h, a[0].ConversationID, a[3].ID, 3))
-		requireMsgs(t, a[1:2], after(h, a[0].ConversationID, a[0].ID, 1))
+		conv := a[0].ConversationID
+		requireMsgs(t, a[4:], after(h, message.After{ConversationID: conv, ID: a[3].ID, Limit: 100}))
+		requireMsgs(t, a[4:7], after(h, message.After{ConversationID: conv, ID: a[3].ID, Limit: 3}))
+		requireMsgs(t, a[1:2], after(h, message.After{ConversationID: conv, ID: a[0].ID, Limit: 1}))
+		require.Empty(t, after(h, message.After{ConversationID: conv, ID: a[9].ID, Limit: 100}), "after the last")
 	})
 
-	t.Run("Last", func(t *testing.T) {
+	// Any id is a position: another conversation's message ids, and
+	// numbers no message has, below, between and past this
+	// conversation's messages.
+	t.Run("AfterAnyID", func(t *testing.T) {
+		h := f.new(t)
+		a, b := setup(h)
+		conv := a[0].ConversationID
+		last := max(a[9].ID, b[3].ID)
+		ids := []int64{0, 1, a[0].ID - 1, last + 1, last + 1000, math.MaxInt64}
+		for _, m := range append(slices.Clone(a), b...) {
+			ids = append(ids, m.ID, m.ID+1)
+		}
+		for _, id := range ids {
+			requireMsgs(t, want(a, id, 0, 100), after(h, message.After{ConversationID: conv, ID: id, Limit: 100}), "after id %d", id)
+		}
+		require.Empty(t, after(h, message.After{ConversationID: conv, ID: last + 1, Limit: 100}), "past every message: none, no error")
+		require.Less(t, a[0].ID, b[0].ID)
+		require.Less(t, b[0].ID, a[1].ID)
+		requireMsgs(t, a[1:], after(h, message.After{ConversationID: conv, ID: b[0].ID, Limit: 100}),
+			"another conversation's message, between this one's first and second")
+	})
+
+	t.Run("AfterSeq", func(t *testing.T) {
 		h := f.new(t)
 		a, _ := setup(h)
-		require.Empty(t, after(h, a[0].ConversationID, a[9].ID, 100))
+		conv := a[0].ConversationID
+		for seq := int64(0); seq <= 12; seq++ {
+			requireMsgs(t, want(a, 0, seq, 100), after(h, message.After{ConversationID: conv, Seq: seq, Limit: 100}), "after seq %d", seq)
+			requireMsgs(t, want(a, 0, seq, 2), after(h, message.After{ConversationID: conv, Seq: seq, Limit: 2}), "after seq %d, 2", seq)
+		}
+		require.Empty(t, after(h, message.After{ConversationID: conv, Seq: math.MaxInt64, Limit: 100}))
+	})
+
+	// Both bounds: the later one decides, whichever it is.
+	t.Run("AfterIDAndSeq", func(t *testing.T) {
+		h := f.new(t)
+		a, b := setup(h)
+		conv := a[0].ConversationID
+		ids := []int64{0, max(a[9].ID, b[3].ID) + 1}
+		for _, m := range append(slices.Clone(a), b...) {
+			ids = append(ids, m.ID)
+		}
+		for _, id := range ids {
+			for seq := int64(0); seq <= 11; seq++ {
+				for _, limit := range []int{1, 3, 100} {
+					requireMsgs(t, want(a, id, seq, limit), after(h, message.After{ConversationID: conv, ID: id, Seq: seq, Limit: limit}),
+						"after id %d and seq %d, limit %d", id, seq, limit)
+				}
+			}
+		}
 	})
 
 	t.Run("Poll", func(t *testing.T) {
@@ -475,7 +536,7 @@ func (f factory) testMessagesAfter(t *testing.T) {
 		var got []message.Message
 		last := int64(0)
 		for range 20 {
-			ms := after(h, c.ID, last, 3)
+			ms := after(h, message.After{ConversationID: c.ID, ID: last, Limit: 3})
 			if len(ms) == 0 {
 				break
 			}
@@ -484,24 +545,19 @@ func (f factory) testMessagesAfter(t *testing.T) {
 		}
 		requireMsgs(t, a, got)
 		next := h.append(c, conversation.SideSeller).Message
-		requireMsgs(t, []message.Message{next}, after(h, c.ID, last, 3), "a new message after the last seen")
+		requireMsgs(t, []message.Message{next}, after(h, message.After{ConversationID: c.ID, ID: last, Limit: 3}), "a new message after the last seen")
+		requireMsgs(t, []message.Message{next}, after(h, message.After{ConversationID: c.ID, Seq: c.LastSeq, Limit: 3}), "a new message after the last seq")
 	})
 
 	t.Run("UnknownConversation", func(t *testing.T) {
 		h := f.new(t)
-		a, _ := setup(h)
-		require.Empty(t, after(h, a[0].ConversationID+1000, 0, 10))
-	})
-
-	t.Run("ErrNotFound", func(t *testing.T) {
-		h := f.new(t)
 		a, b := setup(h)
-		for name, id := range map[string]int64{
-			"unknown message":                 b[3].ID + 1000,
-			"message of another conversation": b[1].ID,
+		for _, q := range []message.After{
+			{ConversationID: b[0].ConversationID + 1000, Limit: 10},
+			{ConversationID: b[0].ConversationID + 1000, ID: a[0].ID, Seq: 1, Limit: 10},
+			{ConversationID: 0, Limit: 10},
 		} {
-			_, err := h.s.MessagesAfter(h.ctx, a[0].ConversationID, id, 10)
-			require.ErrorIs(t, err, store.ErrNotFound, name)
+			require.Empty(t, after(h, q), "%+v", q)
 		}
 	})
 }

@@ -19,23 +19,27 @@
 // # What it checks
 //
 // Every rule of the store contract: conversation keys and the
-// *store.ConversationExistsError, idempotent writes and their replays
-// (which come before the callbacks), Replay, callbacks (Prepare, Check)
-// that write nothing when they fail and stay atomic with the write when a
-// status changes concurrently, dense message sequence numbers, message
-// times that never decrease, read state and unread counts, every
-// conversation filter and its time bounds, keyset paging, the message
-// listings, the unread summary, the notification outbox (claims, leases,
-// digests, failures, dead events), times in UTC at microsecond precision,
-// the round trip of every field, cancelled contexts, Close, and the rules
-// that must hold under concurrency (run it with -race).
+// *store.ConversationExistsError, unique codes and the lookup by code,
+// idempotent writes and their replays (which come before the callbacks),
+// Replay, callbacks (Prepare, Check) that write nothing when they fail and
+// stay atomic with the write when a status changes concurrently, dense
+// message sequence numbers with ids in the same order, message times that
+// never decrease, reading the messages after any id or read position, read
+// state and unread counts, every conversation filter and its time bounds,
+// keyset paging, the message listings, the unread summary, the
+// notification outbox (claims, leases, digests, failures, dead events),
+// times in UTC at microsecond precision, the round trip of every field,
+// cancelled contexts, Close, the rules that must hold under concurrency
+// (run it with -race), and, for a store that implements the optional
+// store.MessageFeed, its reports.
 //
 // The suite builds its values the way the parley Service does: codes are
 // UUIDv7, times are UTC truncated to store.TimePrecision, and events carry
 // UUIDv7 string ids. Its expectations follow the helpers of package store
 // (ApplyFirst, ApplyMessage, ApplyStatus, ApplyRead, Matches), which define
-// the arithmetic every store applies. It never sleeps:
-// outbox time is passed explicitly.
+// the arithmetic every store applies. It never sleeps: outbox time is
+// passed explicitly, and the tests of a message feed wait for its reports,
+// with a deadline only against a hang.
 package storetest
 
 import (
@@ -55,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("MarkRead", n.testMarkRead)
 	t.Run("Replay", n.testReplay)
 	t.Run("GetConversation", n.testGetConversation)
+	t.Run("GetConversationByCode", n.testGetConversationByCode)
 	t.Run("ListConversations", n.testListConversations)
 	t.Run("ListMessages", n.testListMessages)
 	t.Run("MessagesAfter", n.testMessagesAfter)
@@ -68,6 +73,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Context", n.testContext)
 	t.Run("Close", n.testClose)
 	t.Run("Concurrency", n.testConcurrency)
+	t.Run("MessageFeed", n.testMessageFeed)
 }
 
 // factory makes the harness of each subtest.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyhq/parley/conversation"
@@ -13,6 +14,17 @@ import (
 	"github.com/parleyhq/parley/notify"
 	"github.com/parleyhq/parley/store"
 )
+
+// requireRefused checks that the creates refused after before wrote
+// nothing: the conversations and messages are as they were, and the outbox
+// holds only the event of c, the first conversation.
+func (h *harness) requireRefused(before snapshot, c conversation.Conversation) {
+	h.t.Helper()
+	h.requireUnchanged(before, "nothing written")
+	evs := h.peekEvents()
+	require.Len(h.t, evs, 1, "only the first conversation's event is stored")
+	require.Equal(h.t, c.ID, evs[0].ConversationID)
+}
 
 func (f factory) testCreateConversation(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
@@ -111,10 +123,32 @@ func (f factory) testCreateConversation(t *testing.T) {
 		require.ErrorAs(t, err, &exists)
 		require.Equal(t, c.ID, exists.ID)
 
+		h.requireRefused(before, c)
+	})
+
+	t.Run("ErrDuplicateCode", func(t *testing.T) {
+		h := f.new(t)
+		c := h.create().Conversation
+		before := h.snapshot()
+
+		// Another key, the same code.
+		p := h.createParams(h.draft(func(d *conversation.Conversation) { d.Code = c.Code }))
+		_, err := h.s.CreateConversation(h.ctx, p)
+		require.ErrorIs(t, err, store.ErrDuplicateCode)
+		require.NotErrorIs(t, err, store.ErrConversationExists)
 		h.requireUnchanged(before, "nothing written")
-		evs := h.peekEvents()
-		require.Len(t, evs, 1, "only the first conversation's event is stored")
-		require.Equal(t, c.ID, evs[0].ConversationID)
+
+		// The same key and the same code: the key decides.
+		p = h.createParams(h.draft(func(d *conversation.Conversation) { d.UserID, d.Code = c.UserID, c.Code }))
+		_, err = h.s.CreateConversation(h.ctx, p)
+		var exists *store.ConversationExistsError
+		require.ErrorAs(t, err, &exists)
+		require.Equal(t, c.ID, exists.ID)
+
+		h.requireRefused(before, c)
+		got, err := h.s.GetConversationByCode(h.ctx, c.Code)
+		require.NoError(t, err)
+		requireConv(t, c, got)
 	})
 
 	t.Run("KeyComponents", func(t *testing.T) {
@@ -733,6 +767,39 @@ func (f factory) testGetConversation(t *testing.T) {
 		for _, id := range []int64{0, -1, c.ID + 1} {
 			_, err := h.s.GetConversation(h.ctx, id)
 			require.ErrorIs(t, err, store.ErrNotFound, "id %d", id)
+		}
+	})
+}
+
+func (f factory) testGetConversationByCode(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		h := f.new(t)
+		var convs []conversation.Conversation
+		for i := range 5 {
+			c := h.create(func(c *conversation.Conversation) {
+				if i%2 == 1 {
+					c.Channel = chOther
+				}
+			}).Conversation
+			if i == 2 {
+				c = h.append(c, conversation.SideSeller).Conversation
+			}
+			convs = append(convs, c)
+		}
+		for _, c := range convs {
+			got, err := h.s.GetConversationByCode(h.ctx, c.Code)
+			require.NoError(t, err)
+			requireConv(t, c, got, "the conversation as it is now")
+		}
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		h := f.new(t)
+		c := h.create().Conversation
+		other := c.Code
+		other[15]++ // the same time, another code
+		for _, code := range []uuid.UUID{uuid.Nil, newCode(), other} {
+			_, err := h.s.GetConversationByCode(h.ctx, code)
+			require.ErrorIs(t, err, store.ErrNotFound, "code %s", code)
 		}
 	})
 }

@@ -85,9 +85,9 @@ type CountingStore struct {
 }
 
 // MessagesAfter counts and reads.
-func (s *CountingStore) MessagesAfter(ctx context.Context, conv, after int64, limit int) ([]message.Message, error) {
+func (s *CountingStore) MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error) {
 	s.After.Add(1)
-	return s.Store.MessagesAfter(ctx, conv, after, limit)
+	return s.Store.MessagesAfter(ctx, q)
 }
 
 // GetConversation counts and reads.
