@@ -59,26 +59,34 @@ func (e *ConversationExistsError) Error() string {
 // Unwrap returns ErrConversationExists.
 func (e *ConversationExistsError) Unwrap() error { return ErrConversationExists }
 
-// The field names that validation errors use. They are seed 000's request
-// field names, so an HTTP adapter can report them as they are.
+// The field names that validation errors use. They name the Go field or
+// argument that was wrong, as it is spelt in this package: the field of
+// StartRequest, PostRequest or PageRequest ("Content", "DataSourceID"),
+// the part of a conversation.Item with a dot ("Item.Kind", "Item.ID"), or
+// the value a method takes ("MessageID" for MarkRead's message, "Status"
+// for SetStatus, "Channel" and "Sender" for the Actor). A list filter's
+// fields are reported under the name of the request field they match
+// (Filter.UserID as FieldUser, Filter.ProductID as FieldItemID), and its
+// free-text fields as FieldFilter. HTTP handlers map these names to their
+// own wire names.
 const (
-	FieldChannel          = "channel"
-	FieldUser             = "user"
-	FieldDataSource       = "datasource"
-	FieldConversationType = "conversation_type"
-	FieldItemContent      = "item_content"
-	FieldItemID           = "item_id"
-	FieldSubject          = "subject"
-	FieldMessageContent   = "message_content"
-	FieldLanguage         = "language_code"
-	FieldConversation     = "conversation"
-	FieldMessage          = "message"
-	FieldIdempotencyKey   = "idempotency_key"
-	FieldStatus           = "status"
-	FieldSender           = "content_type"
-	FieldLimit            = "limit"
-	FieldCursor           = "cursor"
-	FieldFilter           = "filter"
+	FieldChannel          = "Channel"
+	FieldUser             = "UserID"
+	FieldDataSource       = "DataSourceID"
+	FieldConversationType = "Type"
+	FieldItemContent      = "Item.Kind"
+	FieldItemID           = "Item.ID"
+	FieldSubject          = "Subject"
+	FieldMessageContent   = "Content"
+	FieldLanguage         = "Language"
+	FieldConversation     = "ConversationID"
+	FieldMessage          = "MessageID"
+	FieldIdempotencyKey   = "IdempotencyKey"
+	FieldStatus           = "Status"
+	FieldSender           = "Sender"
+	FieldLimit            = "Limit"
+	FieldCursor           = "Cursor"
+	FieldFilter           = "Filter"
 )
 
 // ValidationError reports one field that failed validation. It unwraps to

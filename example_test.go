@@ -102,8 +102,8 @@ func ExampleValidationError() {
 	fmt.Println(errors.Is(err, parley.ErrInvalid))
 
 	// Output:
-	// conversation_type: "complaint" is not a valid choice (message, question, review)
-	// message_content: must not be empty
+	// Type: "complaint" is not a valid choice (message, question, review)
+	// Content: must not be empty
 	// true
 }
 

@@ -102,9 +102,9 @@ func (l Limits) item(f *fieldErrors, it conversation.Item) {
 	case !it.Kind.Valid():
 		f.add(FieldItemContent, fmt.Sprintf("%q is not a valid choice (product, orderitem)", it.Kind))
 	case it.Kind == conversation.ItemNone && it.ID != "":
-		f.add(FieldItemContent, "is required with item_id")
+		f.add(FieldItemContent, "is required with an item id")
 	case it.Kind != conversation.ItemNone && it.ID == "":
-		f.add(FieldItemID, "is required with item_content")
+		f.add(FieldItemID, "is required with an item kind")
 	case it.ID != "":
 		l.id(f, FieldItemID, it.ID)
 	}

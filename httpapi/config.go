@@ -1,71 +1,83 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/conversation"
 )
 
 // Defaults applied by New to the zero fields of a Config.
 const (
-	// DefaultMaxBodyBytes is the largest request body accepted (1 MiB);
-	// a larger one is answered 413.
-	DefaultMaxBodyBytes = 1 << 20
-	// DefaultMessageSetSize is how many messages each conversation of a
-	// listing carries in its message_set.
-	DefaultMessageSetSize = 10
-	// MaxPageSize caps the page_size (or limit) query parameter; larger
-	// values are lowered to it.
-	MaxPageSize = 100
+	// DefaultMaxBodyBytes bounds request bodies when neither the Config
+	// nor the dialect names a limit (64 KiB).
+	DefaultMaxBodyBytes = 64 << 10
+	// DefaultBodyTimeout is how long a request body may take to arrive
+	// once the handler starts reading it; a slower one is answered 408.
+	DefaultBodyTimeout = 10 * time.Second
+	// DefaultMaxPageDepth is how many items deep a listing may be paged
+	// by number (?page=N); deeper pages are reached by following links.
+	DefaultMaxPageDepth = 1000
 )
 
-// Config configures a Handler. Only Authenticator is required.
+// Config is what every dialect served by a Handler shares: who is
+// calling, where the handler is mounted, how links start, how large and
+// how slow a request may be, how long polls are bounded, and where logs
+// go. Only Authenticator is required.
 type Config struct {
-	// Authenticator tells who is calling. Required. The public endpoints
-	// do not call it.
+	// Authenticator tells who is calling. Required. Public routes do not
+	// call it.
 	Authenticator Authenticator
 
-	// Directory supplies the user, data source and item objects that
-	// responses embed. Optional: without it (or for an id it does not
-	// know) an object carries only its id.
-	Directory Directory
-
 	// Prefix is the path under which the handler is mounted, such as
-	// "/parley" (no trailing slash); routes are matched below it. Leave
-	// it empty when mounting with http.StripPrefix instead: links in
-	// responses are built from the path the client asked for, so they are
-	// right either way.
+	// "/parley" (no trailing slash); routes are matched below it. Leave it
+	// empty when mounting at the root or with http.StripPrefix: links are
+	// built from the path the client asked for, so they are right either
+	// way.
 	Prefix string
 
 	// BaseURL, if set, is the scheme and host (and any path a reverse
-	// proxy strips) that the next links of listings start with, such as
-	// "https://api.example.com". Empty: taken from the request (https if
-	// it came over TLS, else http, and its Host header, which the client
-	// chooses: set BaseURL in production, or behind a proxy).
+	// proxy strips) that links in responses start with, such as
+	// "https://api.example.com". Empty: links are relative ("/users/...
+	// ?page=2"). Links never follow the request's Host header, which the
+	// client chooses.
 	BaseURL string
 
-	// PublicChannel is the channel that /public-questions/ and
-	// /public-reviews/ list. Empty: the client names it with the channel
-	// query parameter, which is then required.
-	PublicChannel string
-
-	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
+	// MaxBodyBytes bounds request bodies; a larger one is 413. 0 means
+	// the dialect's default (DefaultMaxBodyBytes if it has none).
 	MaxBodyBytes int64
 
-	// MessageSetSize is how many of its newest messages each conversation
-	// of a listing carries, oldest first; 0 means DefaultMessageSetSize.
-	// At most MaxPageSize.
-	MessageSetSize int
+	// BodyTimeout is how long a request body may take to arrive once the
+	// handler reads it; a slower body is 408. 0 means DefaultBodyTimeout.
+	// (A server's ReadTimeout, when shorter, ends it first, also as 408.)
+	BodyTimeout time.Duration
 
-	// Logger receives server errors (with their request id) and, at debug
-	// level, rejected requests. nil means slog.Default().
+	// MaxPageDepth is how many items deep a listing may be paged by
+	// number; 0 means DefaultMaxPageDepth.
+	MaxPageDepth int
+
+	// Waits bounds and coalesces long polls. nil: the Handler makes its
+	// own with DefaultWaitLimits. Share one *Waits between Handlers to
+	// bound the waits of a whole process.
+	Waits *Waits
+
+	// Middleware wraps every request after the request id is set and
+	// panics are recovered, before routing, the first element outermost.
+	// The ResponseWriter a middleware sees lets it add headers after the
+	// route has run but before they are sent (see BeforeWriteHeader), and
+	// reaches the connection through http.ResponseController (flushes,
+	// deadlines).
+	Middleware []func(http.Handler) http.Handler
+
+	// Logger receives server errors (with their request id), refusals
+	// (403, with the Service's reason, at info level) and, at debug
+	// level, other rejected requests. Message content is never logged.
+	// nil means slog.Default().
 	Logger *slog.Logger
 
 	// NewRequestID returns the id of a request that arrives without a
@@ -75,9 +87,8 @@ type Config struct {
 
 // Authenticator tells who is calling: it returns the acting party of an
 // authenticated request, and an error (any error) for a request without
-// valid credentials, which is answered 401 with seed 000's
-// {"detail": "Authentication credentials were not provided."}. The error
-// text is never sent to the client.
+// valid credentials, which is answered 401 in the dialect's words. The
+// error text is logged at debug level and never sent to the client.
 type Authenticator interface {
 	Authenticate(r *http.Request) (parley.Actor, error)
 }
@@ -88,109 +99,15 @@ type AuthenticatorFunc func(r *http.Request) (parley.Actor, error)
 // Authenticate calls f(r).
 func (f AuthenticatorFunc) Authenticate(r *http.Request) (parley.Actor, error) { return f(r) }
 
-// Directory supplies, from the program's own tables, the objects that
-// responses embed for the ids Parley stores. Each method gets every id of
-// one response at once and returns the objects it knows, keyed by id; a
-// missing id is rendered with its id alone. An error fails the request
-// with a 500 (logged, never shown).
-type Directory interface {
-	Users(ctx context.Context, channel string, ids []string) (map[string]User, error)
-	DataSources(ctx context.Context, channel string, ids []string) (map[string]DataSource, error)
-	Items(ctx context.Context, channel string, items []conversation.Item) (map[conversation.Item]Item, error)
-}
-
-// User is seed 000's user object: {id, first_name, last_name, email,
-// phone, gender}. Empty Phone and Gender are rendered as null. Public
-// responses carry only the id and the first name.
-type User struct {
-	ID        string
-	FirstName string
-	LastName  string
-	Email     string
-	Phone     string
-	Gender    string
-}
-
-// DataSource is seed 000's datasource (seller) object. Empty optional
-// strings (Address, Email, PhoneNumber, FaxNumber, KEPAddress,
-// MersisNumber, TradeAssociation) and empty PriceList and StockList ids
-// are rendered as null; nil Extras as {}. Public responses carry only pk,
-// name, slug, title and is_active.
-type DataSource struct {
-	ID               string
-	Name             string
-	Slug             string
-	Title            string
-	SupplierCode     string
-	Address          string
-	Email            string
-	PhoneNumber      string
-	FaxNumber        string
-	KEPAddress       string
-	MersisNumber     string
-	TradeAssociation string
-	Extras           map[string]any
-	PriceList        string
-	StockList        string
-	IsActive         bool
-}
-
-// Item is seed 000's item_object, for a product or an order item: {pk,
-// name, sku, absolute_url}.
-type Item struct {
-	ID          string
-	Name        string
-	SKU         string
-	AbsoluteURL string
-}
-
-// StaticDirectory is a Directory over fixed maps, for tests, examples and
-// programs whose world is small. Its maps must not change while it is in
-// use. It ignores the channel.
-type StaticDirectory struct {
-	UserMap       map[string]User
-	DataSourceMap map[string]DataSource
-	ItemMap       map[conversation.Item]Item
-}
-
-var _ Directory = (*StaticDirectory)(nil)
-
-// Users returns the known users among ids.
-func (d *StaticDirectory) Users(_ context.Context, _ string, ids []string) (map[string]User, error) {
-	return pick(d.UserMap, ids), nil
-}
-
-// DataSources returns the known data sources among ids.
-func (d *StaticDirectory) DataSources(_ context.Context, _ string, ids []string) (map[string]DataSource, error) {
-	return pick(d.DataSourceMap, ids), nil
-}
-
-// Items returns the known items among items.
-func (d *StaticDirectory) Items(_ context.Context, _ string, items []conversation.Item) (map[conversation.Item]Item, error) {
-	return pick(d.ItemMap, items), nil
-}
-
-func pick[K comparable, V any](m map[K]V, keys []K) map[K]V {
-	out := make(map[K]V, len(keys))
-	for _, k := range keys {
-		if v, ok := m[k]; ok {
-			out[k] = v
-		}
-	}
-	return out
-}
-
 // withDefaults validates c and fills its zero fields.
 func (c Config) withDefaults() (Config, error) {
 	var errs []error
 	if c.Authenticator == nil {
 		errs = append(errs, errors.New("Authenticator is nil"))
 	}
-	if c.Prefix != "" {
-		if !strings.HasPrefix(c.Prefix, "/") || strings.HasSuffix(c.Prefix, "/") ||
-			strings.ContainsAny(c.Prefix, "{}?#% \t\r\n") {
-			errs = append(errs, fmt.Errorf("Prefix %q must start with / and not end with /, without {}?#%% or spaces", c.Prefix))
-		}
+	if c.Prefix != "" && (!strings.HasPrefix(c.Prefix, "/") || strings.HasSuffix(c.Prefix, "/") ||
+		strings.ContainsAny(c.Prefix, "{}?#% \t\r\n")) {
+		errs = append(errs, fmt.Errorf("Prefix %q must start with / and not end with /, without {}?#%% or spaces", c.Prefix))
 	}
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
@@ -202,14 +119,25 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("MaxBodyBytes is negative"))
 	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
+	if c.BodyTimeout < 0 {
+		errs = append(errs, errors.New("BodyTimeout is negative"))
 	}
-	if c.MessageSetSize < 0 || c.MessageSetSize > MaxPageSize {
-		errs = append(errs, fmt.Errorf("MessageSetSize must be between 0 and %d", MaxPageSize))
+	if c.BodyTimeout == 0 {
+		c.BodyTimeout = DefaultBodyTimeout
 	}
-	if c.MessageSetSize == 0 {
-		c.MessageSetSize = DefaultMessageSetSize
+	if c.MaxPageDepth < 0 {
+		errs = append(errs, errors.New("MaxPageDepth is negative"))
+	}
+	if c.MaxPageDepth == 0 {
+		c.MaxPageDepth = DefaultMaxPageDepth
+	}
+	for i, m := range c.Middleware {
+		if m == nil {
+			errs = append(errs, fmt.Errorf("Middleware[%d] is nil", i))
+		}
+	}
+	if c.Waits == nil {
+		c.Waits = NewWaits(DefaultWaitLimits())
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -221,4 +149,17 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("httpapi: invalid config: %w", err)
 	}
 	return c, nil
+}
+
+// CheckOptions is how a dialect validates its options: problems (nil
+// entries are none) are joined in one error prefixed with the dialect's
+// name, and a nil Service is one of them.
+func CheckOptions(dialect string, svc *parley.Service, problems ...error) error {
+	if svc == nil {
+		problems = append(problems, errors.New("Service is nil"))
+	}
+	if err := errors.Join(problems...); err != nil {
+		return fmt.Errorf("%s: invalid options: %w", dialect, err)
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 )
 
 // FlexID is an id as seed 000's clients send it: a JSON string ("545382")
@@ -33,7 +35,7 @@ func (id *FlexID) UnmarshalJSON(b []byte) error {
 		}
 		*id = FlexID(s)
 		return nil
-	case len(b) > 0 && isDigits(string(b)):
+	case len(b) > 0 && wire.Digits(string(b)):
 		*id = FlexID(b)
 		return nil
 	}
@@ -51,28 +53,9 @@ func (id FlexID) MarshalJSON() ([]byte, error) {
 // numeric reports whether id is written as a JSON number.
 func (id FlexID) numeric() bool {
 	s := string(id)
-	if s == "" || !isDigits(s) || (len(s) > 1 && s[0] == '0') {
+	if s == "" || !wire.Digits(s) || (len(s) > 1 && s[0] == '0') {
 		return false
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	return err == nil && n <= maxExactJSONInt
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// flexInt64 parses an id that must be a positive integer (conversation and
-// message ids), and reports whether it is one.
-func flexInt64(id FlexID) (int64, bool) {
-	if !isDigits(string(id)) {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(string(id), 10, 64)
-	return n, err == nil && n > 0
 }

@@ -1,174 +1,298 @@
 package httpapi
 
 import (
-	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
+	"strings"
 
 	"github.com/parleyhq/parley"
 )
 
-// Handler serves seed 000's HTTP API over a parley.Service. Create it with
+// Dialect is one HTTP API that a Handler speaks: its routes, the names of
+// its fields, and how its errors look. A dialect package builds one (over
+// a parley.Service) and hands it to New; everything else (authentication,
+// routing, 404 and 405, panics, bodies, JSON, links, long polls, request
+// ids and logs) is the kit's.
+type Dialect struct {
+	// Name identifies the dialect in logs, such as "chatv2".
+	Name string
+
+	// Routes are the dialect's routes. Required.
+	Routes []Route
+
+	// Render writes a Problem as the dialect's error body, with
+	// c.JSON. It may change the status (a dialect whose clients expect
+	// 400 for what the kit answers 409) and set headers. Required.
+	Render func(c *Call, p *Problem)
+
+	// Fields maps the Service's field names (the parley.Field*
+	// constants) to the dialect's wire names, for validation errors.
+	Fields map[string]string
+
+	// MaxBodyBytes is the dialect's body limit when Config.MaxBodyBytes
+	// is zero; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+
+	// FoldCase makes the literal segments of the dialect's paths match
+	// without regard to case (as ASP.NET routes do); wildcard values keep
+	// the case the client sent.
+	FoldCase bool
+
+	// ContentType is the Content-Type of JSON responses; empty means
+	// "application/json".
+	ContentType string
+
+	// OpenAPI, if set, is the dialect's OpenAPI description, served as
+	// it is (JSON) at OpenAPIPath below the Prefix, without
+	// authentication.
+	OpenAPI     []byte
+	OpenAPIPath string
+}
+
+// Route is one method and path of a dialect.
+type Route struct {
+	// Method is the HTTP method, such as http.MethodGet.
+	Method string
+	// Path is the path below Config.Prefix, in http.ServeMux's pattern
+	// syntax: "/users/conversations/{id}/{$}".
+	Path string
+	// Public routes are served without calling the Authenticator.
+	Public bool
+	// Admit, if set, decides whether the authenticated caller (c.Actor)
+	// may use the route at all; its error answers the request.
+	Admit func(c *Call) error
+	// Serve serves the request. An error answers it through the
+	// dialect's Render, unless a response was already started.
+	Serve func(c *Call) error
+}
+
+// Handler serves one or more dialects under one Config. Create it with
 // New; it is safe for concurrent use.
 type Handler struct {
-	svc *parley.Service
-	cfg Config
-	mux *http.ServeMux
+	cfg      Config
+	dialects []*Dialect
+	mux      *http.ServeMux
+	chain    http.Handler
+	// spaces are the literal path prefixes of every route, to tell which
+	// dialect answers a path that no route matches, and to match the
+	// paths of case-folding dialects.
+	spaces []space
+}
+
+// space is the literal start of a route's path, and its dialect.
+type space struct {
+	prefix   string
+	segments []string // the route's path segments, for case folding
+	d        *Dialect
 }
 
 var _ http.Handler = (*Handler)(nil)
 
-// New returns the Handler for svc. It validates cfg and fills its zero
-// fields with the defaults.
-func New(svc *parley.Service, cfg Config) (*Handler, error) {
-	if svc == nil {
-		return nil, errors.New("httpapi: Service is nil")
-	}
-	cfg, err := cfg.withDefaults()
+// New returns a Handler serving the dialects under cfg: it validates cfg
+// and fills its zero fields with the defaults. The first dialect answers
+// the paths that belong to none. Two dialects may not serve the same
+// method and path.
+func New(cfg Config, dialects ...*Dialect) (h *Handler, err error) {
+	cfg, err = cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux()}
-	h.routes()
+	if len(dialects) == 0 {
+		return nil, errors.New("httpapi: no dialect")
+	}
+	h = &Handler{cfg: cfg, dialects: dialects, mux: http.NewServeMux()}
+	defer func() {
+		// http.ServeMux panics on a malformed or conflicting pattern.
+		if v := recover(); v != nil {
+			h, err = nil, fmt.Errorf("httpapi: %v", v)
+		}
+	}()
+	for _, d := range dialects {
+		if d == nil || d.Render == nil || len(d.Routes) == 0 {
+			return nil, errors.New("httpapi: a dialect needs routes and a Render function")
+		}
+		routes := d.Routes
+		if d.OpenAPI != nil {
+			spec := d.OpenAPI
+			routes = append(routes[:len(routes):len(routes)], Route{Method: http.MethodGet, Path: d.OpenAPIPath, Public: true,
+				Serve: func(c *Call) error { c.write(http.StatusOK, "application/json", spec); return nil }})
+		}
+		for _, rt := range routes {
+			if rt.Serve == nil || rt.Method == "" || !strings.HasPrefix(rt.Path, "/") {
+				return nil, fmt.Errorf("httpapi: dialect %s: route %s %q needs a method, a path and Serve", d.Name, rt.Method, rt.Path)
+			}
+			path := cfg.Prefix + rt.Path
+			h.mux.Handle(rt.Method+" "+path, h.route(d, rt))
+			lit, _, _ := strings.Cut(path, "{")
+			h.spaces = append(h.spaces, space{prefix: lit, segments: strings.Split(path, "/"), d: d})
+		}
+	}
+	var next http.Handler = http.HandlerFunc(h.dispatch)
+	for i := len(cfg.Middleware) - 1; i >= 0; i-- {
+		next = cfg.Middleware[i](next)
+	}
+	h.chain = next
 	return h, nil
 }
 
-// scope is the part of the API a route belongs to; it decides who may call.
-type scope uint8
-
-const (
-	scopeUser   scope = iota + 1 // /users/...: users (registered or guest)
-	scopeRemote                  // /api/v1/remote/{channel}/...: sellers and integrations of the channel
-	scopePublic                  // /public-...: anyone
-)
-
-// routes registers every route; see the package documentation's table.
-func (h *Handler) routes() {
-	p := h.cfg.Prefix
-	remote := p + "/api/v1/remote/{channel}"
-	users := p + "/users"
-	for _, base := range []struct {
-		path  string
-		scope scope
-	}{{remote, scopeRemote}, {users, scopeUser}} {
-		s := base.scope
-		h.handle("GET "+base.path+"/conversations/{$}", s, h.listConversations)
-		h.handle("POST "+base.path+"/conversations/{$}", s, h.createConversation)
-		h.handle("GET "+base.path+"/conversations/{id}/{$}", s, h.getConversation)
-		h.handle("POST "+base.path+"/conversations/{id}/read/{$}", s, h.markRead)
-		h.handle("GET "+base.path+"/messages/{$}", s, h.listMessages)
-		h.handle("POST "+base.path+"/messages/{$}", s, h.postMessage)
-		h.handle("GET "+base.path+"/unread/{$}", s, h.unread)
-	}
-	h.handle("GET "+p+"/public-questions/{$}", scopePublic, h.publicQuestions)
-	h.handle("GET "+p+"/public-reviews/{$}", scopePublic, h.publicReviews)
-}
-
-// call is one request being served.
-type call struct {
-	w  http.ResponseWriter
-	r  *http.Request
-	id string // the request id
-	// actor is the authenticated caller (zero for the public scope).
-	actor   parley.Actor
-	scope   scope
-	channel string
-}
-
-// handle registers fn for pattern, behind authentication for scope s.
-func (h *Handler) handle(pattern string, s scope, fn func(c *call) error) {
-	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		c := &call{w: w, r: r, id: w.Header().Get(requestIDHeader), scope: s}
-		if err := h.admit(c); err != nil {
-			h.fail(c, err)
-			return
-		}
-		if err := fn(c); err != nil {
-			h.fail(c, err)
-		}
-	})
-}
-
-// admit authenticates the caller and checks that it may use the scope: the
-// user side is for users; the remote side is for sellers and integrations
-// of the channel named in the path (another channel is 404: channels do
-// not see each other); the public side is for anyone.
-func (h *Handler) admit(c *call) error {
-	if c.scope == scopePublic {
-		ch, err := h.publicChannel(c.r)
-		c.channel = ch
-		return err
-	}
-	a, err := h.cfg.Authenticator.Authenticate(c.r)
-	if err != nil {
-		return fmt.Errorf("%w: %w", errUnauthenticated, err)
-	}
-	c.actor, c.channel = a, a.Channel()
-	switch c.scope {
-	case scopeUser:
-		if a.Kind() != parley.ActorUser {
-			return &Error{Status: http.StatusForbidden, Body: bodyPermission}
-		}
-	case scopeRemote:
-		if a.Kind() != parley.ActorSeller && a.Kind() != parley.ActorIntegration {
-			return &Error{Status: http.StatusForbidden, Body: bodyPermission}
-		}
-		if c.r.PathValue("channel") != a.Channel() {
-			return &Error{Status: http.StatusNotFound, Body: bodyNotFound}
-		}
-	}
-	return nil
-}
+// Waits returns the Waits that bound the Handler's long polls.
+func (h *Handler) Waits() *Waits { return h.cfg.Waits }
 
 // ServeHTTP serves a request: it gives it a request id (the X-Request-Id
-// header, echoed in the response), answers unknown paths 404 and known
-// paths with another method 405 in JSON, and turns a panic into a logged
-// 500.
+// header, echoed in the response and put in the context, see
+// RequestID), recovers a panic as a logged 500, and passes the request
+// through the Middleware to its route.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get(requestIDHeader)
 	if !validRequestID(id) {
 		id = h.cfg.NewRequestID()
 	}
-	w.Header().Set(requestIDHeader, id)
-	c := &call{w: w, r: r, id: id}
+	rw := &responseWriter{ResponseWriter: w}
+	rw.Header().Set(requestIDHeader, id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "httpapi: panic",
-				slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
-			c.json(http.StatusInternalServerError, map[string]string{"detail": bodyServerError, "request_id": id})
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		c := &Call{W: rw, R: r, ID: id, h: h, d: h.dialectOf(r.URL.Path)}
+		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "parley http: panic",
+			slog.String("dialect", c.d.Name), slog.String("request_id", id), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+		if rw.status == 0 {
+			p := NewProblem(CodeServerError)
+			p.Err = fmt.Errorf("panic: %v", v)
+			c.d.Render(c, p)
 		}
 	}()
-	if _, pattern := h.mux.Handler(r); pattern == "" {
-		h.noRoute(c)
-		return
-	}
-	h.mux.ServeHTTP(w, r)
+	h.chain.ServeHTTP(rw, r)
 }
 
-// noRoute answers a request that no route matches: 405 with an Allow
-// header if the path exists with other methods, else 404.
-func (h *Handler) noRoute(c *call) {
-	probe := &statusProbe{header: http.Header{}}
-	fallback, _ := h.mux.Handler(c.r)
-	fallback.ServeHTTP(probe, c.r)
-	if probe.status == http.StatusMethodNotAllowed {
-		c.w.Header().Set("Allow", probe.header.Get("Allow"))
-		h.fail(c, &Error{Status: http.StatusMethodNotAllowed,
-			Body: detail(fmt.Sprintf("Method %q not allowed.", clip(c.r.Method, 20)))})
+// dispatch routes a request: paths of case-folding dialects are first
+// spelt as their routes spell them; a request that no route matches is
+// 405 with an Allow header if its path is served with other methods, else
+// 404, in the words of the dialect the path belongs to.
+func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request) {
+	r = h.foldPath(r)
+	if _, pattern := h.mux.Handler(r); pattern != "" {
+		h.mux.ServeHTTP(w, r)
 		return
 	}
-	h.fail(c, &Error{Status: http.StatusNotFound, Body: bodyNotFound})
+	c := &Call{W: w, R: r, ID: RequestID(r.Context()), h: h, d: h.dialectOf(r.URL.Path)}
+	probe := &statusProbe{header: http.Header{}}
+	fallback, _ := h.mux.Handler(r)
+	fallback.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		c.fail(NewProblem(CodeMethodNotAllowed))
+		return
+	}
+	c.fail(NewProblem(CodeNotFound))
+}
+
+// route returns the http.Handler of one route: authentication, the
+// route's admission check, then the route.
+func (h *Handler) route(d *Dialect, rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &Call{W: w, R: r, ID: RequestID(r.Context()), h: h, d: d}
+		if !rt.Public {
+			a, err := h.cfg.Authenticator.Authenticate(r)
+			if err != nil {
+				p := NewProblem(CodeUnauthenticated)
+				p.Err = err
+				c.fail(p)
+				return
+			}
+			c.Actor = a
+			if rt.Admit != nil {
+				if err := rt.Admit(c); err != nil {
+					c.fail(err)
+					return
+				}
+			}
+		}
+		if err := rt.Serve(c); err != nil {
+			c.fail(err)
+		}
+	})
+}
+
+// foldPath returns r with its path spelt as a route of a case-folding
+// dialect spells it, when it matches one without regard to case.
+func (h *Handler) foldPath(r *http.Request) *http.Request {
+	segs := strings.Split(r.URL.Path, "/")
+	for _, s := range h.spaces {
+		if !s.d.FoldCase || !foldMatch(s.segments, segs) {
+			continue
+		}
+		out := make([]string, len(segs))
+		for i, seg := range segs {
+			if i < len(s.segments) && !isWildcard(s.segments[i]) {
+				seg = s.segments[i]
+			}
+			out[i] = seg
+		}
+		path := strings.Join(out, "/")
+		if path == r.URL.Path {
+			return r
+		}
+		r2 := r.Clone(r.Context())
+		r2.URL.Path, r2.URL.RawPath = path, ""
+		return r2
+	}
+	return r
+}
+
+// foldMatch reports whether a path's segments match a route's, literal
+// segments without regard to case.
+func foldMatch(route, path []string) bool {
+	if n := len(route); n > 0 && route[n-1] == "{$}" {
+		route = route[:n-1]
+		if len(path) != n || path[n-1] != "" {
+			return false
+		}
+		path = path[:n-1]
+	}
+	if len(route) != len(path) {
+		return false
+	}
+	for i, seg := range route {
+		if !isWildcard(seg) && !strings.EqualFold(seg, path[i]) {
+			return false
+		}
+		if isWildcard(seg) && path[i] == "" {
+			return false
+		}
+	}
+	return true
+}
+
+func isWildcard(seg string) bool { return strings.HasPrefix(seg, "{") }
+
+// dialectOf returns the dialect a path belongs to: the one with the
+// longest route prefix that the path starts with, or the first dialect.
+func (h *Handler) dialectOf(path string) *Dialect {
+	best, n := h.dialects[0], 0
+	for _, s := range h.spaces {
+		p := s.prefix
+		ok := strings.HasPrefix(path, p)
+		if !ok && s.d.FoldCase {
+			ok = len(path) >= len(p) && strings.EqualFold(path[:len(p)], p)
+		}
+		if ok && len(p) > n {
+			best, n = s.d, len(p)
+		}
+	}
+	return best
 }
 
 // statusProbe records the status and headers a handler writes.
@@ -177,41 +301,25 @@ type statusProbe struct {
 	status int
 }
 
-func (p *statusProbe) Header() http.Header { return p.header }
-func (p *statusProbe) Write(b []byte) (int, error) {
-	if p.status == 0 {
-		p.status = http.StatusOK
-	}
-	return len(b), nil
-}
+func (p *statusProbe) Header() http.Header         { return p.header }
+func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *statusProbe) WriteHeader(status int) {
 	if p.status == 0 {
 		p.status = status
 	}
 }
 
-// json writes v as the JSON response with the given status.
-func (c *call) json(status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // links keep their '&'; the type is JSON, with nosniff
-	if err := enc.Encode(v); err != nil {
-		// Only the handler's own types are written: this cannot happen
-		// unless a Directory returns Extras that JSON cannot encode.
-		status = http.StatusInternalServerError
-		buf.Reset()
-		_ = enc.Encode(map[string]string{"detail": bodyServerError, "request_id": c.id})
-	}
-	b := buf.Bytes()
-	hd := c.w.Header()
-	hd.Set("Content-Type", "application/json")
-	hd.Set("Content-Length", strconv.Itoa(len(b)))
-	hd.Set("X-Content-Type-Options", "nosniff")
-	c.w.WriteHeader(status)
-	_, _ = c.w.Write(b)
-}
-
+// The request id header, and its context key.
 const requestIDHeader = "X-Request-Id"
+
+type requestIDKey struct{}
+
+// RequestID returns the id of the request whose context ctx is (the
+// X-Request-Id of its response), or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
 
 // validRequestID reports whether a client's request id is safe to log and
 // echo: 1 to 64 letters, digits, '.', '_' or '-'.
@@ -233,4 +341,39 @@ func randomRequestID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// log logs a failed request: a server error at error level (503 at
+// warning level), a refusal (403) at info level with the Service's
+// reason, anything else at debug level. The cause's text is logged, never
+// a body or a message's content.
+func (h *Handler) log(c *Call, p *Problem) {
+	level := slog.LevelDebug
+	switch {
+	case p.Status == http.StatusServiceUnavailable:
+		level = slog.LevelWarn
+	case p.Status >= 500:
+		level = slog.LevelError
+	case p.Code == CodePermission:
+		level = slog.LevelInfo
+	}
+	ctx := c.R.Context()
+	if !h.cfg.Logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("dialect", c.d.Name), slog.String("request_id", c.ID), slog.String("method", c.R.Method),
+		slog.String("path", c.R.URL.Path), slog.Int("status", p.Status), slog.String("code", string(p.Code)),
+	}
+	var pe *parley.PermissionError
+	if errors.As(p, &pe) {
+		attrs = append(attrs, slog.String("reason", pe.Reason))
+	}
+	if c.Actor.Kind() != 0 {
+		attrs = append(attrs, slog.String("actor", c.Actor.String()))
+	}
+	if p.Err != nil {
+		attrs = append(attrs, slog.String("error", p.Err.Error()))
+	}
+	h.cfg.Logger.LogAttrs(ctx, level, "parley http: request failed", attrs...)
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/notify"
 	"github.com/parleyhq/parley/store"
 )
@@ -51,17 +50,7 @@ func build(ctx context.Context, st store.Store, d delivery, logger *slog.Logger)
 	if err := seed(ctx, svc); err != nil {
 		return nil, err
 	}
-	auth := httpapi.AuthenticatorFunc(demoAuth())
-	api, err := httpapi.New(svc, httpapi.Config{
-		Authenticator: auth,
-		Directory:     world(),
-		PublicChannel: channel,
-		Logger:        logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	all, err := mountDialects(svc, api, auth)
+	all, err := api(svc, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -3,38 +3,46 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
+	"log/slog"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/httpapi/chatv2"
+	"github.com/parleyhq/parley/httpapi/conversationsv1"
 	"github.com/parleyhq/parley/httpapi/guestv40"
 )
 
-// mountDialects serves seed 002's chat API (/api/v2/chat/) and seed 001's
-// guest-messaging API (/API/V40/Interactive/) beside seed 000's API, all
-// over the same Service and the same demo tokens.
-func mountDialects(svc *parley.Service, api http.Handler, auth httpapi.Authenticator) (http.Handler, error) {
-	chat, err := chatv2.New(svc, chatv2.Config{Authenticator: auth, Catalog: chatv2.CatalogFunc(demoProduct)})
+// api serves the three dialects through one kit handler, over the same
+// Service, the same demo tokens and the same logger: seed 000's API (the
+// /users/, /api/v1/remote/ and /public-... routes), seed 002's chat API
+// (/api/v2/chat/) and seed 001's guest-messaging API
+// (/API/V40/Interactive/, without regard to case).
+func api(svc *parley.Service, logger *slog.Logger) (*httpapi.Handler, error) {
+	conv, err := conversationsv1.Dialect(svc, conversationsv1.Options{Directory: world(), PublicChannel: channel})
 	if err != nil {
 		return nil, err
 	}
-	guest, err := guestv40.New(svc, guestv40.Config{Authenticator: auth, DefaultOutlet: firstOutlet, Directory: &guestv40.StaticDirectory{
-		Outlets: map[string]guestv40.Outlet{
-			"1": {Name: "Test Shop", PropertyCode: "P-1", ServiceCenterName: "Test Shop support"},
-			"2": {Name: "Sin's Shop", PropertyCode: "P-1", ServiceCenterName: "Sin's Shop support"},
+	chat, err := chatv2.Dialect(svc, chatv2.Options{Catalog: chatv2.CatalogFunc(demoProduct)})
+	if err != nil {
+		return nil, err
+	}
+	guest, err := guestv40.Dialect(svc, guestv40.Options{
+		Directory: &guestv40.StaticDirectory{
+			Outlets: map[string]guestv40.Outlet{
+				"1": {Name: "Test Shop", PropertyCode: "P-1", ServiceCenterName: "Test Shop support"},
+				"2": {Name: "Sin's Shop", PropertyCode: "P-1", ServiceCenterName: "Sin's Shop support"},
+			},
+			Guests: map[string]guestv40.Guest{"1001": {FirstName: "Guest", LanguageCode: "en", RoomNumber: "101"}},
 		},
-		Guests: map[string]guestv40.Guest{"1001": {FirstName: "Guest", LanguageCode: "en", RoomNumber: "101"}},
-	}})
+		DefaultOutlet: firstOutlet,
+	})
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/", api)
-	mux.Handle("/api/v2/chat/", chat)
-	mux.Handle("/API/V40/Interactive/", guest)
-	mux.Handle("/api/v40/interactive/", guest)
-	return mux, nil
+	return httpapi.New(httpapi.Config{
+		Authenticator: httpapi.AuthenticatorFunc(demoAuth()),
+		Logger:        logger,
+	}, conv, chat, guest)
 }
 
 // demoProduct is the example's catalog for seed 002: product 1, the TV,

@@ -1,5 +1,5 @@
-// Command marketplace is Parley's example server: seed 000's HTTP API over
-// a store file, seeded with seed 000's example world (two shops, three
+// Command marketplace is Parley's example server: the three HTTP dialects
+// (seeds 000, 002 and 001) through one kit handler over a store file, seeded with seed 000's example world (two shops, three
 // users, a TV) and demo tokens to call it with.
 //
 //	go run ./examples/marketplace [-addr 127.0.0.1:8080] [-db parley-demo.db]
@@ -107,7 +107,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 const shutdownTimeout = 10 * time.Second
 
 func printBanner(w io.Writer, base, storeDesc string) {
-	fmt.Fprintf(w, "Parley marketplace example: seed 000's API on %s (%s)\n\n", base, storeDesc)
+	fmt.Fprintf(w, "Parley marketplace example on %s (%s):\n", base, storeDesc)
+	fmt.Fprintln(w, "  seed 000's API        /users/, /api/v1/remote/1/, /public-questions/  (OpenAPI: /api/v1/openapi.json)")
+	fmt.Fprintln(w, "  seed 002's chat API   /api/v2/chat/                                   (OpenAPI: /api/v2/chat/openapi.json)")
+	fmt.Fprintln(w, "  seed 001's guest API  /API/V40/Interactive/Messages/                  (OpenAPI: /API/V40/Interactive/Messages/openapi.json)")
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "DEMO TOKENS: for this example only; never use fixed tokens in a real deployment.")
 	for _, t := range demoTokens() {
 		fmt.Fprintf(w, "  Authorization: Token %-18s %s\n", t.token, t.who)

@@ -140,7 +140,8 @@ func TestApp_Delivery(t *testing.T) {
 	assert.Zero(t, n, "delivered once")
 }
 
-// TestApp_Dialects: seeds 001 and 002 are served beside seed 000.
+// TestApp_Dialects: seeds 001 and 002 are served beside seed 000 by one
+// kit handler.
 func TestApp_Dialects(t *testing.T) {
 	ctx := context.Background()
 	st := memory.New()
@@ -163,4 +164,19 @@ func TestApp_Dialects(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code, body)
 	assert.Contains(t, body, `"outletName":"Test Shop"`, "an empty outletCode goes to the first outlet")
 	assert.Contains(t, body, `"status":"Success"`)
+	code, body = post("/Api/v40/interactive/messages/CONVERSATIONS", "demo-guest-1001",
+		`{"message": "Any spelling?", "outletCode": "2", "sessionToken": "t-demo"}`)
+	assert.Equal(t, http.StatusOK, code, "seed 001's paths match without regard to case through the kit: %s", body)
+
+	// Each dialect serves its OpenAPI description, without credentials.
+	for _, path := range []string{"/api/v1/openapi.json", "/api/v2/chat/openapi.json", "/API/V40/Interactive/Messages/openapi.json"} {
+		rec := httptest.NewRecorder()
+		a.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		assert.Equal(t, http.StatusOK, rec.Code, path)
+		assert.Contains(t, rec.Body.String(), `"openapi": "3.1.0"`, path)
+	}
+	// A path of no dialect is seed 000's 404.
+	code, body = post("/nowhere", "demo-user-545382", `{}`)
+	assert.Equal(t, http.StatusNotFound, code)
+	assert.JSONEq(t, `{"detail": "Not found."}`, body)
 }

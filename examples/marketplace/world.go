@@ -7,28 +7,28 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
-	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/conversationsv1"
 	"github.com/parleyhq/parley/message"
 )
 
 // world returns seed 000's example world: the users, data sources and
 // items that the API's responses show. A real program reads these from its
-// own tables through an httpapi.Directory.
-func world() *httpapi.StaticDirectory {
-	tv := httpapi.Item{ID: "1", Name: "Q800T QLED 8K Smart TV", SKU: "328187", AbsoluteURL: "/product/1/"}
-	return &httpapi.StaticDirectory{
-		UserMap: map[string]httpapi.User{
+// own tables through a conversationsv1.Directory.
+func world() *conversationsv1.StaticDirectory {
+	tv := conversationsv1.Item{ID: "1", Name: "Q800T QLED 8K Smart TV", SKU: "328187", AbsoluteURL: "/product/1/"}
+	return &conversationsv1.StaticDirectory{
+		UserMap: map[string]conversationsv1.User{
 			"545382": {ID: "545382", Email: "akinon@hotmail.com"},
 			"545383": {ID: "545383"},
 			"1001":   {ID: "1001", FirstName: "Guest"},
 		},
-		DataSourceMap: map[string]httpapi.DataSource{
+		DataSourceMap: map[string]conversationsv1.DataSource{
 			"1": {ID: "1", Name: "Test Shop", Slug: "test-shop", Title: "Test shopping", SupplierCode: "ard-123",
 				PriceList: "1", StockList: "1", IsActive: true},
 			"2": {ID: "2", Name: "Sin's Shop", Slug: "sin-shop", Title: "Sin's shopping", SupplierCode: "sin-123",
 				IsActive: true},
 		},
-		ItemMap: map[conversation.Item]httpapi.Item{
+		ItemMap: map[conversation.Item]conversationsv1.Item{
 			conversation.Product("1"):   tv,
 			conversation.OrderItem("1"): {ID: "1", Name: tv.Name, SKU: tv.SKU, AbsoluteURL: "/account/orders/1/"},
 		},

@@ -12,7 +12,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi"
-	"github.com/parleyhq/parley/httpapi/internal/dialect"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 	"github.com/parleyhq/parley/message"
 )
 
@@ -123,65 +123,47 @@ type pageParams struct {
 	page       int // 0: not given
 }
 
-// parsePage reads per_page, cursor and page. page and cursor exclude each
-// other; pages deeper than MaxPageDepth items are refused.
-func (h *Handler) parsePage(q url.Values) (pageParams, error) {
-	pp := pageParams{perPage: h.cfg.PerPage, cursor: q.Get(qCursor)}
-	fields := map[string][]string{}
+// parsePage reads per_page, cursor and page; page and cursor exclude each
+// other.
+func (d *dialect) parsePage(q url.Values) (pageParams, error) {
+	pp := pageParams{perPage: d.opts.PerPage, cursor: q.Get(qCursor)}
+	fields := httpapi.Fields{}
 	if v := q.Get(qPerPage); v != "" {
-		n, ok := dialect.PositiveInt(v)
+		n, ok := wire.PositiveInt(v)
 		switch {
 		case ok:
 			pp.perPage, pp.perPageSet = int(min(n, MaxPerPage)), true
-		case len(v) <= 40 && dialect.AllDigits(v) && v[0] != '0':
+		case len(v) <= 40 && wire.Digits(v) && v[0] != '0':
 			pp.perPage, pp.perPageSet = MaxPerPage, true // too large for int64: capped
 		default:
-			fields[qPerPage] = append(fields[qPerPage], "must be a positive integer")
+			fields.Add(qPerPage, "must be a positive integer")
 		}
 	}
 	if v := q.Get(qPage); v != "" {
-		n, ok := dialect.PositiveInt(v)
+		n, ok := wire.PositiveInt(v)
 		switch {
-		case !ok:
-			fields[qPage] = append(fields[qPage], "must be a positive integer")
+		case !ok || n > 1<<30:
+			fields.Add(qPage, "must be a positive integer")
 		case pp.cursor != "" && n != 1:
-			fields[qPage] = append(fields[qPage], "cannot be combined with cursor")
-		case (n-1)*int64(pp.perPage) > int64(h.cfg.MaxPageDepth) || n > int64(h.cfg.MaxPageDepth)+1:
-			fields[qPage] = append(fields[qPage], fmt.Sprintf(
-				"is too deep: pages beyond the first %d items are reached by following next_page_url", h.cfg.MaxPageDepth))
+			fields.Add(qPage, "cannot be combined with cursor")
 		default:
 			pp.page = int(n)
 		}
 	}
-	if len(fields) > 0 {
-		return pp, invalid(fields)
-	}
-	return pp, nil
+	return pp, fields.Err()
 }
 
-// fetch returns the page the parameters ask for: by cursor, or by number,
-// following cursors from the first page (dialect.Skip).
-func fetch[T any](pp pageParams, list func(parley.PageRequest) (parley.Page[T], error)) (parley.Page[T], error) {
-	cursor := pp.cursor
-	if pp.page > 1 {
-		cur, end, err := dialect.Skip((pp.page-1)*pp.perPage, MaxPerPage, func(p parley.PageRequest) (int, string, error) {
-			pg, err := list(p)
-			return len(pg.Items), pg.Next, err
-		})
-		if err != nil {
-			return parley.Page[T]{}, err
-		}
-		if end {
-			return parley.Page[T]{Items: []T{}, Total: -1}, nil
-		}
-		cursor = cur
+// fetch returns the page the parameters ask for: by cursor, or by number.
+func fetch[T any](c *httpapi.Call, pp pageParams, list func(parley.PageRequest) (parley.Page[T], error)) (parley.Page[T], error) {
+	if pp.cursor != "" {
+		return list(parley.PageRequest{Limit: pp.perPage, Cursor: pp.cursor})
 	}
-	return list(parley.PageRequest{Limit: pp.perPage, Cursor: cursor})
+	return httpapi.PageByNumber(c, qPage, max(pp.page, 1), pp.perPage, false, list)
 }
 
 // paginator builds a listing response.
-func (h *Handler) paginator(c *call, pp pageParams, next string, data any) pageJSON {
-	path := h.baseURL(c.r) + requestPath(c.r)
+func paginator(c *httpapi.Call, pp pageParams, next string, data any) pageJSON {
+	path := c.Link(c.Path(), nil)
 	out := pageJSON{Data: data, Path: path, PerPage: pp.perPage}
 	if pp.cursor == "" {
 		n := max(pp.page, 1)
@@ -192,47 +174,24 @@ func (h *Handler) paginator(c *call, pp pageParams, next string, data any) pageJ
 		if pp.perPageSet {
 			q.Set(qPerPage, strconv.Itoa(pp.perPage))
 		}
-		u := path + "?" + q.Encode()
+		u := c.Link(c.Path(), q)
 		out.NextCursor, out.NextPageURL = &next, &u
 	}
 	return out
 }
 
-// baseURL is the scheme and host that links start with.
-func (h *Handler) baseURL(r *http.Request) string {
-	if h.cfg.BaseURL != "" {
-		return h.cfg.BaseURL
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
-// requestPath is the escaped path the client asked for, from the request
-// line, so that a prefix stripped by http.StripPrefix is kept.
-func requestPath(r *http.Request) string {
-	if r.RequestURI != "" {
-		if u, err := url.ParseRequestURI(r.RequestURI); err == nil && u.Path != "" {
-			return u.EscapedPath()
-		}
-	}
-	return r.URL.EscapedPath()
-}
-
 // conversations serves GET /api/v2/chat/conversations: the caller's
 // message conversations (a customer's own, a seller's data source's),
 // most recent activity first.
-func (h *Handler) conversations(c *call) error {
-	pp, err := h.parsePage(c.r.URL.Query())
+func (d *dialect) conversations(c *httpapi.Call) error {
+	pp, err := d.parsePage(c.R.URL.Query())
 	if err != nil {
 		return err
 	}
-	ctx := c.r.Context()
+	ctx := c.R.Context()
 	f := conversation.Filter{Type: conversation.TypeMessage}
-	page, err := fetch(pp, func(p parley.PageRequest) (parley.Page[conversation.Conversation], error) {
-		return h.svc.List(ctx, c.actor, f, p)
+	page, err := fetch(c, pp, func(p parley.PageRequest) (parley.Page[conversation.Conversation], error) {
+		return d.svc.List(ctx, c.Actor, f, p)
 	})
 	if err != nil {
 		return err
@@ -241,19 +200,19 @@ func (h *Handler) conversations(c *call) error {
 	for _, conv := range page.Items {
 		data = append(data, renderConversation(conv))
 	}
-	dialect.WriteJSON(c.w, http.StatusOK, h.paginator(c, pp, page.Next, data))
+	c.JSON(http.StatusOK, paginator(c, pp, page.Next, data))
 	return nil
 }
 
 // pathID reads a positive integer path value; anything else is not found.
 func pathID(r *http.Request, name string, zeroOK bool) (int64, error) {
 	v := r.PathValue(name)
-	n, ok := dialect.PositiveInt(v)
+	n, ok := wire.PositiveInt(v)
 	if zeroOK && v == "0" {
 		n, ok = 0, true
 	}
 	if !ok {
-		return 0, &dialect.Problem{Status: http.StatusNotFound, Message: "Not found."}
+		return 0, httpapi.NewProblem(httpapi.CodeNotFound)
 	}
 	return n, nil
 }
@@ -261,32 +220,32 @@ func pathID(r *http.Request, name string, zeroOK bool) (int64, error) {
 // messages serves GET /api/v2/chat/messages/{conversation_id}: a page of
 // the conversation's messages, most recent first. Viewing the first page
 // marks the conversation read for the caller up to its newest message.
-func (h *Handler) messages(c *call) error {
-	id, err := pathID(c.r, fConversationID, false)
+func (d *dialect) messages(c *httpapi.Call) error {
+	id, err := pathID(c.R, fConversationID, false)
 	if err != nil {
 		return err
 	}
-	pp, err := h.parsePage(c.r.URL.Query())
+	pp, err := d.parsePage(c.R.URL.Query())
 	if err != nil {
 		return err
 	}
-	ctx := c.r.Context()
-	conv, err := h.svc.Get(ctx, c.actor, id)
+	ctx := c.R.Context()
+	conv, err := d.svc.Get(ctx, c.Actor, id)
 	if err != nil {
 		return err
 	}
-	page, err := fetch(pp, func(p parley.PageRequest) (parley.Page[message.Message], error) {
-		return h.svc.Messages(ctx, c.actor, id, p)
+	page, err := fetch(c, pp, func(p parley.PageRequest) (parley.Page[message.Message], error) {
+		return d.svc.Messages(ctx, c.Actor, id, p)
 	})
 	if err != nil {
 		return err
 	}
-	if pp.cursor == "" && pp.page <= 1 && len(page.Items) > 0 && page.Items[0].Seq > conv.Read(c.side()).ReadSeq {
-		if _, err := h.svc.MarkRead(ctx, c.actor, id, page.Items[0].ID); err != nil {
+	if pp.cursor == "" && pp.page <= 1 && len(page.Items) > 0 && page.Items[0].Seq > conv.Read(side(c)).ReadSeq {
+		if _, err := d.svc.MarkRead(ctx, c.Actor, id, page.Items[0].ID); err != nil {
 			return err
 		}
 	}
-	dialect.WriteJSON(c.w, http.StatusOK, h.paginator(c, pp, page.Next, renderMessages(page.Items)))
+	c.JSON(http.StatusOK, paginator(c, pp, page.Next, renderMessages(page.Items)))
 	return nil
 }
 
@@ -301,30 +260,21 @@ type createJSON struct {
 }
 
 // decode reads the request body as a JSON object with the required fields
-// present; type errors and missing fields are one 422.
-func (h *Handler) decode(c *call, required ...string) (*dialect.Object, func() error, error) {
-	body, err := dialect.ReadBody(c.w, c.r, h.cfg.MaxBodyBytes)
-	if err != nil {
-		return nil, nil, err
-	}
-	o, err := dialect.DecodeObject(body, false)
+// present; done reports type errors and missing fields as one 422.
+func decode(c *httpapi.Call, required ...string) (*httpapi.Object, func() error, error) {
+	o, err := c.Object(false)
 	if err != nil {
 		return nil, nil, err
 	}
 	done := func() error {
-		fields := typeErrors(o.Errs)
+		fields := httpapi.Fields{}
+		typeErrors(fields, o.TypeErrors)
 		for _, name := range required {
 			if !o.Has(name) {
-				if fields == nil {
-					fields = map[string][]string{}
-				}
-				fields[name] = append(fields[name], "is required")
+				fields.Add(name, "is required")
 			}
 		}
-		if len(fields) > 0 {
-			return invalid(fields)
-		}
-		return nil
+		return fields.Err()
 	}
 	return o, done, nil
 }
@@ -335,11 +285,13 @@ func (h *Handler) decode(c *call, required ...string) (*dialect.Object, func() e
 // customer and product: if it exists, the message is added to it and the
 // answer names it (message "Message added to the existing conversation."),
 // so a client that creates twice loses nothing.
-func (h *Handler) createConversation(c *call) error {
-	if c.actor.Kind() != parley.ActorUser {
-		return &dialect.Problem{Status: http.StatusForbidden, Message: "Only customers can start a conversation about a product."}
+func (d *dialect) createConversation(c *httpapi.Call) error {
+	if c.Actor.Kind() != parley.ActorUser {
+		p := httpapi.NewProblem(httpapi.CodePermission)
+		p.Err = &parley.PermissionError{Reason: "only customers start a conversation about a product"}
+		return p
 	}
-	o, done, err := h.decode(c, fProductID, fMessage)
+	o, done, err := decode(c, fProductID, fMessage)
 	if err != nil {
 		return err
 	}
@@ -347,16 +299,16 @@ func (h *Handler) createConversation(c *call) error {
 	if err := done(); err != nil {
 		return err
 	}
-	ctx := c.r.Context()
-	prod, err := h.cfg.Catalog.Product(ctx, c.actor.Channel(), productID)
+	ctx := c.R.Context()
+	prod, err := d.opts.Catalog.Product(ctx, c.Actor.Channel(), productID)
 	switch {
 	case errors.Is(err, ErrUnknownProduct):
-		return invalid(map[string][]string{fProductID: {"The selected product id is invalid."}})
+		return httpapi.Invalid(fProductID, "The selected product id is invalid.")
 	case err != nil:
-		return fmt.Errorf("chatv2: catalog: product %q: %w", dialect.Clip(productID, 64), err)
+		return fmt.Errorf("chatv2: catalog: product %q: %w", wire.Clip(productID, 64), err)
 	}
-	key := c.r.Header.Get(idempotencyHeader)
-	res, err := h.svc.Start(ctx, c.actor, parley.StartRequest{
+	key := c.R.Header.Get(idempotencyHeader)
+	res, err := d.svc.Start(ctx, c.Actor, parley.StartRequest{
 		Type: conversation.TypeMessage, DataSourceID: prod.DataSourceID, Item: conversation.Product(productID),
 		Subject: title, Content: content, IdempotencyKey: key,
 	})
@@ -368,7 +320,7 @@ func (h *Handler) createConversation(c *call) error {
 		if key != "" {
 			key = "existing:" + key
 		}
-		res, err = h.svc.Post(ctx, c.actor, parley.PostRequest{ConversationID: exists.ID, Content: content, IdempotencyKey: key})
+		res, err = d.svc.Post(ctx, c.Actor, parley.PostRequest{ConversationID: exists.ID, Content: content, IdempotencyKey: key})
 		note = "Message added to the existing conversation"
 	}
 	if err != nil {
@@ -384,15 +336,15 @@ func (h *Handler) createConversation(c *call) error {
 	if s := res.Conversation.Subject; s != "" {
 		out.Title = &s
 	}
-	dialect.WriteJSON(c.w, http.StatusOK, out)
+	c.JSON(http.StatusOK, out)
 	return nil
 }
 
 // insertMessage serves POST /api/v2/chat/insert-message with
 // {conversation_id, message}: the created message, in a collection
 // ({"data": [message]}).
-func (h *Handler) insertMessage(c *call) error {
-	o, done, err := h.decode(c, fConversationID, fMessage)
+func (d *dialect) insertMessage(c *httpapi.Call) error {
+	o, done, err := decode(c, fConversationID, fMessage)
 	if err != nil {
 		return err
 	}
@@ -400,13 +352,13 @@ func (h *Handler) insertMessage(c *call) error {
 	if err := done(); err != nil {
 		return err
 	}
-	res, err := h.svc.Post(c.r.Context(), c.actor, parley.PostRequest{
-		ConversationID: id, Content: content, IdempotencyKey: c.r.Header.Get(idempotencyHeader),
+	res, err := d.svc.Post(c.R.Context(), c.Actor, parley.PostRequest{
+		ConversationID: id, Content: content, IdempotencyKey: c.R.Header.Get(idempotencyHeader),
 	})
 	if err != nil {
 		return err
 	}
-	dialect.WriteJSON(c.w, http.StatusOK, dataJSON{Data: renderMessages([]message.Message{res.Message})})
+	c.JSON(http.StatusOK, dataJSON{Data: renderMessages([]message.Message{res.Message})})
 	return nil
 }
 
@@ -418,25 +370,24 @@ func (h *Handler) insertMessage(c *call) error {
 // Config.MaxWait) it answers as soon as there is a message, or with an
 // empty list after N seconds; the server's WriteTimeout is extended for
 // the wait.
-func (h *Handler) newMessages(c *call) error {
-	id, err := pathID(c.r, fConversationID, false)
+func (d *dialect) newMessages(c *httpapi.Call) error {
+	id, err := pathID(c.R, fConversationID, false)
 	if err != nil {
 		return err
 	}
-	after, err := pathID(c.r, fLastMessageID, true)
+	after, err := pathID(c.R, fLastMessageID, true)
 	if err != nil {
 		return err
 	}
-	wait, ok := httpapi.ParseWait(c.r.URL.Query().Get(qWait), max(h.cfg.MaxWait, 0))
-	if !ok {
-		return invalid(map[string][]string{qWait: {"must be a whole number of seconds"}})
+	wait, err := c.ParseWait(qWait, c.R.URL.Query().Get(qWait))
+	if err != nil {
+		return err
 	}
-	httpapi.AllowWait(c.w, wait)
-	msgs, err := h.svc.WaitFor(c.r.Context(), c.actor, id, after, MaxPerPage, wait)
+	msgs, err := c.WaitMessages(d.svc, c.Actor, id, after, MaxPerPage, wait)
 	if err != nil {
 		return err
 	}
 	slices.Reverse(msgs)
-	dialect.WriteJSON(c.w, http.StatusOK, dataJSON{Data: renderMessages(msgs)})
+	c.JSON(http.StatusOK, dataJSON{Data: renderMessages(msgs)})
 	return nil
 }

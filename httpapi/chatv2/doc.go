@@ -3,11 +3,16 @@
 // API can move to Parley unchanged: customers talk with the seller of a
 // product, one conversation per customer and product.
 //
-//	h, err := chatv2.New(svc, chatv2.Config{
-//		Authenticator: auth,    // an httpapi.Authenticator
-//		Catalog:       catalog, // who sells a product
+//	chat, err := chatv2.Dialect(svc, chatv2.Options{
+//		Catalog: catalog, // who sells a product
 //	})
+//	h, err := httpapi.New(httpapi.Config{Authenticator: auth}, chat)
 //	mux.Handle("/api/v2/chat/", h)
+//
+// alone, or beside other dialects in the same httpapi.New; the kit (package
+// httpapi) reads bodies strictly, bounds long polls, builds links from its
+// BaseURL (relative without one) and logs. Its OpenAPI 3.1 description is
+// served at /api/v2/chat/openapi.json without authentication.
 //
 // # Routes
 //
@@ -49,7 +54,7 @@
 // next_page_url (null on the last page). For clients written against a
 // numbered paginator, ?page=N is accepted too (it is reached by following
 // the cursors from the first page, so it is allowed only within the first
-// Config.MaxPageDepth items) and answers with current_page; a page past
+// the kit's Config.MaxPageDepth items) and answers with current_page; a page past
 // the end is empty. per_page sets the page size (default 10, at most 100).
 // There is no total and no previous link.
 //
@@ -74,7 +79,8 @@
 // them), most recent first, at most 100: the oldest 100 when more are new,
 // so a client that goes on from the newest id it got misses nothing. It
 // accepts ?wait=N: with no new message it waits up to N seconds (capped by
-// Config.MaxWait, 30 s by default) and answers as soon as one is posted,
+// the kit's WaitLimits, 30 s by default; bounded per actor and in all,
+// beyond which it is 429 with Retry-After) and answers as soon as one is posted,
 // or with {"data": []} when the time is up. Waiting costs no store query
 // while nothing is posted (parley.Service.Wait). It does not mark messages
 // read; viewing messages/{conversation_id} does.

@@ -20,6 +20,7 @@ import (
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/httpapi/chatv2"
+	"github.com/parleyhq/parley/httpapi/internal/kittest"
 )
 
 const (
@@ -161,13 +162,13 @@ func TestChat_Paging(t *testing.T) {
 		require.NotNil(t, p.CurrentPage)
 		assert.Equal(t, 1, *p.CurrentPage)
 		assert.Equal(t, 10, p.PerPage)
-		assert.Equal(t, e.url+pConvs, p.Path)
+		assert.Equal(t, pConvs, p.Path, "relative without a BaseURL")
 		assert.Nil(t, p.PrevCursor)
 		assert.Nil(t, p.PrevPageURL)
 		got := ids(p.Data)
 		for p.NextPageURL != nil {
-			require.True(t, strings.HasPrefix(*p.NextPageURL, e.url+pConvs+"?cursor="), *p.NextPageURL)
-			r := doReq(t, http.MethodGet, *p.NextPageURL, tokUser1, nil, nil)
+			require.True(t, strings.HasPrefix(*p.NextPageURL, pConvs+"?cursor="), *p.NextPageURL)
+			r := e.do(http.MethodGet, *p.NextPageURL, tokUser1, nil)
 			require.Equal(t, http.StatusOK, r.Status, r.Raw)
 			p = page{}
 			r.JSON(t, &p)
@@ -182,7 +183,7 @@ func TestChat_Paging(t *testing.T) {
 		assert.Equal(t, want[:20], ids(p.Data))
 		require.NotNil(t, p.NextPageURL)
 		assert.Contains(t, *p.NextPageURL, "per_page=20")
-		r := doReq(t, http.MethodGet, *p.NextPageURL, tokUser1, nil, nil)
+		r := e.do(http.MethodGet, *p.NextPageURL, tokUser1, nil)
 		var p2 page
 		r.JSON(t, &p2)
 		assert.Equal(t, want[20:], ids(p2.Data))
@@ -212,7 +213,7 @@ func TestChat_Paging(t *testing.T) {
 		require.Len(t, p.Data, 10)
 		assert.Equal(t, "answer 13", p.Data[0]["message"], "most recent first")
 		require.NotNil(t, p.NextPageURL)
-		r := doReq(t, http.MethodGet, *p.NextPageURL, tokUser1, nil, nil)
+		r := e.do(http.MethodGet, *p.NextPageURL, tokUser1, nil)
 		var p2 page
 		r.JSON(t, &p2)
 		require.Len(t, p2.Data, 5)
@@ -308,7 +309,7 @@ func TestChat_BadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := doReq(t, c.method, e.url+c.path, c.token, c.body, c.header)
+			r := e.DoURL(c.method, e.url+c.path, c.token, c.body, c.header)
 			require.Equal(t, c.status, r.Status, r.Raw)
 			assert.Equal(t, "application/json; charset=utf-8", r.Header.Get("Content-Type"))
 			got := r.Object(t)
@@ -339,15 +340,15 @@ func TestChat_Idempotency(t *testing.T) {
 	e := newEnv(t)
 	key := http.Header{"Idempotency-Key": {"create-1"}}
 	body := obj{"product_id": 1, "title": "t", "message": "hello"}
-	r1 := doReq(t, http.MethodPost, e.url+pCreate, tokUser1, body, key)
-	r2 := doReq(t, http.MethodPost, e.url+pCreate, tokUser1, body, key)
+	r1 := e.DoURL(http.MethodPost, e.url+pCreate, tokUser1, body, key)
+	r2 := e.DoURL(http.MethodPost, e.url+pCreate, tokUser1, body, key)
 	require.Equal(t, http.StatusOK, r1.Status, r1.Raw)
 	assert.Equal(t, r1.Raw, r2.Raw, "a retried create is answered the same")
 
 	again := http.Header{"Idempotency-Key": {"create-2"}}
 	body["message"] = "second"
-	r3 := doReq(t, http.MethodPost, e.url+pCreate, tokUser1, body, again)
-	r4 := doReq(t, http.MethodPost, e.url+pCreate, tokUser1, body, again)
+	r3 := e.DoURL(http.MethodPost, e.url+pCreate, tokUser1, body, again)
+	r4 := e.DoURL(http.MethodPost, e.url+pCreate, tokUser1, body, again)
 	require.Equal(t, http.StatusOK, r3.Status, r3.Raw)
 	assert.Equal(t, r3.Raw, r4.Raw, "a retried create into the existing conversation too")
 	id := strconv.FormatInt(int64(r1.Object(t)["conversation_id"].(float64)), 10)
@@ -357,7 +358,7 @@ func TestChat_Idempotency(t *testing.T) {
 // TestChat_Wait: get-new-messages with ?wait answers as soon as a message
 // is posted, and with an empty list when the time is up.
 func TestChat_Wait(t *testing.T) {
-	e := newEnv(t, func(_ *parley.Options, c *chatv2.Config) { c.MaxWait = 2 * time.Second })
+	e := newEnv(t, maxWait(2*time.Second))
 	r := e.do(http.MethodPost, pCreate, tokUser1, obj{"product_id": 1, "message": "anyone?"})
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
 	convID := int64(r.Object(t)["conversation_id"].(float64))
@@ -365,23 +366,25 @@ func TestChat_Wait(t *testing.T) {
 
 	t.Run("AnswersWhenAMessageArrives", func(t *testing.T) {
 		const waiters = 20
-		base := e.st.after.Load()
+		base := e.st.After.Load()
 		var wg sync.WaitGroup
 		got := make(chan response, waiters)
 		for range waiters {
 			wg.Go(func() {
 				// wait=3600 is capped at MaxWait (2 s); the post comes well before.
-				got <- doReq(t, http.MethodGet, e.url+newPath(convID, first)+"?wait=3600", tokUser1, nil, nil)
+				got <- e.DoURL(http.MethodGet, e.url+newPath(convID, first)+"?wait=3600", tokUser1, nil, nil)
 			})
 		}
-		// Each waiter reads once, then waits without reading.
-		require.Eventually(t, func() bool { return e.st.after.Load() >= base+waiters }, 5*time.Second, 5*time.Millisecond)
+		// Each waiter reads once, and their shared wait once; then they wait
+		// without reading.
+		require.Eventually(t, func() bool { return e.st.After.Load() >= base+waiters+1 }, 5*time.Second, 5*time.Millisecond)
 		time.Sleep(50 * time.Millisecond)
-		assert.Equal(t, base+waiters, e.st.after.Load(), "no reads while waiting")
+		assert.Equal(t, base+waiters+1, e.st.After.Load(), "no reads while waiting")
 		p := e.do(http.MethodPost, pInsert, tokSeller1, obj{"conversation_id": convID, "message": "here"})
 		require.Equal(t, http.StatusOK, p.Status, p.Raw)
 		want := data(t, p)[0]["id"]
 		wg.Wait()
+		assert.Equal(t, base+waiters+2, e.st.After.Load(), "one read answers every waiter")
 		close(got)
 		for r := range got {
 			require.Equal(t, http.StatusOK, r.Status, r.Raw)
@@ -428,7 +431,7 @@ func TestChat_WaitScale(t *testing.T) {
 		// only catches a waiter that was not woken by the post.
 		maxLatency = 5 * time.Second
 	)
-	e := newEnv(t)
+	e := newEnv(t, maxWait(30*time.Second))
 	ctx := context.Background()
 	type conv struct{ id, last int64 }
 	convs := make([]conv, conversations)
@@ -449,7 +452,7 @@ func TestChat_WaitScale(t *testing.T) {
 		err  error
 	}
 	results := make(chan got, clients)
-	base := e.st.after.Load()
+	base := e.st.After.Load()
 	var wg sync.WaitGroup
 	for i := range clients {
 		c, n := convs[i%conversations], i%conversations
@@ -478,11 +481,11 @@ func TestChat_WaitScale(t *testing.T) {
 			results <- g
 		})
 	}
-	require.Eventually(t, func() bool { return e.st.after.Load() == base+clients }, 30*time.Second, 10*time.Millisecond,
-		"every client read once and waits")
-	reads := e.st.after.Load() + e.st.get.Load()
+	require.Eventually(t, func() bool { return e.st.After.Load() == base+clients+conversations }, 30*time.Second, 10*time.Millisecond,
+		"every client read once, each conversation's shared wait once, and they wait")
+	reads := e.st.After.Load() + e.st.Get.Load()
 	time.Sleep(200 * time.Millisecond)
-	idleReads := e.st.after.Load() + e.st.get.Load() - reads
+	idleReads := e.st.After.Load() + e.st.Get.Load() - reads
 	assert.Zero(t, idleReads, "no store query while the clients wait")
 
 	latencies := make([]time.Duration, 0, clients)
@@ -512,21 +515,22 @@ func TestChat_WaitScale(t *testing.T) {
 // TestChat_WaitOutlivesWriteTimeout: a long poll longer than the server's
 // WriteTimeout is still answered.
 func TestChat_WaitOutlivesWriteTimeout(t *testing.T) {
-	e := newEnv(t, func(_ *parley.Options, c *chatv2.Config) { c.MaxWait = 2 * time.Second })
+	e := newEnv(t, maxWait(2*time.Second))
 	r := e.do(http.MethodPost, pCreate, tokUser1, obj{"product_id": 1, "message": "anyone?"})
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
 	convID := int64(r.Object(t)["conversation_id"].(float64))
 	last := data(t, e.do(http.MethodGet, newPath(convID, 0), tokUser1, nil))[0]["id"]
 
-	h, err := chatv2.New(e.svc, chatv2.Config{
-		Authenticator: httpapi.AuthenticatorFunc(testAuth), Catalog: chatv2.CatalogFunc(testCatalog), MaxWait: 2 * time.Second,
-	})
+	d := kittest.Must(t)(chatv2.Dialect(e.svc, chatv2.Options{Catalog: chatv2.CatalogFunc(testCatalog)}))
+	h, err := httpapi.New(httpapi.Config{
+		Authenticator: httpapi.AuthenticatorFunc(kittest.Auth), Waits: httpapi.NewWaits(httpapi.WaitLimits{MaxWait: 2 * time.Second}),
+	}, d)
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config.WriteTimeout = 500 * time.Millisecond
 	srv.Start()
 	t.Cleanup(srv.Close)
-	got := doReq(t, http.MethodGet, srv.URL+newPath(convID, last)+"?wait=1", tokUser1, nil, nil)
+	got := e.DoURL(http.MethodGet, srv.URL+newPath(convID, last)+"?wait=1", tokUser1, nil, nil)
 	require.Equal(t, http.StatusOK, got.Status, got.Raw)
 	assert.Equal(t, `{"data":[]}`+"\n", got.Raw)
 }

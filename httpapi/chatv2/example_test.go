@@ -44,7 +44,11 @@ func Example() {
 		}
 		return chatv2.Product{DataSourceID: "1", ShopName: "Test Shop", ShopLogo: "https://shop.example/logo.png"}, nil
 	})
-	h, err := chatv2.New(svc, chatv2.Config{Authenticator: auth, Catalog: catalog})
+	chat, err := chatv2.Dialect(svc, chatv2.Options{Catalog: catalog})
+	if err != nil {
+		panic(err)
+	}
+	h, err := httpapi.New(httpapi.Config{Authenticator: auth}, chat)
 	if err != nil {
 		panic(err)
 	}

@@ -1,105 +1,78 @@
 package chatv2
 
 import (
-	"errors"
+	_ "embed"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
-	"github.com/parleyhq/parley/httpapi/internal/dialect"
+	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 )
 
-// Handler serves seed 002's chat API over a parley.Service. Create it with
-// New; it is safe for concurrent use.
-type Handler struct {
-	svc *parley.Service
-	cfg Config
-	mux *http.ServeMux
+// basePath is seed 002's path of the chat API.
+const basePath = "/api/v2/chat"
+
+// OpenAPIPath is where the dialect's OpenAPI 3.1 description is served,
+// below the kit's Prefix, without authentication.
+const OpenAPIPath = basePath + "/openapi.json"
+
+//go:embed openapi.json
+var openAPI []byte
+
+// dialect is seed 002's dialect over a Service.
+type dialect struct {
+	svc  *parley.Service
+	opts Options
 }
 
-var _ http.Handler = (*Handler)(nil)
-
-// New returns the Handler for svc. It validates cfg and fills its zero
-// fields with the defaults.
-func New(svc *parley.Service, cfg Config) (*Handler, error) {
-	if svc == nil {
-		return nil, errors.New("chatv2: Service is nil")
-	}
-	cfg, err := cfg.withDefaults()
+// Dialect returns seed 002's dialect over svc, to serve with httpapi.New
+// alone or beside others.
+func Dialect(svc *parley.Service, opts Options) (*httpapi.Dialect, error) {
+	opts, err := opts.withDefaults(svc)
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux()}
-	base := cfg.Prefix + "/api/v2/chat"
-	h.handle("GET "+base+"/conversations", h.conversations)
-	h.handle("GET "+base+"/messages/{conversation_id}", h.messages)
-	h.handle("POST "+base+"/create-conversation", h.createConversation)
-	h.handle("POST "+base+"/insert-message", h.insertMessage)
-	h.handle("GET "+base+"/get-new-messages/{conversation_id}/{last_message_id}", h.newMessages)
-	return h, nil
+	d := &dialect{svc: svc, opts: opts}
+	route := func(method, path string, serve func(c *httpapi.Call) error) httpapi.Route {
+		return httpapi.Route{Method: method, Path: basePath + path, Admit: admit, Serve: serve}
+	}
+	return &httpapi.Dialect{
+		Name: "chatv2",
+		Routes: []httpapi.Route{
+			route(http.MethodGet, "/conversations", d.conversations),
+			route(http.MethodGet, "/messages/{conversation_id}", d.messages),
+			route(http.MethodPost, "/create-conversation", d.createConversation),
+			route(http.MethodPost, "/insert-message", d.insertMessage),
+			route(http.MethodGet, "/get-new-messages/{conversation_id}/{last_message_id}", d.newMessages),
+		},
+		Render:      render,
+		Fields:      fieldNames,
+		ContentType: "application/json; charset=utf-8",
+		OpenAPI:     openAPI,
+		OpenAPIPath: OpenAPIPath,
+	}, nil
 }
 
-// call is one request being served.
-type call struct {
-	w     http.ResponseWriter
-	r     *http.Request
-	actor parley.Actor
+// admit lets users (customers) and sellers call; an integration has no
+// field to name the party it would act for.
+func admit(c *httpapi.Call) error {
+	if k := c.Actor.Kind(); k != parley.ActorUser && k != parley.ActorSeller {
+		p := httpapi.NewProblem(httpapi.CodePermission)
+		p.Err = &parley.PermissionError{Reason: k.String() + " cannot use the chat API"}
+		return p
+	}
+	return nil
 }
 
 // side is the caller's side of its conversations.
-func (c *call) side() conversation.Side {
-	if c.actor.Kind() == parley.ActorSeller {
+func side(c *httpapi.Call) conversation.Side {
+	if c.Actor.Kind() == parley.ActorSeller {
 		return conversation.SideSeller
 	}
 	return conversation.SideUser
-}
-
-// handle registers fn for pattern, behind authentication: users and
-// sellers may call.
-func (h *Handler) handle(pattern string, fn func(c *call) error) {
-	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		c := &call{w: w, r: r}
-		a, err := h.cfg.Authenticator.Authenticate(r)
-		if err != nil {
-			h.fail(c, &dialect.Problem{Status: http.StatusUnauthorized, Message: "Unauthenticated.", Err: err})
-			return
-		}
-		if a.Kind() != parley.ActorUser && a.Kind() != parley.ActorSeller {
-			h.fail(c, &dialect.Problem{Status: http.StatusForbidden, Message: "This action is unauthorized.",
-				Err: fmt.Errorf("%s may not use the chat API", a)})
-			return
-		}
-		c.actor = a
-		if err := fn(c); err != nil {
-			h.fail(c, err)
-		}
-	})
-}
-
-// ServeHTTP serves a request. Unknown paths are 404 and known paths with
-// another method 405, in JSON; a panic becomes a logged 500.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := &call{w: w, r: r}
-	defer dialect.Recover(h.cfg.Logger, r, func(p *dialect.Problem) { h.fail(c, p) })
-	if _, pattern := h.mux.Handler(r); pattern == "" {
-		h.noRoute(c)
-		return
-	}
-	h.mux.ServeHTTP(w, r)
-}
-
-// noRoute answers a request that no route matches: 405 with an Allow
-// header if the path exists with other methods, else 404.
-func (h *Handler) noRoute(c *call) {
-	if allow := dialect.Allowed(h.mux, c.r); allow != "" {
-		c.w.Header().Set("Allow", allow)
-		h.fail(c, &dialect.Problem{Status: http.StatusMethodNotAllowed,
-			Message: fmt.Sprintf("The %s method is not supported for this route.", dialect.Clip(c.r.Method, 20))})
-		return
-	}
-	h.fail(c, &dialect.Problem{Status: http.StatusNotFound, Message: "Not found."})
 }
 
 // errorJSON is the body of every error: Laravel's {message, errors} with
@@ -112,35 +85,50 @@ type errorJSON struct {
 
 // fieldNames maps the Service's field names to seed 002's.
 var fieldNames = map[string]string{
-	parley.FieldMessageContent: fMessage,
-	parley.FieldSubject:        fTitle,
-	parley.FieldItemID:         fProductID,
-	parley.FieldDataSource:     fProductID,
-	parley.FieldConversation:   fConversationID,
-	parley.FieldMessage:        fLastMessageID,
-	parley.FieldLimit:          qPerPage,
-	parley.FieldCursor:         qCursor,
-	parley.FieldIdempotencyKey: "Idempotency-Key",
+	parley.FieldChannel:          "channel",
+	parley.FieldUser:             "user_id",
+	parley.FieldDataSource:       fProductID,
+	parley.FieldConversationType: "type",
+	parley.FieldItemContent:      fProductID,
+	parley.FieldItemID:           fProductID,
+	parley.FieldSubject:          fTitle,
+	parley.FieldMessageContent:   fMessage,
+	parley.FieldLanguage:         "language",
+	parley.FieldConversation:     fConversationID,
+	parley.FieldMessage:          fLastMessageID,
+	parley.FieldIdempotencyKey:   "Idempotency-Key",
+	parley.FieldStatus:           "status",
+	parley.FieldSender:           "user_id",
+	parley.FieldLimit:            qPerPage,
+	parley.FieldCursor:           qCursor,
+	parley.FieldFilter:           "filter",
 }
 
-// fail answers a request with the response for err. Validation errors are
-// 422 with one sentence per field, as Laravel words them; server errors
-// are logged and answered without detail.
-func (h *Handler) fail(c *call, err error) {
-	p := dialect.Classify(err)
-	body := errorJSON{Message: p.Message}
-	if p.Status == http.StatusBadRequest && len(p.Fields) > 0 {
-		p.Status = http.StatusUnprocessableEntity // Laravel's validation status
-	}
-	if len(p.Fields) > 0 {
+// render writes a Problem as Laravel does, with seed 002's result flag:
+// invalid input is 422 with one sentence per field, an unauthenticated
+// request 401 "Unauthenticated.", a server error "Server Error".
+func render(c *httpapi.Call, p *httpapi.Problem) {
+	status, body := p.Status, errorJSON{Message: p.Message}
+	switch p.Code {
+	case httpapi.CodeInvalid:
+		status = http.StatusUnprocessableEntity // Laravel's validation status
 		body.Message = "The given data was invalid."
-		body.Errors = dialect.FieldErrors(err, p.Fields, fieldNames, sentence)
-	}
-	if p.Status == http.StatusInternalServerError {
+		body.Errors = map[string][]string{}
+		for field, reasons := range p.Fields {
+			for _, r := range reasons {
+				body.Errors[field] = append(body.Errors[field], sentence(field, r))
+			}
+		}
+	case httpapi.CodeUnauthenticated:
+		body.Message = "Unauthenticated."
+	case httpapi.CodePermission:
+		body.Message = "This action is unauthorized."
+	case httpapi.CodeMethodNotAllowed:
+		body.Message = fmt.Sprintf("The %s method is not supported for this route.", wire.Clip(c.R.Method, 20))
+	case httpapi.CodeServerError:
 		body.Message = "Server Error"
 	}
-	dialect.Log(c.r.Context(), h.cfg.Logger, c.r, p)
-	dialect.WriteJSON(c.w, p.Status, body)
+	c.JSON(status, body)
 }
 
 // sentence words a reason about a field as Laravel does: "The message
@@ -157,27 +145,16 @@ func sentence(field, reason string) string {
 	return "The " + name + " " + strings.TrimSuffix(reason, ".") + "."
 }
 
-// invalid returns the 422 for fields that failed decoding or a check of
-// the handler's own; reasons are worded by sentence.
-func invalid(fields map[string][]string) error {
-	return &dialect.Problem{Status: http.StatusUnprocessableEntity, Message: "The given data was invalid.", Fields: fields}
-}
-
-// typeErrors turns an Object's type errors into field reasons.
-func typeErrors(errs []dialect.TypeError) map[string][]string {
-	if len(errs) == 0 {
-		return nil
-	}
-	out := map[string][]string{}
+// typeErrors adds an Object's type errors to fields.
+func typeErrors(fields httpapi.Fields, errs []httpapi.TypeError) {
 	for _, e := range errs {
 		reason := "must be a string"
 		switch e.Want {
-		case dialect.WantInteger:
+		case httpapi.WantInteger:
 			reason = "must be an integer"
-		case dialect.WantID:
+		case httpapi.WantID:
 			reason = "must be a string or an integer"
 		}
-		out[e.Field] = append(out[e.Field], reason)
+		fields.Add(e.Field, reason)
 	}
-	return out
 }

@@ -1,58 +1,31 @@
 package chatv2_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/httpapi/chatv2"
-	"github.com/parleyhq/parley/message"
-	"github.com/parleyhq/parley/store/memory"
+	"github.com/parleyhq/parley/httpapi/internal/kittest"
 )
 
 // The tokens of the test world.
 const (
-	tokUser1   = "Token user-545382"
-	tokUser2   = "Token user-545383"
-	tokGuest   = "Token guest-1001"
-	tokSeller1 = "Token seller-1"
-	tokSeller2 = "Token seller-2"
-	tokChannel = "Token channel-1"
+	tokUser1   = kittest.TokUser1
+	tokUser2   = kittest.TokUser2
+	tokGuest   = kittest.TokGuest
+	tokSeller1 = kittest.TokSeller1
+	tokSeller2 = kittest.TokSeller2
+	tokChannel = kittest.TokChannel
 )
-
-func testAuth(r *http.Request) (parley.Actor, error) {
-	switch r.Header.Get("Authorization") {
-	case tokUser1:
-		return parley.User("1", "545382"), nil
-	case tokUser2:
-		return parley.User("1", "545383"), nil
-	case tokGuest:
-		return parley.Guest("1", "1001"), nil
-	case tokSeller1:
-		return parley.Seller("1", "1"), nil
-	case tokSeller2:
-		return parley.Seller("1", "2"), nil
-	case tokChannel:
-		return parley.Integration("1"), nil
-	}
-	return parley.Actor{}, errors.New("unknown token")
-}
 
 // testCatalog: product 1 and products p1, p2, ... are Test Shop's (data
 // source 1), product 2 is Sin's Shop's, product 9 is the marketplace's
@@ -74,120 +47,39 @@ func testCatalog(_ context.Context, channel, id string) (chatv2.Product, error) 
 	return chatv2.Product{}, fmt.Errorf("product %s: %w", id, chatv2.ErrUnknownProduct)
 }
 
-// stepClock starts at a fixed time and moves one second at every reading.
-func stepClock() func() time.Time {
-	var mu sync.Mutex
-	t := time.Date(2024, 1, 18, 7, 52, 37, 92395000, time.UTC)
-	return func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		t = t.Add(time.Second)
-		return t
-	}
-}
-
-// env is the chat API on a real listener over a memory store.
+// env is the chat API on a real listener over a counting memory store.
 type env struct {
+	*kittest.Env
 	t   *testing.T
 	svc *parley.Service
-	st  *countingStore
+	st  *kittest.CountingStore
 	url string
 }
 
-// countingStore is a memory store that counts the reads waiting clients
-// would cost.
-type countingStore struct {
-	*memory.Store
-	after, get atomic.Int64
-}
+type option = func(*parley.Options, *httpapi.Config, *chatv2.Options)
 
-func (s *countingStore) MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error) {
-	s.after.Add(1)
-	return s.Store.MessagesAfter(ctx, q)
-}
-
-func (s *countingStore) GetConversation(ctx context.Context, id int64) (conversation.Conversation, error) {
-	s.get.Add(1)
-	return s.Store.GetConversation(ctx, id)
-}
-
-func newEnv(t *testing.T, opts ...func(*parley.Options, *chatv2.Config)) *env {
+func newEnv(t *testing.T, opts ...option) *env {
 	t.Helper()
-	po := parley.DefaultOptions()
-	po.Now = stepClock()
-	po.Logger = slog.New(slog.DiscardHandler)
-	cfg := chatv2.Config{
-		Authenticator: httpapi.AuthenticatorFunc(testAuth),
-		Catalog:       chatv2.CatalogFunc(testCatalog),
-		Logger:        po.Logger,
+	clock := func(po *parley.Options, _ *httpapi.Config, _ *chatv2.Options) {
+		po.Now = kittest.StepClock(time.Date(2024, 1, 18, 7, 52, 37, 92395000, time.UTC))
 	}
-	for _, o := range opts {
-		o(&po, &cfg)
+	e := kittest.Build(t, nil, chatv2.Options{Catalog: chatv2.CatalogFunc(testCatalog)}, chatv2.Dialect, append([]option{clock}, opts...)...)
+	return &env{Env: e, t: t, svc: e.Svc, st: e.Store, url: e.URL}
+}
+
+// maxWait sets the longest wait.
+func maxWait(d time.Duration) option {
+	return func(_ *parley.Options, c *httpapi.Config, _ *chatv2.Options) {
+		c.Waits = httpapi.NewWaits(httpapi.WaitLimits{MaxWait: d, PerActor: 2000, Total: 2000})
 	}
-	st := &countingStore{Store: memory.New()}
-	t.Cleanup(func() { _ = st.Close() })
-	svc, err := parley.New(st, po)
-	require.NoError(t, err)
-	h, err := chatv2.New(svc, cfg)
-	require.NoError(t, err)
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &env{t: t, svc: svc, st: st, url: srv.URL}
 }
 
-type response struct {
-	Status int
-	Header http.Header
-	Raw    string
-}
-
-func (r response) JSON(t *testing.T, v any) {
-	t.Helper()
-	require.NoError(t, json.Unmarshal([]byte(r.Raw), v), "body: %s", r.Raw)
-}
-
-func (r response) Object(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	r.JSON(t, &m)
-	return m
-}
+type response = kittest.Response
 
 // do sends a request; body is JSON-encoded unless it is a string.
 func (e *env) do(method, path, token string, body any) response {
 	e.t.Helper()
-	return doReq(e.t, method, e.url+path, token, body, nil)
-}
-
-func doReq(t *testing.T, method, url, token string, body any, header http.Header) response {
-	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		require.NoError(t, err)
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, url, rd)
-	require.NoError(t, err)
-	if token != "" {
-		req.Header.Set("Authorization", token)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
+	return e.Do(method, path, token, body, nil)
 }
 
 // page is a decoded listing.
@@ -231,3 +123,26 @@ func ids(items []map[string]any) []int64 {
 }
 
 type obj = map[string]any
+
+// harness speaks seed 002 to the shared hardening suite.
+func harness() kittest.Harness {
+	return kittest.Harness{
+		NewEnv: func(t *testing.T, configure func(*httpapi.Config)) *kittest.Env {
+			return newEnv(t, kittest.KitOnly[chatv2.Options](configure)).Env
+		},
+		Start: func(e *kittest.Env, i int) (string, int64) {
+			return e.Created(e.Do(http.MethodPost, "/api/v2/chat/create-conversation", tokUser1,
+				obj{"product_id": fmt.Sprintf("p%d", i), "message": "hello"}, nil), "conversation_id")
+		},
+		Post: func(ref, content string) (string, string, string) {
+			return http.MethodPost, "/api/v2/chat/insert-message", `{"conversation_id": ` + ref + `, "message": ` + content + `}`
+		},
+		ContentField:  "message",
+		InvalidStatus: http.StatusUnprocessableEntity,
+		Read:          func(ref string, _ int64) string { return "/api/v2/chat/messages/" + ref },
+		Listing:       "/api/v2/chat/conversations?per_page=1",
+		Wait: func(_ string, ref string, _, after int64, seconds int) string {
+			return fmt.Sprintf("/api/v2/chat/get-new-messages/%s/%d?wait=%d", ref, after, seconds)
+		},
+	}
+}

@@ -4,65 +4,42 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"strings"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/httpapi"
 )
 
-// Defaults applied by New to the zero fields of a Config.
+// Defaults applied to the zero fields of Options.
 const (
 	// DefaultPageSize is how many of a conversation's newest messages a
 	// response carries.
 	DefaultPageSize = 50
 	// MaxPageSize caps the pageSize query parameter.
 	MaxPageSize = 100
-	// DefaultMaxBodyBytes bounds request bodies (64 KiB).
-	DefaultMaxBodyBytes = 64 << 10
 )
 
-// Config configures a Handler. Only Authenticator is required.
-type Config struct {
-	// Authenticator tells who is calling. A user (a guest, or a
-	// registered user) creates conversations; users and sellers (the
-	// outlet's staff) read them and add messages.
-	Authenticator httpapi.Authenticator
-
+// Options configure seed 001's dialect. All are optional.
+type Options struct {
 	// Directory supplies the fields the program owns: outlet names,
 	// property codes, service center names, guest names, rooms and
-	// languages. Optional: without it those fields are null (guest names
-	// then come from the attributes stored when the conversation
-	// started, see parley.Options.Lookup).
+	// languages. Without it those fields are null (guest names then come
+	// from the attributes stored when the conversation started, see
+	// parley.Options.Lookup).
 	Directory Directory
 
-	// DefaultOutlet picks the outlet of a conversation created without an
-	// outletCode (seed 001: the first available outlet) for the guest
-	// guestID. Optional: without it, an empty outletCode is 400.
-	DefaultOutlet func(ctx context.Context, channel, guestID string) (string, error)
-
 	// Session checks the sessionToken of a request and returns the token
-	// to send back. Optional: without it any non-empty token is accepted
-	// and echoed.
+	// to send back. Without it any non-empty token is accepted and echoed.
 	Session SessionFunc
 
-	// Prefix is the path under which the handler is mounted (no trailing
-	// slash); routes are matched below it, at
-	// Prefix+"/API/V40/Interactive/Messages/Conversations". Leave it empty
-	// when mounting at the root.
-	Prefix string
+	// DefaultOutlet picks the outlet of a conversation whose create
+	// request leaves outletCode empty (seed 001: "the first available
+	// outlet will be selected"). Without it, outletCode is required.
+	DefaultOutlet func(ctx context.Context, channel, userID string) (string, error)
 
 	// PageSize is how many of a conversation's newest messages a response
 	// carries when the request names none; 0 means DefaultPageSize. At
 	// most MaxPageSize.
 	PageSize int
-
-	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
-	MaxBodyBytes int64
-
-	// Logger receives server errors and, at debug level, rejected
-	// requests. nil means slog.Default().
-	Logger *slog.Logger
 }
 
 // SessionFunc checks the sessionToken a request carries for the
@@ -127,33 +104,15 @@ func (d *StaticDirectory) Guest(_ context.Context, _, id string) (Guest, error) 
 	return g, nil
 }
 
-// withDefaults validates c and fills its zero fields.
-func (c Config) withDefaults() (Config, error) {
+// withDefaults validates o (and that svc is set) and fills its zero
+// fields.
+func (o Options) withDefaults(svc *parley.Service) (Options, error) {
 	var errs []error
-	if c.Authenticator == nil {
-		errs = append(errs, errors.New("Authenticator is nil"))
-	}
-	if c.Prefix != "" && (!strings.HasPrefix(c.Prefix, "/") || strings.HasSuffix(c.Prefix, "/") ||
-		strings.ContainsAny(c.Prefix, "{}?#% \t\r\n")) {
-		errs = append(errs, fmt.Errorf("Prefix %q must start with / and not end with /, without {}?#%% or spaces", c.Prefix))
-	}
-	if c.PageSize < 0 || c.PageSize > MaxPageSize {
+	if o.PageSize < 0 || o.PageSize > MaxPageSize {
 		errs = append(errs, fmt.Errorf("PageSize must be between 0 and %d", MaxPageSize))
 	}
-	if c.PageSize == 0 {
-		c.PageSize = DefaultPageSize
+	if o.PageSize == 0 {
+		o.PageSize = DefaultPageSize
 	}
-	if c.MaxBodyBytes < 0 {
-		errs = append(errs, errors.New("MaxBodyBytes is negative"))
-	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if err := errors.Join(errs...); err != nil {
-		return c, fmt.Errorf("guestv40: invalid config: %w", err)
-	}
-	return c, nil
+	return o, httpapi.CheckOptions("guestv40", svc, errs...)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,18 +13,20 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
-	"github.com/parleyhq/parley/httpapi/internal/dialect"
+	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 	"github.com/parleyhq/parley/message"
 )
 
 // Request fields and query parameters.
 const (
-	fMessage          = "message"
-	fConversationType = "conversationType"
-	fOutletCode       = "outletCode"
-	fOrderCode        = "orderCode"
-	fSessionToken     = "sessionToken"
-	fLanguageCode     = "languageCode"
+	fMessage            = "message"
+	fConversationType   = "conversationType"
+	fOutletCode         = "outletCode"
+	fOrderCode          = "orderCode"
+	fSessionToken       = "sessionToken"
+	fLanguageCode       = "languageCode"
+	fConversationStatus = "conversationStatus"
 
 	qPageSize  = "pageSize"
 	qPageToken = "pageToken"
@@ -94,18 +95,15 @@ func opt(s string) *string {
 
 // request is a decoded write request.
 type request struct {
-	message, conversationType, outletCode, orderCode, sessionToken, languageCode string
+	message, conversationType, outletCode, orderCode, sessionToken, languageCode, status string
 }
 
 // decode reads a write request body: field names match without regard to
-// case (as ASP.NET binds them); sessionToken and message are required.
-// The session token is checked before anything else is.
-func (h *Handler) decode(c *call) (request, error) {
-	body, err := dialect.ReadBody(c.w, c.r, h.cfg.MaxBodyBytes)
-	if err != nil {
-		return request{}, err
-	}
-	o, err := dialect.DecodeObject(body, true)
+// case (as ASP.NET binds them); sessionToken is required, and so are the
+// fields named in required. The session token is checked before anything
+// else is.
+func (d *dialect) decode(c *httpapi.Call, required ...string) (request, error) {
+	o, err := c.Object(true)
 	if err != nil {
 		return request{}, err
 	}
@@ -113,68 +111,81 @@ func (h *Handler) decode(c *call) (request, error) {
 		message: o.String(fMessage), conversationType: o.String(fConversationType),
 		outletCode: o.ID(fOutletCode), orderCode: o.ID(fOrderCode),
 		sessionToken: o.String(fSessionToken), languageCode: o.String(fLanguageCode),
+		status: o.String(fConversationStatus),
 	}
-	c.token = req.sessionToken
-	fields := map[string][]string{}
-	for _, e := range o.Errs {
+	setToken(c, req.sessionToken)
+	fields := httpapi.Fields{}
+	for _, e := range o.TypeErrors {
 		reason := "must be a string"
-		if e.Want == dialect.WantID {
+		if e.Want == httpapi.WantID {
 			reason = "must be a string or an integer"
 		}
-		fields[e.Field] = append(fields[e.Field], reason)
+		fields.Add(e.Field, reason)
 	}
 	if req.sessionToken == "" && len(fields[fSessionToken]) == 0 {
-		fields[fSessionToken] = append(fields[fSessionToken], "is required")
+		fields.Add(fSessionToken, "is required")
 	}
-	if !o.Has(fMessage) {
-		fields[fMessage] = append(fields[fMessage], "is required")
+	for _, name := range required {
+		if !o.Has(name) {
+			fields.Add(name, "is required")
+		}
 	}
 	switch strings.ToLower(req.conversationType) {
-	case "", typeGuest:
-		req.conversationType = strings.ToLower(req.conversationType)
+	case "":
+	case typeGuest:
+		req.conversationType = typeGuest
+		if s, _ := c.Actor.Sender(); s.Kind == message.SenderUser && s.UserType != message.UserGuest {
+			fields.Add(fConversationType, "must be empty for a registered user: a guest's conversation is written by the guest")
+		}
 	default:
-		fields[fConversationType] = append(fields[fConversationType],
-			fmt.Sprintf("must be empty or \"guest\", not %q", dialect.Clip(req.conversationType, 40)))
+		fields.Add(fConversationType, fmt.Sprintf("must be empty or \"guest\", not %q", wire.Clip(req.conversationType, 40)))
 	}
-	if len(fields) > 0 {
-		return request{}, invalid(fields)
+	if err := fields.Err(); err != nil {
+		return request{}, err
 	}
-	return req, h.session(c, req.sessionToken)
+	_, err = d.session(c, req.sessionToken)
+	return req, err
 }
 
 // createConversation serves POST .../Conversations: a guest starts a
-// conversation with an outlet (the default one if outletCode is empty),
-// about an order if orderCode is set. Parley keeps one conversation per
-// guest, outlet and order: if it exists, the message is added to it and
-// the response is that conversation.
-func (h *Handler) createConversation(c *call) error {
-	req, err := h.decode(c)
+// conversation with an outlet (Options.DefaultOutlet's if outletCode is
+// empty), about an order if orderCode is set. Parley keeps one
+// conversation per guest, outlet and order: if it exists, the message is
+// added to it and the response is that conversation.
+func (d *dialect) createConversation(c *httpapi.Call) error {
+	req, err := d.decode(c, fMessage)
 	if err != nil {
 		return err
 	}
-	if c.actor.Kind() != parley.ActorUser {
-		return &dialect.Problem{Status: http.StatusForbidden, Message: "Only a guest can create a conversation."}
+	if c.Actor.Kind() != parley.ActorUser {
+		p := httpapi.NewProblem(httpapi.CodePermission)
+		p.Err = &parley.PermissionError{Reason: c.Actor.Kind().String() + " cannot create a guest conversation"}
+		return p
 	}
-	to, err := h.readerLanguage(c)
+	to, err := readerLanguage(c)
 	if err != nil {
 		return err
 	}
-	ctx := c.r.Context()
-	writer := c.actor
-	sender, _ := writer.Sender()
-	if req.conversationType == typeGuest {
-		writer = parley.Guest(writer.Channel(), sender.ID) // the guest writes, with the guest's name
-	}
-	if req.outletCode != "" && h.cfg.Directory != nil {
-		if _, err := h.cfg.Directory.Outlet(ctx, c.actor.Channel(), req.outletCode); errors.Is(err, ErrUnknown) {
-			return invalid(map[string][]string{fOutletCode: {fmt.Sprintf("Unknown outlet %q.", dialect.Clip(req.outletCode, 64))}})
+	ctx := c.R.Context()
+	sender, _ := c.Actor.Sender()
+	outlet := req.outletCode
+	switch {
+	case outlet == "" && d.opts.DefaultOutlet == nil:
+		return httpapi.Invalid(fOutletCode, "is required")
+	case outlet == "":
+		if outlet, err = d.opts.DefaultOutlet(ctx, c.Actor.Channel(), sender.ID); err != nil {
+			return fmt.Errorf("guestv40: default outlet: %w", err)
+		}
+	case d.opts.Directory != nil:
+		if _, err := d.opts.Directory.Outlet(ctx, c.Actor.Channel(), outlet); errors.Is(err, ErrUnknown) {
+			return httpapi.Invalid(fOutletCode, fmt.Sprintf("Unknown outlet %q.", wire.Clip(outlet, 64)))
 		} else if err != nil {
 			return fmt.Errorf("guestv40: directory: outlet: %w", err)
 		}
 	}
 	lang := req.languageCode
 	if lang == "" {
-		g, err := h.guest(ctx, c.actor.Channel(), sender.ID)
+		g, err := d.guest(ctx, c.Actor.Channel(), sender.ID)
 		if err != nil {
 			return err
 		}
@@ -184,14 +195,8 @@ func (h *Handler) createConversation(c *call) error {
 	if req.orderCode != "" {
 		item = conversation.OrderItem(req.orderCode)
 	}
-	outlet := req.outletCode
-	if outlet == "" && h.cfg.DefaultOutlet != nil {
-		if outlet, err = h.cfg.DefaultOutlet(ctx, c.actor.Channel(), sender.ID); err != nil {
-			return fmt.Errorf("guestv40: default outlet: %w", err)
-		}
-	}
-	key := c.r.Header.Get(idempotencyHeader)
-	res, err := h.svc.Start(ctx, writer, parley.StartRequest{
+	key := c.R.Header.Get(idempotencyHeader)
+	res, err := d.svc.Start(ctx, c.Actor, parley.StartRequest{
 		Type: conversation.TypeMessage, DataSourceID: outlet, Item: item,
 		Content: req.message, Language: lang, IdempotencyKey: key,
 	})
@@ -200,18 +205,18 @@ func (h *Handler) createConversation(c *call) error {
 		if key != "" {
 			key = "existing:" + key
 		}
-		res, err = h.svc.Post(ctx, writer, parley.PostRequest{
+		res, err = d.svc.Post(ctx, c.Actor, parley.PostRequest{
 			ConversationID: exists.ID, Content: req.message, Language: lang, IdempotencyKey: key,
 		})
 	}
 	if err != nil {
 		return err
 	}
-	content, err := h.content(ctx, c, res.Conversation, parley.PageRequest{Limit: h.cfg.PageSize}, to, false)
+	content, err := d.content(ctx, c, res.Conversation, parley.PageRequest{Limit: d.opts.PageSize}, to, false)
 	if err != nil {
 		return err
 	}
-	h.succeed(c, respCreateConversation, content)
+	succeed(c, respCreateConversation, content)
 	return nil
 }
 
@@ -221,41 +226,42 @@ func (h *Handler) createConversation(c *call) error {
 // languageCode (or the Accept-Language header) asks for the messages in
 // that language. Viewing the newest messages marks them read for the
 // caller.
-func (h *Handler) getConversation(c *call) error {
-	q := c.r.URL.Query()
-	c.token = q.Get(fSessionToken)
-	fields := map[string][]string{}
-	if c.token == "" {
-		fields[fSessionToken] = append(fields[fSessionToken], "is required")
+func (d *dialect) getConversation(c *httpapi.Call) error {
+	q := c.R.URL.Query()
+	tok := q.Get(fSessionToken)
+	setToken(c, tok)
+	fields := httpapi.Fields{}
+	if tok == "" {
+		fields.Add(fSessionToken, "is required")
 	}
-	p := parley.PageRequest{Limit: h.cfg.PageSize, Cursor: q.Get(qPageToken)}
+	p := parley.PageRequest{Limit: d.opts.PageSize, Cursor: q.Get(qPageToken)}
 	if v := q.Get(qPageSize); v != "" {
-		n, ok := dialect.PositiveInt(v)
+		n, ok := wire.PositiveInt(v)
 		if !ok {
-			fields[qPageSize] = append(fields[qPageSize], "must be a positive integer")
+			fields.Add(qPageSize, "must be a positive integer")
 		}
 		p.Limit = int(min(n, MaxPageSize))
 	}
-	if len(fields) > 0 {
-		return invalid(fields)
-	}
-	if err := h.session(c, c.token); err != nil {
+	if err := fields.Err(); err != nil {
 		return err
 	}
-	to, err := h.readerLanguage(c)
+	if _, err := d.session(c, tok); err != nil {
+		return err
+	}
+	to, err := readerLanguage(c)
 	if err != nil {
 		return err
 	}
-	ctx := c.r.Context()
-	conv, err := h.resolve(ctx, c.actor, c.r.PathValue("code"))
+	ctx := c.R.Context()
+	conv, err := d.resolve(ctx, c.Actor, c.R.PathValue("code"))
 	if err != nil {
 		return err
 	}
-	content, err := h.content(ctx, c, conv, p, to, true)
+	content, err := d.content(ctx, c, conv, p, to, true)
 	if err != nil {
 		return err
 	}
-	h.succeed(c, respGetConversation, content)
+	succeed(c, respGetConversation, content)
 	return nil
 }
 
@@ -263,72 +269,101 @@ func (h *Handler) getConversation(c *call) error {
 // {message, sessionToken, languageCode}: a message added to the
 // conversation by the guest or the outlet. The response is the
 // conversation with the new message.
-func (h *Handler) createMessage(c *call) error {
-	req, err := h.decode(c)
+func (d *dialect) createMessage(c *httpapi.Call) error {
+	req, err := d.decode(c, fMessage)
 	if err != nil {
 		return err
 	}
-	to, err := h.readerLanguage(c)
+	to, err := readerLanguage(c)
 	if err != nil {
 		return err
 	}
-	ctx := c.r.Context()
-	conv, err := h.resolve(ctx, c.actor, c.r.PathValue("code"))
+	ctx := c.R.Context()
+	conv, err := d.resolve(ctx, c.Actor, c.R.PathValue("code"))
 	if err != nil {
 		return err
-	}
-	writer := c.actor
-	if sender, ok := writer.Sender(); ok && req.conversationType == typeGuest && sender.Kind == message.SenderUser {
-		writer = parley.Guest(writer.Channel(), sender.ID)
 	}
 	lang := req.languageCode
-	if sender, ok := writer.Sender(); ok && lang == "" && sender.Kind == message.SenderUser {
-		g, err := h.guest(ctx, c.actor.Channel(), sender.ID)
+	if sender, ok := c.Actor.Sender(); ok && lang == "" && sender.Kind == message.SenderUser {
+		g, err := d.guest(ctx, c.Actor.Channel(), sender.ID)
 		if err != nil {
 			return err
 		}
 		lang = g.LanguageCode
 	}
-	res, err := h.svc.Post(ctx, writer, parley.PostRequest{
+	res, err := d.svc.Post(ctx, c.Actor, parley.PostRequest{
 		ConversationID: conv.ID, Content: req.message, Language: lang,
-		IdempotencyKey: c.r.Header.Get(idempotencyHeader),
+		IdempotencyKey: c.R.Header.Get(idempotencyHeader),
 	})
 	if err != nil {
 		return err
 	}
-	first, err := h.first(ctx, c.actor, res.Conversation.ID, nil)
+	first, err := d.first(ctx, c.Actor, res.Conversation.ID, nil)
 	if err != nil {
 		return err
 	}
-	out, err := h.render(ctx, c.actor.Channel(), res.Conversation, first, h.svc.Translate(ctx, to, []message.Message{res.Message}))
+	out, err := d.render(ctx, c.Actor.Channel(), res.Conversation, first, d.svc.Translate(ctx, to, []message.Message{res.Message}))
 	if err != nil {
 		return err
 	}
-	h.succeed(c, respCreateMessage, contentJSON{Conversation: out})
+	succeed(c, respCreateMessage, contentJSON{Conversation: out})
+	return nil
+}
+
+// setStatus serves PUT .../Conversations/{code}/Status with
+// {conversationStatus, sessionToken}: the guest or the outlet closes
+// ("closed") or reopens ("open") the conversation. The response is the
+// conversation.
+func (d *dialect) setStatus(c *httpapi.Call) error {
+	req, err := d.decode(c, fConversationStatus)
+	if err != nil {
+		return err
+	}
+	st := conversation.Status(strings.ToLower(req.status))
+	if !st.Valid() {
+		return httpapi.Invalid(fConversationStatus, fmt.Sprintf("must be \"open\" or \"closed\", not %q", wire.Clip(req.status, 40)))
+	}
+	to, err := readerLanguage(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.R.Context()
+	conv, err := d.resolve(ctx, c.Actor, c.R.PathValue("code"))
+	if err != nil {
+		return err
+	}
+	if conv, err = d.svc.SetStatus(ctx, c.Actor, conv.ID, st); err != nil {
+		return err
+	}
+	content, err := d.content(ctx, c, conv, parley.PageRequest{Limit: d.opts.PageSize}, to, false)
+	if err != nil {
+		return err
+	}
+	succeed(c, respSetStatus, content)
 	return nil
 }
 
 // content renders a conversation with a page of its messages, oldest
 // first, in language to (if set). With markRead, a first page newer than
 // the caller's read position marks the conversation read up to it.
-func (h *Handler) content(ctx context.Context, c *call, conv conversation.Conversation, p parley.PageRequest, to string, markRead bool) (contentJSON, error) {
-	page, err := h.svc.Messages(ctx, c.actor, conv.ID, p)
+func (d *dialect) content(ctx context.Context, c *httpapi.Call, conv conversation.Conversation, p parley.PageRequest, to string, markRead bool) (contentJSON, error) {
+	page, err := d.svc.Messages(ctx, c.Actor, conv.ID, p)
 	if err != nil {
 		return contentJSON{}, err
 	}
-	if sender, ok := c.actor.Sender(); ok && markRead && p.Cursor == "" && len(page.Items) > 0 &&
+	if sender, ok := c.Actor.Sender(); ok && markRead && p.Cursor == "" && len(page.Items) > 0 &&
 		page.Items[0].Seq > conv.Read(conversation.Side(sender.Kind)).ReadSeq {
-		if conv, err = h.svc.MarkRead(ctx, c.actor, conv.ID, page.Items[0].ID); err != nil {
+		if conv, err = d.svc.MarkRead(ctx, c.Actor, conv.ID, page.Items[0].ID); err != nil {
 			return contentJSON{}, err
 		}
 	}
-	first, err := h.first(ctx, c.actor, conv.ID, page.Items)
+	first, err := d.first(ctx, c.Actor, conv.ID, page.Items)
 	if err != nil {
 		return contentJSON{}, err
 	}
 	msgs := slices.Clone(page.Items)
 	slices.Reverse(msgs)
-	out, err := h.render(ctx, c.actor.Channel(), conv, first, h.svc.Translate(ctx, to, msgs))
+	out, err := d.render(ctx, c.Actor.Channel(), conv, first, d.svc.Translate(ctx, to, msgs))
 	if err != nil {
 		return contentJSON{}, err
 	}
@@ -337,13 +372,13 @@ func (h *Handler) content(ctx context.Context, c *call, conv conversation.Conver
 
 // first returns a conversation's first message: from msgs if it is there,
 // else from the store.
-func (h *Handler) first(ctx context.Context, a parley.Actor, id int64, msgs []message.Message) (message.Message, error) {
+func (d *dialect) first(ctx context.Context, a parley.Actor, id int64, msgs []message.Message) (message.Message, error) {
 	for _, m := range msgs {
 		if m.Seq == 1 {
 			return m, nil
 		}
 	}
-	ms, err := h.svc.Poll(ctx, a, id, 0, 1)
+	ms, err := d.svc.Poll(ctx, a, id, 0, 1)
 	if err != nil {
 		return message.Message{}, err
 	}
@@ -355,12 +390,12 @@ func (h *Handler) first(ctx context.Context, a parley.Actor, id int64, msgs []me
 
 // render builds seed 001's conversation with the given messages. Its
 // conversationType is "guest" when a guest wrote the first message.
-func (h *Handler) render(ctx context.Context, channel string, conv conversation.Conversation, first message.Message, msgs []message.Message) (conversationJSON, error) {
-	outlet, err := h.outlet(ctx, channel, conv.DataSourceID)
+func (d *dialect) render(ctx context.Context, channel string, conv conversation.Conversation, first message.Message, msgs []message.Message) (conversationJSON, error) {
+	outlet, err := d.outlet(ctx, channel, conv.DataSourceID)
 	if err != nil {
 		return conversationJSON{}, err
 	}
-	guest, err := h.guest(ctx, channel, conv.UserID)
+	guest, err := d.guest(ctx, channel, conv.UserID)
 	if err != nil {
 		return conversationJSON{}, err
 	}
@@ -400,11 +435,11 @@ func (h *Handler) render(ctx context.Context, channel string, conv conversation.
 }
 
 // outlet asks the Directory for an outlet; unknown is zero.
-func (h *Handler) outlet(ctx context.Context, channel, code string) (Outlet, error) {
-	if h.cfg.Directory == nil {
+func (d *dialect) outlet(ctx context.Context, channel, code string) (Outlet, error) {
+	if d.opts.Directory == nil {
 		return Outlet{}, nil
 	}
-	o, err := h.cfg.Directory.Outlet(ctx, channel, code)
+	o, err := d.opts.Directory.Outlet(ctx, channel, code)
 	if err != nil && !errors.Is(err, ErrUnknown) {
 		return Outlet{}, fmt.Errorf("guestv40: directory: outlet: %w", err)
 	}
@@ -412,11 +447,11 @@ func (h *Handler) outlet(ctx context.Context, channel, code string) (Outlet, err
 }
 
 // guest asks the Directory for a guest; unknown is zero.
-func (h *Handler) guest(ctx context.Context, channel, userID string) (Guest, error) {
-	if h.cfg.Directory == nil {
+func (d *dialect) guest(ctx context.Context, channel, userID string) (Guest, error) {
+	if d.opts.Directory == nil {
 		return Guest{}, nil
 	}
-	g, err := h.cfg.Directory.Guest(ctx, channel, userID)
+	g, err := d.opts.Directory.Guest(ctx, channel, userID)
 	if err != nil && !errors.Is(err, ErrUnknown) {
 		return Guest{}, fmt.Errorf("guestv40: directory: guest: %w", err)
 	}
@@ -426,14 +461,14 @@ func (h *Handler) guest(ctx context.Context, channel, userID string) (Guest, err
 // readerLanguage is the language the reader asks for: the languageCode
 // query parameter (400 if malformed), else the preferred language of the
 // Accept-Language header (ignored if malformed), else "" (as written).
-func (h *Handler) readerLanguage(c *call) (string, error) {
-	if v := c.r.URL.Query().Get(fLanguageCode); v != "" {
+func readerLanguage(c *httpapi.Call) (string, error) {
+	if v := c.R.URL.Query().Get(fLanguageCode); v != "" {
 		if !validLanguage(v) {
-			return "", invalid(map[string][]string{fLanguageCode: {"must be a language code such as en or pt-BR"}})
+			return "", httpapi.Invalid(fLanguageCode, "must be a language code such as en or pt-BR")
 		}
 		return v, nil
 	}
-	return acceptLanguage(c.r.Header.Get("Accept-Language")), nil
+	return acceptLanguage(c.R.Header.Get("Accept-Language")), nil
 }
 
 // acceptLanguage returns the language of highest quality in an
@@ -481,13 +516,15 @@ func validLanguage(s string) bool {
 // resolve finds the conversation a path names: by its numeric id (the
 // messages' conversationId), or by its code, with one indexed lookup.
 // Anything else, or a code not found, is 404.
-func (h *Handler) resolve(ctx context.Context, a parley.Actor, ref string) (conversation.Conversation, error) {
-	if id, ok := dialect.PositiveInt(ref); ok {
-		return h.svc.Get(ctx, a, id)
+func (d *dialect) resolve(ctx context.Context, a parley.Actor, ref string) (conversation.Conversation, error) {
+	if id, ok := wire.PositiveInt(ref); ok {
+		return d.svc.Get(ctx, a, id)
 	}
 	code, err := uuid.Parse(ref)
 	if err != nil || code == uuid.Nil {
-		return conversation.Conversation{}, &dialect.Problem{Status: http.StatusNotFound, Message: "The conversation was not found."}
+		notFound := httpapi.NewProblem(httpapi.CodeNotFound)
+		notFound.Message = "The conversation was not found."
+		return conversation.Conversation{}, notFound
 	}
-	return h.svc.GetByCode(ctx, a, code)
+	return d.svc.GetByCode(ctx, a, code)
 }

@@ -3,17 +3,25 @@
 // write to a property's outlets) over a parley.Service. An outlet is a
 // Parley data source, a guest a Parley user, an order an order item.
 //
-//	h, err := guestv40.New(svc, guestv40.Config{
-//		Authenticator: auth,      // an httpapi.Authenticator
-//		Directory:     directory, // outlet and guest fields the program owns
+//	guest, err := guestv40.Dialect(svc, guestv40.Options{
+//		Directory:     directory,   // outlet and guest fields the program owns
+//		DefaultOutlet: firstOutlet, // the outlet of a create without outletCode
 //	})
-//	mux.Handle("/API/V40/Interactive/Messages/", h)
+//	h, err := httpapi.New(httpapi.Config{Authenticator: auth}, guest)
+//	mux.Handle("/", h)
+//
+// alone, or beside other dialects in the same httpapi.New (mount it where
+// every spelling of the path reaches it: the kit matches the path without
+// regard to case, an http.ServeMux in front of it does not). Its OpenAPI
+// 3.1 description is served at /API/V40/Interactive/Messages/openapi.json
+// without authentication.
 //
 // # Routes
 //
 //	POST /API/V40/Interactive/Messages/Conversations                  create (seed 001)
 //	GET  /API/V40/Interactive/Messages/Conversations/{code}           the conversation and its messages
 //	POST /API/V40/Interactive/Messages/Conversations/{code}/Messages  add a message
+//	PUT  /API/V40/Interactive/Messages/Conversations/{code}/Status    close or reopen: {conversationStatus: "closed" or "open", sessionToken}
 //
 // The path is matched without regard to case, as ASP.NET matches it.
 // {code} is the conversation's code (a UUID) or its numeric id (the
@@ -27,14 +35,16 @@
 // orderCode, sessionToken}, field names matched without regard to case,
 // plus an optional languageCode (the language the message is written in;
 // default: the guest's, from the Directory). sessionToken is required and
-// sent back. conversationType is "" or "guest": with "guest" the message
-// is written as the guest (Parley user type "guest") and the conversation
-// reads as conversationType "guest"; with "" it is written as the
-// authenticated user. Either way a message shows the names of the user
-// who wrote it (the guest's names, from the Directory). An empty
-// outletCode selects the outlet that Config.DefaultOutlet picks (seed
-// 001: the first available outlet), which the program supplies; an
-// outletCode the Directory does not know is 400. orderCode links the
+// sent back. conversationType is "" or "guest", and says what the
+// Authenticator already says: a guest's messages are written as the guest
+// (Parley user type "guest", and the conversation reads as
+// conversationType "guest"), a registered user's as that user, and a
+// registered user who sends "guest" is refused with 400 on
+// conversationType. A message shows the names of the user who wrote it
+// (from the Directory). An empty outletCode selects Options.DefaultOutlet's
+// outlet (seed 001: "the first available outlet"), resolved here before
+// the Service is called; without DefaultOutlet, outletCode is required.
+// An outletCode the Directory does not know is 400. orderCode links the
 // conversation to that order (item "orderitem").
 //
 // Parley keeps one conversation per guest, outlet and order: creating it
@@ -80,8 +90,9 @@
 // "message": "The request is invalid.", "errors": {"message": ["The
 // message field is required."]}}. Invalid input (malformed JSON, a field
 // of the wrong type, a missing sessionToken, an empty or too long
-// message) is 400, no or bad credentials 401, someone else's conversation
-// 403, an unknown one 404, a closed one 409. Nothing is written by a
+// message, a name given twice, invalid UTF-8) is 400, no or bad
+// credentials 401, someone else's conversation 403 (its reason logged),
+// an unknown one 404, a closed one 409. Nothing is written by a
 // rejected request. An Idempotency-Key header makes the POSTs safe to
 // retry.
 //

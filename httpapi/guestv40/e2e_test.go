@@ -16,6 +16,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/httpapi/guestv40"
 )
 
@@ -42,9 +43,9 @@ func TestGuest_SeedFlow(t *testing.T) {
 			"sessionToken": "t-lbE5U33YgKAAAAAAAAAAAAAAA.nYNG4i",
 		}, nil)
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
-		env := r.envelope(t)
+		env := envelopeOf(t, r)
 		assert.Equal(t, "t-lbE5U33YgKAAAAAAAAAAAAAAA.nYNG4i", env.SessionToken, "echoed")
-		c := r.conversation(t, "createConversationResponse")
+		c := conversationOf(t, r, "createConversationResponse")
 		code = c["code"].(string)
 		_, err := uuid.Parse(code)
 		require.NoError(t, err)
@@ -81,7 +82,7 @@ func TestGuest_SeedFlow(t *testing.T) {
 	t.Run("OutletAnswers", func(t *testing.T) {
 		r := e.do(http.MethodPost, pConvs+"/"+code+"/Messages", tokOutlet1,
 			obj{"message": "On their way!", "sessionToken": "s1", "languageCode": "en"}, nil)
-		c := r.conversation(t, "createMessageResponse")
+		c := conversationOf(t, r, "createMessageResponse")
 		msgs := messages(c)
 		require.Len(t, msgs, 1)
 		assert.Equal(t, "outlet", msgs[0]["messageType"])
@@ -91,8 +92,8 @@ func TestGuest_SeedFlow(t *testing.T) {
 	})
 
 	t.Run("GuestReadsTheAnswer", func(t *testing.T) {
-		c := e.do(http.MethodGet, getPath(code, url.Values{"sessionToken": {"s2"}}), tokGuest, nil,
-			http.Header{"Accept-Language": {"fr;q=0.5, pt-BR;q=0.4, pt;q=0.9"}}).conversation(t, "getConversationResponse")
+		c := conversationOf(t, e.do(http.MethodGet, getPath(code, url.Values{"sessionToken": {"s2"}}), tokGuest, nil,
+			http.Header{"Accept-Language": {"fr;q=0.5, pt-BR;q=0.4, pt;q=0.9"}}), "getConversationResponse")
 		msgs := messages(c)
 		require.Len(t, msgs, 2)
 		assert.Equal(t, "Can I get extra towels?", msgs[0]["content"], "already in the reader's language")
@@ -111,7 +112,7 @@ func TestGuest_SeedFlow(t *testing.T) {
 
 	t.Run("CreateAgainAddsToTheConversation", func(t *testing.T) {
 		r := e.do(http.MethodPost, pConvs, tokGuest, obj{"Message": "And a pillow", "ConversationType": "guest", "SessionToken": "s3"}, nil)
-		c := r.conversation(t, "createConversationResponse")
+		c := conversationOf(t, r, "createConversationResponse")
 		assert.Equal(t, code, c["code"], "the existing conversation")
 		msgs := messages(c)
 		require.Len(t, msgs, 3)
@@ -122,8 +123,8 @@ func TestGuest_SeedFlow(t *testing.T) {
 		r := e.do(http.MethodPost, pConvs, tokUser, obj{
 			"message": "Book a massage", "conversationType": "", "outletCode": "2", "orderCode": 7781, "sessionToken": "old",
 		}, nil)
-		assert.Equal(t, "renewed", r.envelope(t).SessionToken, "the session may renew the token")
-		c := r.conversation(t, "createConversationResponse")
+		assert.Equal(t, "renewed", envelopeOf(t, r).SessionToken, "the session may renew the token")
+		c := conversationOf(t, r, "createConversationResponse")
 		assert.NotEqual(t, code, c["code"])
 		assert.Equal(t, "2", c["outletCode"])
 		assert.Equal(t, "7781", c["orderCode"])
@@ -141,7 +142,7 @@ func TestGuest_SeedFlow(t *testing.T) {
 
 	t.Run("PathCaseInsensitive", func(t *testing.T) {
 		r := e.do(http.MethodGet, "/api/v40/interactive/messages/conversations/"+code+"?sessionToken=x", tokGuest, nil, nil)
-		assert.Equal(t, code, r.conversation(t, "getConversationResponse")["code"])
+		assert.Equal(t, code, conversationOf(t, r, "getConversationResponse")["code"])
 	})
 
 	t.Run("Paging", func(t *testing.T) {
@@ -150,12 +151,12 @@ func TestGuest_SeedFlow(t *testing.T) {
 			require.Equal(t, http.StatusOK, r.Status, r.Raw)
 		}
 		r := e.do(http.MethodGet, getPath(code, url.Values{"sessionToken": {"s"}, "pageSize": {"3"}}), tokGuest, nil, nil)
-		c := r.conversation(t, "getConversationResponse")
+		c := conversationOf(t, r, "getConversationResponse")
 		assert.Equal(t, []string{"update 1", "update 2", "update 3"}, contents(c), "the newest, oldest first")
-		next := r.envelope(t).Responses[0]["getConversationResponse"].Content.NextPageToken
+		next := envelopeOf(t, r).Responses[0]["getConversationResponse"].Content.NextPageToken
 		require.NotEmpty(t, next)
 		r = e.do(http.MethodGet, getPath(code, url.Values{"sessionToken": {"s"}, "pageSize": {"3"}, "pageToken": {next}}), tokGuest, nil, nil)
-		c = r.conversation(t, "getConversationResponse")
+		c = conversationOf(t, r, "getConversationResponse")
 		assert.Equal(t, []string{"On their way!", "And a pillow", "update 0"}, contents(c))
 		assert.Equal(t, "guest", c["conversationType"], "known without the first message in the page")
 	})
@@ -173,7 +174,7 @@ func contents(c map[string]any) []string {
 func TestGuest_BadInput(t *testing.T) {
 	e := newEnv(t)
 	r := e.do(http.MethodPost, pConvs, tokGuest, obj{"message": "first", "conversationType": "guest", "sessionToken": "s"}, nil)
-	code := r.conversation(t, "createConversationResponse")["code"].(string)
+	code := conversationOf(t, r, "createConversationResponse")["code"].(string)
 	long := strings.Repeat("ç", 4001)
 	other := e.do(http.MethodPost, pConvs, tokUser, obj{"message": "mine", "outletCode": "2", "sessionToken": "s"}, nil).
 		conversation(t, "createConversationResponse")["code"].(string)
@@ -235,7 +236,7 @@ func TestGuest_BadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := e.do(c.method, c.path, c.token, c.body, c.header)
 			require.Equal(t, c.status, r.Status, r.Raw)
-			env := r.envelope(t)
+			env := envelopeOf(t, r)
 			assert.Equal(t, "Failure", env.Status)
 			assert.Empty(t, env.Responses)
 			assert.NotNil(t, env.Responses, "responses is a list")
@@ -248,7 +249,7 @@ func TestGuest_BadInput(t *testing.T) {
 
 	t.Run("SessionTokenEchoedOnFailure", func(t *testing.T) {
 		r := e.do(http.MethodPost, pConvs, tokGuest, obj{"message": "", "sessionToken": "keep-me"}, nil)
-		assert.Equal(t, "keep-me", r.envelope(t).SessionToken)
+		assert.Equal(t, "keep-me", envelopeOf(t, r).SessionToken)
 	})
 
 	t.Run("NothingWritten", func(t *testing.T) {
@@ -262,10 +263,10 @@ func TestGuest_BadInput(t *testing.T) {
 	})
 }
 
-// TestGuest_NoDefaultOutlet: without Config.DefaultOutlet, a create that
+// TestGuest_NoDefaultOutlet: without Options.DefaultOutlet, a create that
 // names no outlet is 400 on outletCode.
 func TestGuest_NoDefaultOutlet(t *testing.T) {
-	e := newEnv(t, func(_ *parley.Options, c *guestv40.Config) { c.DefaultOutlet = nil })
+	e := newEnv(t, func(_ *parley.Options, _ *httpapi.Config, c *guestv40.Options) { c.DefaultOutlet = nil })
 	r := e.do(http.MethodPost, pConvs, tokGuest, obj{"message": "x", "sessionToken": "s", "outletCode": ""}, nil)
 	require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
 	assert.Contains(t, r.envelope(t).Errors, "outletCode")
@@ -279,7 +280,7 @@ func TestGuest_TranslatorFailure(t *testing.T) {
 	e := newEnv(t)
 	r := e.do(http.MethodPost, pConvs, tokGuest, obj{"message": "please fail to translate", "sessionToken": "s"},
 		http.Header{"Accept-Language": {"en"}})
-	c := r.conversation(t, "createConversationResponse")
+	c := conversationOf(t, r, "createConversationResponse")
 	m := messages(c)[0]
 	assert.Equal(t, "please fail to translate", m["content"])
 	assert.Equal(t, false, m["isTranslated"])
@@ -298,7 +299,7 @@ func TestGuest_TranslatorFailure(t *testing.T) {
 func TestGuest_CodeLookup(t *testing.T) {
 	// A clock years away from the codes' time.
 	far := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	e := newEnv(t, func(o *parley.Options, c *guestv40.Config) { o.Now = stepClock(far) })
+	e := newEnv(t, func(o *parley.Options, _ *httpapi.Config, _ *guestv40.Options) { o.Now = stepClock(far) })
 	r := e.do(http.MethodPost, pConvs, tokGuest, obj{"message": "hi", "outletCode": "1", "sessionToken": "s"}, nil)
 	code := r.conversation(t, "createConversationResponse")["code"].(string)
 	// More newer conversations of the same guest and outlet than any scan

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -42,41 +41,40 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	h, err := guestv40.New(svc, guestv40.Config{
-		Authenticator: httpapi.AuthenticatorFunc(func(r *http.Request) (parley.Actor, error) {
-			switch r.Header.Get("Authorization") {
-			case "Token guest-1001":
-				return parley.Guest("1", "1001"), nil
-			case "Token frontdesk":
-				return parley.Seller("1", "1"), nil
-			}
-			return parley.Actor{}, errors.New("unknown token")
-		}),
-		DefaultOutlet: func(context.Context, string, string) (string, error) { return "1", nil }, // the first outlet
+	guest, err := guestv40.Dialect(svc, guestv40.Options{
 		Directory: &guestv40.StaticDirectory{
 			Outlets: map[string]guestv40.Outlet{"1": {Name: "Front desk", PropertyCode: "HTL-1", ServiceCenterName: "Reception"}},
 			Guests:  map[string]guestv40.Guest{"1001": {FirstName: "Ana", LastName: "Lima", LanguageCode: "pt", RoomNumber: "214"}},
 		},
+		DefaultOutlet: func(context.Context, string, string) (string, error) { return "1", nil }, // the first outlet
 	})
 	if err != nil {
 		panic(err)
 	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	// The program authenticates its callers: a guest and the front desk.
+	actors := map[string]parley.Actor{"Token guest-1001": parley.Guest("1", "1001"), "Token frontdesk": parley.Seller("1", "1")}
+	h, err := httpapi.New(httpapi.Config{
+		Authenticator: httpapi.AuthenticatorFunc(func(r *http.Request) (parley.Actor, error) {
+			if a, ok := actors[r.Header.Get("Authorization")]; ok {
+				return a, nil
+			}
+			return parley.Actor{}, errors.New("unknown token")
+		}),
+	}, guest)
+	if err != nil {
+		panic(err)
+	}
 
+	// Requests are served in process here; a program mounts h on its server.
 	call := func(method, path, token, body string) {
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		req.Header.Set("Authorization", token)
 		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			panic(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
 		var out bytes.Buffer
-		_ = json.Indent(&out, b, "", "  ")
-		fmt.Println(res.StatusCode, strings.TrimSpace(out.String()))
+		_ = json.Indent(&out, rec.Body.Bytes(), "", "  ")
+		fmt.Println(rec.Code, strings.TrimSpace(out.String()))
 	}
 
 	call("POST", "/API/V40/Interactive/Messages/Conversations", "Token guest-1001",

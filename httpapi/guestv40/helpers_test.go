@@ -1,16 +1,12 @@
 package guestv40_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
+	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,32 +15,16 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/httpapi/guestv40"
-	"github.com/parleyhq/parley/store/memory"
+	"github.com/parleyhq/parley/httpapi/internal/kittest"
 )
 
 const (
-	tokGuest   = "Token guest-1001"
-	tokUser    = "Token user-545382"
-	tokOther   = "Token user-545383"
-	tokOutlet1 = "Token seller-1"
-	tokOutlet2 = "Token seller-2"
+	tokGuest   = kittest.TokGuest
+	tokUser    = kittest.TokUser1
+	tokOther   = kittest.TokUser2
+	tokOutlet1 = kittest.TokSeller1
+	tokOutlet2 = kittest.TokSeller2
 )
-
-func testAuth(r *http.Request) (parley.Actor, error) {
-	switch r.Header.Get("Authorization") {
-	case tokGuest:
-		return parley.Guest("1", "1001"), nil
-	case tokUser:
-		return parley.User("1", "545382"), nil
-	case tokOther:
-		return parley.User("1", "545383"), nil
-	case tokOutlet1:
-		return parley.Seller("1", "1"), nil
-	case tokOutlet2:
-		return parley.Seller("1", "2"), nil
-	}
-	return parley.Actor{}, errors.New("unknown token")
-}
 
 // testDirectory: outlet 1 is the front desk, outlet 2 the spa; guest 1001
 // is Ana Lima in room 214 (Portuguese), user 545382 Sam Reed (English).
@@ -80,54 +60,37 @@ func testSession(_ context.Context, _ parley.Actor, token string) (string, error
 	return token, nil
 }
 
-func stepClock(start time.Time) func() time.Time {
-	var mu sync.Mutex
-	t := start
-	return func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		t = t.Add(time.Second)
-		return t
-	}
-}
+var stepClock = kittest.StepClock
 
 type env struct {
+	*kittest.Env
 	t   *testing.T
 	svc *parley.Service
 	url string
 }
 
-func newEnv(t *testing.T, opts ...func(*parley.Options, *guestv40.Config)) *env {
+type option = func(*parley.Options, *httpapi.Config, *guestv40.Options)
+
+func newEnv(t *testing.T, opts ...option) *env {
 	t.Helper()
-	po := parley.DefaultOptions()
-	po.Logger = slog.New(slog.DiscardHandler)
-	po.Translator = parley.TranslatorFunc(testTranslator)
-	cfg := guestv40.Config{
-		Authenticator: httpapi.AuthenticatorFunc(testAuth),
-		DefaultOutlet: func(context.Context, string, string) (string, error) { return "1", nil },
+	base := func(po *parley.Options, _ *httpapi.Config, _ *guestv40.Options) {
+		po.Now = time.Now
+		po.Translator = parley.TranslatorFunc(testTranslator)
+	}
+	e := kittest.Build(t, nil, guestv40.Options{
 		Directory:     testDirectory(),
 		Session:       testSession,
-		Logger:        po.Logger,
-	}
-	for _, o := range opts {
-		o(&po, &cfg)
-	}
-	st := memory.New()
-	t.Cleanup(func() { _ = st.Close() })
-	svc, err := parley.New(st, po)
-	require.NoError(t, err)
-	h, err := guestv40.New(svc, cfg)
-	require.NoError(t, err)
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &env{t: t, svc: svc, url: srv.URL}
+		DefaultOutlet: func(context.Context, string, string) (string, error) { return "1", nil },
+	}, guestv40.Dialect, append([]option{base}, opts...)...)
+	return &env{Env: e, t: t, svc: e.Svc, url: e.URL}
 }
 
-type response struct {
-	Status int
-	Header http.Header
-	Raw    string
+type response struct{ kittest.Response }
+
+func (r response) conversation(t *testing.T, name string) map[string]any {
+	return conversationOf(t, r, name)
 }
+func (r response) envelope(t *testing.T) envelope { return envelopeOf(t, r) }
 
 // envelope is a decoded response envelope.
 type envelope struct {
@@ -147,7 +110,7 @@ type responseJSON struct {
 	Succeeded bool `json:"succeeded"`
 }
 
-func (r response) envelope(t *testing.T) envelope {
+func envelopeOf(t *testing.T, r response) envelope {
 	t.Helper()
 	var e envelope
 	require.NoError(t, json.Unmarshal([]byte(r.Raw), &e), r.Raw)
@@ -155,10 +118,10 @@ func (r response) envelope(t *testing.T) envelope {
 }
 
 // conversation returns the one conversation of a successful response.
-func (r response) conversation(t *testing.T, name string) map[string]any {
+func conversationOf(t *testing.T, r response, name string) map[string]any {
 	t.Helper()
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
-	e := r.envelope(t)
+	e := envelopeOf(t, r)
 	require.Equal(t, "Success", e.Status, r.Raw)
 	require.Equal(t, name, e.ResponsesIncluded)
 	require.Len(t, e.Responses, 1)
@@ -178,33 +141,27 @@ func messages(c map[string]any) []map[string]any {
 
 func (e *env) do(method, path, token string, body any, header http.Header) response {
 	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		require.NoError(e.t, err)
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, e.url+path, rd)
-	require.NoError(e.t, err)
-	if token != "" {
-		req.Header.Set("Authorization", token)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(e.t, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(e.t, err)
-	return response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
+	return response{e.Do(method, path, token, body, header)}
 }
 
 type obj = map[string]any
+
+// harness speaks seed 001 to the shared hardening suite.
+func harness() kittest.Harness {
+	return kittest.Harness{
+		NewEnv: func(t *testing.T, configure func(*httpapi.Config)) *kittest.Env {
+			return newEnv(t, kittest.KitOnly[guestv40.Options](configure)).Env
+		},
+		Start: func(e *kittest.Env, i int) (string, int64) {
+			r := response{e.Do(http.MethodPost, pConvs, tokUser, obj{"message": "hello", "outletCode": "1",
+				"orderCode": fmt.Sprint(i), "sessionToken": "s"}, nil)}
+			c := r.conversation(e.T, "createConversationResponse")
+			return c["code"].(string), int64(messages(c)[0]["conversationId"].(float64))
+		},
+		Post: func(ref, content string) (string, string, string) {
+			return http.MethodPost, pConvs + "/" + ref + "/Messages", `{"sessionToken": "s", "message": ` + content + `}`
+		},
+		ContentField: "message",
+		Read:         func(_ string, id int64) string { return fmt.Sprintf("%s/%d?sessionToken=s", pConvs, id) },
+	}
+}

@@ -1,4 +1,4 @@
-package httpapi_test
+package conversationsv1_test
 
 import (
 	"fmt"

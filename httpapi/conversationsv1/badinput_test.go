@@ -1,4 +1,4 @@
-package httpapi_test
+package conversationsv1_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/conversationsv1"
 	"github.com/parleyhq/parley/message"
 )
 
@@ -40,16 +41,16 @@ func TestHandler_BadInput(t *testing.T) {
 
 	t.Run("MalformedJSON", func(t *testing.T) {
 		for _, c := range []struct{ body, want string }{
-			{`{"conversation_type": "message",`, `{"detail": "JSON parse error at byte 32."}`},
-			{`{"conversation_type": message}`, `{"detail": "JSON parse error at byte 23."}`},
-			{`{} {}`, `{"detail": "JSON parse error at byte 4."}`},
-			{`  {"a" 1}`, `{"detail": "JSON parse error at byte 8."}`},
-			{``, `{"detail": "JSON parse error - the request body is empty."}`},
-			{`   `, `{"detail": "JSON parse error - the request body is empty."}`},
-			{`["message"]`, `{"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}`},
-			{`"message"`, `{"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]}`},
-			{`null`, `{"non_field_errors": ["Invalid data. Expected a dictionary, but got null."]}`},
-			{`42`, `{"non_field_errors": ["Invalid data. Expected a dictionary, but got number."]}`},
+			{`{"conversation_type": "message",`, `{"detail": "The request body is not valid JSON (error at byte 32)."}`},
+			{`{"conversation_type": message}`, `{"detail": "The request body is not valid JSON (error at byte 23)."}`},
+			{`{} {}`, `{"detail": "The request body is not valid JSON (error at byte 4)."}`},
+			{`  {"a" 1}`, `{"detail": "The request body is not valid JSON (error at byte 8)."}`},
+			{``, `{"detail": "The request body is empty: send a JSON object."}`},
+			{`   `, `{"detail": "The request body is empty: send a JSON object."}`},
+			{`["message"]`, `{"detail": "The request body must be a JSON object, not a list."}`},
+			{`"message"`, `{"detail": "The request body must be a JSON object, not a string."}`},
+			{`null`, `{"detail": "The request body must be a JSON object, not null."}`},
+			{`42`, `{"detail": "The request body must be a JSON object, not a number."}`},
 		} {
 			r := post(userConvs, tokUser2, c.body)
 			assert.Equal(t, http.StatusBadRequest, r.Status, c.body)
@@ -115,7 +116,7 @@ func TestHandler_BadInput(t *testing.T) {
 		r = post(remoteConvs, tokChannel, obj{"conversation_type": "message", "message_content": "Hi", "content_type": "user"})
 		assert.JSONEq(t, `{"content_id": ["This field is required."]}`, r.Raw)
 		r = post(userConvs, tokUser2, obj{"conversation_type": "message", "message_content": "Hi", "datasource": "1", "item_content": "product"})
-		assert.JSONEq(t, `{"item_id": ["This field is required with item_content."]}`, r.Raw)
+		assert.JSONEq(t, `{"item_id": ["This field is required with an item kind."]}`, r.Raw)
 	})
 
 	t.Run("EmptyOrOverLongMessage", func(t *testing.T) {
@@ -146,9 +147,9 @@ func TestHandler_BadInput(t *testing.T) {
 		big := `{"conversation_type": "message", "datasource": "1", "message_content": "` + strings.Repeat("a", 1<<20) + `"}`
 		r := post(userConvs, tokUser2, big)
 		assert.Equal(t, http.StatusRequestEntityTooLarge, r.Status)
-		assert.JSONEq(t, `{"detail": "Request body is larger than 1048576 bytes."}`, r.Raw)
+		assert.JSONEq(t, `{"detail": "The request body is too large."}`, r.Raw)
 
-		small := newEnv(t, func(_ *parley.Options, c *httpapi.Config) { c.MaxBodyBytes = 64 })
+		small := newEnv(t, func(_ *parley.Options, c *httpapi.Config, _ *conversationsv1.Options) { c.MaxBodyBytes = 64 })
 		r = small.do(http.MethodPost, userConvs, tokUser2, obj{"conversation_type": "message", "datasource": "1",
 			"message_content": strings.Repeat("a", 100)})
 		assert.Equal(t, http.StatusRequestEntityTooLarge, r.Status)
@@ -159,7 +160,7 @@ func TestHandler_BadInput(t *testing.T) {
 		require.NoError(t, err)
 		req.Header.Set("Authorization", tokUser2)
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r := send(t, req)
+		r := e.send(req)
 		assert.Equal(t, http.StatusUnsupportedMediaType, r.Status)
 		assert.JSONEq(t, `{"detail": "Unsupported media type \"application/x-www-form-urlencoded\" in request."}`, r.Raw)
 	})
@@ -182,7 +183,7 @@ func TestHandler_BadInput(t *testing.T) {
 			require.NoError(t, err)
 			req.Header.Set("Authorization", tokUser1)
 			req.Header.Set("Idempotency-Key", "review-2-once")
-			return send(t, req)
+			return e.send(req)
 		}
 		first, again := send("Great"), send("Great")
 		require.Equal(t, http.StatusOK, first.Status, first.Raw)
@@ -206,8 +207,8 @@ func TestHandler_ListParams(t *testing.T) {
 			assert.NotContains(t, *p.Next, "limit=", q)
 		}
 		p := e.list(remoteConvs, tokChannel)
-		assert.Len(t, p.Results, httpapi.DefaultPageSize)
-		assert.Contains(t, *p.Next, fmt.Sprintf("page_size=%d", httpapi.DefaultPageSize))
+		assert.Len(t, p.Results, conversationsv1.DefaultPageSize)
+		assert.Contains(t, *p.Next, fmt.Sprintf("page_size=%d", conversationsv1.DefaultPageSize))
 		for _, q := range []string{"page_size=0", "page_size=-5", "page_size=ten", "limit=1.5"} {
 			r := e.do(http.MethodGet, remoteConvs+"?"+q, tokChannel, nil)
 			assert.Equal(t, http.StatusBadRequest, r.Status, q)
@@ -219,7 +220,8 @@ func TestHandler_ListParams(t *testing.T) {
 		for _, c := range []struct{ path, want string }{
 			{remoteConvs + "?conversation_typ=question", `{"conversation_typ": ["Unknown query parameter."]}`},
 			{remoteConvs + "?ordering=-id", `{"ordering": ["Unknown query parameter."]}`},
-			{remoteConvs + "?page=2", `{"page": ["Page numbers are not supported: follow the next link."]}`},
+			{remoteConvs + "?page=0", `{"page": ["A positive integer is required."]}`},
+			{remoteConvs + "?page=52&page_size=20", `{"page": ["This field is too deep: pages beyond the first 1000 items are reached by following the next links."]}`},
 			{remoteConvs + "?user_id=1&user_id=2", `{"user_id": ["Only one value is allowed."]}`},
 			{remoteConvs + "?format=xml", `{"format": ["Only json is supported."]}`},
 			{remoteConvs + "?data_source=1&data_source_id=2", `{"data_source": ["Must equal data_source_id when both are given."]}`},
@@ -297,7 +299,7 @@ func TestHandler_ListParams(t *testing.T) {
 		r := e.do(http.MethodGet, remoteMsgs+"?conversation=1&cursor="+url.QueryEscape(cur), tokChannel, nil)
 		assert.Equal(t, http.StatusBadRequest, r.Status)
 		// The untouched cursor works.
-		r = doURL(t, http.MethodGet, *p.Next, tokChannel, nil)
+		r = e.do(http.MethodGet, *p.Next, tokChannel, nil)
 		assert.Equal(t, http.StatusOK, r.Status)
 	})
 }

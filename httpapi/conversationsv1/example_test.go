@@ -1,4 +1,4 @@
-package httpapi_test
+package conversationsv1_test
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/conversationsv1"
 	"github.com/parleyhq/parley/store/memory"
 )
 
@@ -21,7 +22,11 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	api, err := httpapi.New(svc, httpapi.Config{
+	conv, err := conversationsv1.Dialect(svc, conversationsv1.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	api, err := httpapi.New(httpapi.Config{
 		Prefix: "/parley",
 		// The program knows its callers; here one token is user 545383 of
 		// channel 1.
@@ -31,7 +36,7 @@ func Example() {
 			}
 			return parley.Actor{}, errors.New("unknown token")
 		}),
-	})
+	}, conv)
 	if err != nil {
 		log.Fatal(err)
 	}

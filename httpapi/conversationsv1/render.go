@@ -1,4 +1,4 @@
-package httpapi
+package conversationsv1
 
 import (
 	"cmp"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/message"
 )
 
@@ -36,89 +37,80 @@ func optString(s string) *string {
 }
 
 // optID is an id, or null when empty.
-func optID(s string) *FlexID {
+func optID(s string) *httpapi.FlexID {
 	if s == "" {
 		return nil
 	}
-	id := FlexID(s)
+	id := httpapi.FlexID(s)
 	return &id
-}
-
-// pageJSON is a listing: seed 000's {count, next, previous, results}.
-// Listings page forward with keyset cursors, so previous is always null.
-type pageJSON struct {
-	Count    int64   `json:"count"`
-	Next     *string `json:"next"`
-	Previous *string `json:"previous"`
-	Results  any     `json:"results"`
 }
 
 // userJSON is seed 000's user object.
 type userJSON struct {
-	ID        FlexID  `json:"id"`
-	FirstName string  `json:"first_name"`
-	LastName  string  `json:"last_name"`
-	Email     string  `json:"email"`
-	Phone     *string `json:"phone"`
-	Gender    *string `json:"gender"`
+	ID        httpapi.FlexID `json:"id"`
+	FirstName string         `json:"first_name"`
+	LastName  string         `json:"last_name"`
+	Email     string         `json:"email"`
+	Phone     *string        `json:"phone"`
+	Gender    *string        `json:"gender"`
 }
 
 // publicUserJSON is the user object of the public listings: an allow-list
 // of the id and the first name.
 type publicUserJSON struct {
-	ID        FlexID `json:"id"`
-	FirstName string `json:"first_name"`
+	ID        httpapi.FlexID `json:"id"`
+	FirstName string         `json:"first_name"`
 }
 
 // dataSourceJSON is seed 000's datasource object.
 type dataSourceJSON struct {
-	PK               FlexID         `json:"pk"`
-	Name             string         `json:"name"`
-	Slug             string         `json:"slug"`
-	Title            string         `json:"title"`
-	SupplierCode     string         `json:"supplier_code"`
-	Address          *string        `json:"address"`
-	Email            *string        `json:"email"`
-	PhoneNumber      *string        `json:"phone_number"`
-	FaxNumber        *string        `json:"fax_number"`
-	KEPAddress       *string        `json:"kep_address"`
-	MersisNumber     *string        `json:"mersis_number"`
-	TradeAssociation *string        `json:"trade_association"`
-	Extras           map[string]any `json:"extras"`
-	PriceList        *FlexID        `json:"price_list"`
-	StockList        *FlexID        `json:"stock_list"`
-	IsActive         bool           `json:"is_active"`
+	PK               httpapi.FlexID  `json:"pk"`
+	Name             string          `json:"name"`
+	Slug             string          `json:"slug"`
+	Title            string          `json:"title"`
+	SupplierCode     string          `json:"supplier_code"`
+	Address          *string         `json:"address"`
+	Email            *string         `json:"email"`
+	PhoneNumber      *string         `json:"phone_number"`
+	FaxNumber        *string         `json:"fax_number"`
+	KEPAddress       *string         `json:"kep_address"`
+	MersisNumber     *string         `json:"mersis_number"`
+	TradeAssociation *string         `json:"trade_association"`
+	Extras           map[string]any  `json:"extras"`
+	PriceList        *httpapi.FlexID `json:"price_list"`
+	StockList        *httpapi.FlexID `json:"stock_list"`
+	IsActive         bool            `json:"is_active"`
 }
 
 // publicDataSourceJSON is the datasource object of the public listings:
 // an allow-list without any contact data.
 type publicDataSourceJSON struct {
-	PK       FlexID `json:"pk"`
-	Name     string `json:"name"`
-	Slug     string `json:"slug"`
-	Title    string `json:"title"`
-	IsActive bool   `json:"is_active"`
+	PK       httpapi.FlexID `json:"pk"`
+	Name     string         `json:"name"`
+	Slug     string         `json:"slug"`
+	Title    string         `json:"title"`
+	IsActive bool           `json:"is_active"`
 }
 
 // itemJSON is seed 000's item_object.
 type itemJSON struct {
-	PK          FlexID `json:"pk"`
-	Name        string `json:"name"`
-	SKU         string `json:"sku"`
-	AbsoluteURL string `json:"absolute_url"`
+	PK          httpapi.FlexID `json:"pk"`
+	Name        string         `json:"name"`
+	SKU         string         `json:"sku"`
+	AbsoluteURL string         `json:"absolute_url"`
 }
 
 // messageJSON is a message of a message_set or of the messages listing.
 type messageJSON struct {
 	ID int64 `json:"id"`
 	// Conversation is set in the messages listing only.
-	Conversation   int64   `json:"conversation,omitempty"`
-	MessageContent string  `json:"message_content"`
-	UserType       *string `json:"user_type"`
-	ContentType    string  `json:"content_type"`
-	ContentID      FlexID  `json:"content_id"`
-	ContentObject  any     `json:"content_object"`
-	CreatedDate    string  `json:"created_date"`
+	Conversation   int64          `json:"conversation,omitempty"`
+	MessageContent string         `json:"message_content"`
+	UserType       *string        `json:"user_type"`
+	ContentType    string         `json:"content_type"`
+	ContentID      httpapi.FlexID `json:"content_id"`
+	ContentObject  any            `json:"content_object"`
+	CreatedDate    string         `json:"created_date"`
 }
 
 // conversationJSON is a conversation of a listing, or the one of a detail
@@ -145,26 +137,26 @@ type conversationJSON struct {
 // a POST with conversation set, id is that conversation). Message is the
 // id of the message written, to mark read or to page from.
 type startJSON struct {
-	ID               int64   `json:"id"`
-	DataSource       FlexID  `json:"datasource"`
-	User             FlexID  `json:"user"`
-	Subject          *string `json:"subject"`
-	ItemContent      *string `json:"item_content,omitempty"`
-	ItemID           *FlexID `json:"item_id,omitempty"`
-	ConversationType string  `json:"conversation_type"`
-	MessageContent   string  `json:"message_content"`
-	UserType         *string `json:"user_type"`
-	ContentID        FlexID  `json:"content_id"`
-	ContentType      string  `json:"content_type"`
-	Message          int64   `json:"message"`
+	ID               int64           `json:"id"`
+	DataSource       httpapi.FlexID  `json:"datasource"`
+	User             httpapi.FlexID  `json:"user"`
+	Subject          *string         `json:"subject"`
+	ItemContent      *string         `json:"item_content,omitempty"`
+	ItemID           *httpapi.FlexID `json:"item_id,omitempty"`
+	ConversationType string          `json:"conversation_type"`
+	MessageContent   string          `json:"message_content"`
+	UserType         *string         `json:"user_type"`
+	ContentID        httpapi.FlexID  `json:"content_id"`
+	ContentType      string          `json:"content_type"`
+	Message          int64           `json:"message"`
 }
 
 func startResponse(r parley.Result) startJSON {
 	c, m := r.Conversation, r.Message
 	out := startJSON{
-		ID: c.ID, DataSource: FlexID(c.DataSourceID), User: FlexID(c.UserID), Subject: optString(c.Subject),
+		ID: c.ID, DataSource: httpapi.FlexID(c.DataSourceID), User: httpapi.FlexID(c.UserID), Subject: optString(c.Subject),
 		ConversationType: string(c.Type), MessageContent: m.Content, UserType: optString(string(m.Sender.UserType)),
-		ContentID: FlexID(m.Sender.ID), ContentType: string(m.Sender.Kind), Message: m.ID,
+		ContentID: httpapi.FlexID(m.Sender.ID), ContentType: string(m.Sender.Kind), Message: m.ID,
 	}
 	if !c.Item.IsZero() {
 		out.ItemContent, out.ItemID = optString(string(c.Item.Kind)), optID(c.Item.ID)
@@ -175,20 +167,20 @@ func startResponse(r parley.Result) startJSON {
 // postJSON answers a messages POST (seed 000's message response), with the
 // new message's id and time.
 type postJSON struct {
-	ID             int64   `json:"id"`
-	Conversation   int64   `json:"conversation"`
-	MessageContent string  `json:"message_content"`
-	UserType       *string `json:"user_type"`
-	ContentID      FlexID  `json:"content_id"`
-	ContentType    string  `json:"content_type"`
-	CreatedDate    string  `json:"created_date"`
+	ID             int64          `json:"id"`
+	Conversation   int64          `json:"conversation"`
+	MessageContent string         `json:"message_content"`
+	UserType       *string        `json:"user_type"`
+	ContentID      httpapi.FlexID `json:"content_id"`
+	ContentType    string         `json:"content_type"`
+	CreatedDate    string         `json:"created_date"`
 }
 
 func postResponse(r parley.Result) postJSON {
 	m := r.Message
 	return postJSON{
 		ID: m.ID, Conversation: r.Conversation.ID, MessageContent: m.Content,
-		UserType: optString(string(m.Sender.UserType)), ContentID: FlexID(m.Sender.ID),
+		UserType: optString(string(m.Sender.UserType)), ContentID: httpapi.FlexID(m.Sender.ID),
 		ContentType: string(m.Sender.Kind), CreatedDate: formatTime(m.CreatedAt),
 	}
 }
@@ -203,10 +195,10 @@ type objects struct {
 
 // lookup asks the Directory for every user, data source and item that
 // convs and msgs mention, in one call each.
-func (h *Handler) lookup(ctx context.Context, channel string, public bool, convs []conversation.Conversation, msgs []message.Message) (objects, error) {
+func (d *dialect) lookup(ctx context.Context, channel string, public bool, convs []conversation.Conversation, msgs []message.Message) (objects, error) {
 	o := objects{public: public}
-	d := h.cfg.Directory
-	if d == nil {
+	dir := d.opts.Directory
+	if dir == nil {
 		return o, nil
 	}
 	var users, dss []string
@@ -226,21 +218,21 @@ func (h *Handler) lookup(ctx context.Context, channel string, public bool, convs
 	}
 	var err error
 	if users = uniq(users); len(users) > 0 {
-		if o.users, err = d.Users(ctx, channel, users); err != nil {
-			return o, fmt.Errorf("httpapi: directory users: %w", err)
+		if o.users, err = dir.Users(ctx, channel, users); err != nil {
+			return o, fmt.Errorf("conversationsv1: directory users: %w", err)
 		}
 	}
 	if dss = uniq(dss); len(dss) > 0 {
-		if o.dss, err = d.DataSources(ctx, channel, dss); err != nil {
-			return o, fmt.Errorf("httpapi: directory data sources: %w", err)
+		if o.dss, err = dir.DataSources(ctx, channel, dss); err != nil {
+			return o, fmt.Errorf("conversationsv1: directory data sources: %w", err)
 		}
 	}
 	if len(items) > 0 {
 		slices.SortFunc(items, func(a, b conversation.Item) int {
 			return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ID, b.ID))
 		})
-		if o.items, err = d.Items(ctx, channel, slices.Compact(items)); err != nil {
-			return o, fmt.Errorf("httpapi: directory items: %w", err)
+		if o.items, err = dir.Items(ctx, channel, slices.Compact(items)); err != nil {
+			return o, fmt.Errorf("conversationsv1: directory items: %w", err)
 		}
 	}
 	return o, nil
@@ -258,10 +250,10 @@ func (o objects) user(id string) any {
 		u = User{ID: id}
 	}
 	if o.public {
-		return publicUserJSON{ID: FlexID(id), FirstName: u.FirstName}
+		return publicUserJSON{ID: httpapi.FlexID(id), FirstName: u.FirstName}
 	}
 	return userJSON{
-		ID: FlexID(id), FirstName: u.FirstName, LastName: u.LastName, Email: u.Email,
+		ID: httpapi.FlexID(id), FirstName: u.FirstName, LastName: u.LastName, Email: u.Email,
 		Phone: optString(u.Phone), Gender: optString(u.Gender),
 	}
 }
@@ -273,14 +265,14 @@ func (o objects) dataSource(id string) any {
 		d = DataSource{ID: id}
 	}
 	if o.public {
-		return publicDataSourceJSON{PK: FlexID(id), Name: d.Name, Slug: d.Slug, Title: d.Title, IsActive: d.IsActive}
+		return publicDataSourceJSON{PK: httpapi.FlexID(id), Name: d.Name, Slug: d.Slug, Title: d.Title, IsActive: d.IsActive}
 	}
 	extras := d.Extras
 	if extras == nil {
 		extras = map[string]any{}
 	}
 	return dataSourceJSON{
-		PK: FlexID(id), Name: d.Name, Slug: d.Slug, Title: d.Title, SupplierCode: d.SupplierCode,
+		PK: httpapi.FlexID(id), Name: d.Name, Slug: d.Slug, Title: d.Title, SupplierCode: d.SupplierCode,
 		Address: optString(d.Address), Email: optString(d.Email), PhoneNumber: optString(d.PhoneNumber),
 		FaxNumber: optString(d.FaxNumber), KEPAddress: optString(d.KEPAddress),
 		MersisNumber: optString(d.MersisNumber), TradeAssociation: optString(d.TradeAssociation),
@@ -296,7 +288,7 @@ func (o objects) item(it conversation.Item) *itemJSON {
 	if !ok {
 		i = Item{ID: it.ID}
 	}
-	return &itemJSON{PK: FlexID(it.ID), Name: i.Name, SKU: i.SKU, AbsoluteURL: i.AbsoluteURL}
+	return &itemJSON{PK: httpapi.FlexID(it.ID), Name: i.Name, SKU: i.SKU, AbsoluteURL: i.AbsoluteURL}
 }
 
 // messages renders a list of messages with their conversation ids.
@@ -313,7 +305,7 @@ func (o objects) messages(msgs []message.Message) []messageJSON {
 func (o objects) message(m message.Message) messageJSON {
 	out := messageJSON{
 		ID: m.ID, MessageContent: m.Content, UserType: optString(string(m.Sender.UserType)),
-		ContentType: string(m.Sender.Kind), ContentID: FlexID(m.Sender.ID), CreatedDate: formatTime(m.CreatedAt),
+		ContentType: string(m.Sender.Kind), ContentID: httpapi.FlexID(m.Sender.ID), CreatedDate: formatTime(m.CreatedAt),
 	}
 	if m.Sender.Kind == message.SenderUser {
 		out.ContentObject = o.user(m.Sender.ID)
@@ -336,7 +328,7 @@ func (o objects) conversation(c conversation.Conversation, set []message.Message
 		out.ItemContent = optString(string(c.Item.Kind))
 	}
 	if o.public {
-		out.User = FlexID(c.UserID)
+		out.User = httpapi.FlexID(c.UserID)
 	} else {
 		out.User = o.user(c.UserID)
 	}

@@ -1,11 +1,13 @@
-package httpapi_test
+package conversationsv1_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +17,8 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/conversationsv1"
+	"github.com/parleyhq/parley/httpapi/internal/kittest"
 )
 
 const (
@@ -464,11 +468,15 @@ func keys(m map[string]any) []string {
 	return out
 }
 
-// TestE2E_Paging walks 35 conversations page by page with next.
+// TestE2E_Paging walks 35 conversations page by page: forwards with next
+// and back with previous, and by ?page=N, seeing every conversation
+// exactly once each way, with the exact count on every page.
 func TestE2E_Paging(t *testing.T) {
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
-			paging(t, newEnvOn(t, newStore(t), func(_ *parley.Options, c *httpapi.Config) { c.Prefix = "/parley" }))
+			paging(t, newEnvOn(t, newStore(t), func(_ *parley.Options, c *httpapi.Config, _ *conversationsv1.Options) {
+				c.Prefix = "/parley"
+			}))
 		})
 	}
 }
@@ -485,37 +493,58 @@ func paging(t *testing.T, e *env) {
 		want[int64(r.Object(t)["id"].(float64))] = true
 	}
 	for _, path := range []string{"/parley" + remoteConvs + "?page_size=10&conversation_type=question", "/parley/public-questions/?page_size=10"} {
-		seen := map[int64]bool{}
-		var order []int64
-		url := e.srv.URL + path
-		pages := 0
-		for url != "" {
-			r := doURL(t, http.MethodGet, url, tokChannel, nil)
+		get := func(link string) listPage {
+			t.Helper()
+			require.True(t, strings.HasPrefix(link, "/parley/"), "links are relative without a BaseURL: %s", link)
+			r := e.do(http.MethodGet, link, tokChannel, nil)
 			require.Equal(t, http.StatusOK, r.Status, r.Raw)
 			assert.NotContains(t, r.Raw, `\u0026`, "links are written as they are")
 			var p listPage
 			r.JSON(t, &p)
 			assert.Equal(t, int64(n), p.Count)
-			assert.Nil(t, p.Previous)
-			for _, id := range ids(p) {
+			return p
+		}
+		walk := func(start string, step func(listPage) *string) [][]int64 {
+			var pages [][]int64
+			for link := &start; link != nil; {
+				p := get(*link)
+				pages = append(pages, ids(p))
+				link = step(p)
+			}
+			return pages
+		}
+		forward := walk(path, func(p listPage) *string { return p.Next })
+		require.Len(t, forward, 4)
+		seen := map[int64]bool{}
+		var order []int64
+		for _, page := range forward {
+			for _, id := range page {
 				assert.False(t, seen[id], "conversation %d repeated", id)
 				seen[id] = true
 				order = append(order, id)
 			}
-			pages++
-			url = ""
-			if p.Next != nil {
-				url = *p.Next
-				assert.True(t, strings.HasPrefix(url, e.srv.URL+"/parley/"), url)
-				assert.Contains(t, url, "page_size=10")
-				assert.Contains(t, url, "cursor=")
-			}
 		}
-		assert.Equal(t, 4, pages)
 		assert.Equal(t, want, seen)
 		for i := 1; i < len(order); i++ {
 			assert.Greater(t, order[i-1], order[i], "newest first")
 		}
+
+		// Back from the last page by previous: the same pages, reversed.
+		last := path + "&page=4"
+		backward := walk(last, func(p listPage) *string { return p.Previous })
+		slices.Reverse(backward)
+		assert.Equal(t, forward, backward)
+
+		// By number.
+		for i, page := range forward {
+			p := get(path + fmt.Sprintf("&page=%d", i+1))
+			assert.Equal(t, page, ids(p), "page %d", i+1)
+			assert.Equal(t, i == 0, p.Previous == nil)
+			assert.Equal(t, i == len(forward)-1, p.Next == nil)
+		}
+		p := get(path + "&page=9")
+		assert.Empty(t, p.Results, "a page past the end is empty")
+		assert.Nil(t, p.Next)
 	}
 }
 
@@ -530,12 +559,14 @@ func TestE2E_StripPrefix(t *testing.T) {
 		})
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
 	}
-	h, err := httpapi.New(e.svc, httpapi.Config{Authenticator: httpapi.AuthenticatorFunc(testAuth)})
+	h, err := httpapi.New(httpapi.Config{Authenticator: httpapi.AuthenticatorFunc(testAuth)},
+		kittest.Must(t)(conversationsv1.Dialect(e.svc, conversationsv1.Options{})))
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/chat/", http.StripPrefix("/chat", h))
-	srv := newServer(t, mux)
-	r := doURL(t, http.MethodGet, srv+"/chat"+remoteConvs+"?page_size=2", tokChannel, nil)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	r := e.DoURL(http.MethodGet, srv.URL+"/chat"+remoteConvs+"?page_size=2", tokChannel, nil, nil)
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
 	var p listPage
 	r.JSON(t, &p)
@@ -543,7 +574,7 @@ func TestE2E_StripPrefix(t *testing.T) {
 	u, err := url.Parse(*p.Next)
 	require.NoError(t, err)
 	assert.Equal(t, "/chat"+remoteConvs, u.Path)
-	r = doURL(t, http.MethodGet, *p.Next, tokChannel, nil)
+	r = e.DoURL(http.MethodGet, srv.URL+*p.Next, tokChannel, nil, nil)
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
 	r.JSON(t, &p)
 	assert.Len(t, p.Results, 1)
@@ -553,7 +584,9 @@ func TestE2E_StripPrefix(t *testing.T) {
 // TestE2E_ServerError: a failing Directory is a 500 that says nothing but
 // the request id, which the log carries with the error.
 func TestE2E_ServerError(t *testing.T) {
-	e := newEnv(t, func(_ *parley.Options, c *httpapi.Config) { c.Directory = failingDirectory{} })
+	e := newEnv(t, func(_ *parley.Options, _ *httpapi.Config, o *conversationsv1.Options) {
+		o.Directory = failingDirectory{}
+	})
 	r := e.do(http.MethodPost, userConvs, tokUser2, seedUser("message", "Hello"))
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
 	r = e.do(http.MethodGet, userConvs, tokUser2, nil)
@@ -571,21 +604,21 @@ func TestE2E_ServerError(t *testing.T) {
 	require.NoError(t, err)
 	req.Header.Set("Authorization", tokUser2)
 	req.Header.Set("X-Request-Id", "client-chosen-42")
-	r = send(t, req)
+	r = e.send(req)
 	assert.Equal(t, "client-chosen-42", r.Header.Get("X-Request-Id"))
 	assert.Contains(t, e.logs.String(), "request_id=client-chosen-42")
 }
 
 type failingDirectory struct{}
 
-func (failingDirectory) Users(context.Context, string, []string) (map[string]httpapi.User, error) {
+func (failingDirectory) Users(context.Context, string, []string) (map[string]conversationsv1.User, error) {
 	return nil, errors.New("secret table exploded")
 }
 
-func (failingDirectory) DataSources(context.Context, string, []string) (map[string]httpapi.DataSource, error) {
+func (failingDirectory) DataSources(context.Context, string, []string) (map[string]conversationsv1.DataSource, error) {
 	return nil, errors.New("secret table exploded")
 }
 
-func (failingDirectory) Items(context.Context, string, []conversation.Item) (map[conversation.Item]httpapi.Item, error) {
+func (failingDirectory) Items(context.Context, string, []conversation.Item) (map[conversation.Item]conversationsv1.Item, error) {
 	return nil, errors.New("secret table exploded")
 }

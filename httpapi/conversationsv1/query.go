@@ -1,7 +1,6 @@
-package httpapi
+package conversationsv1
 
 import (
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -9,6 +8,8 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 )
 
 // Query parameters common to every listing.
@@ -45,47 +46,118 @@ func checkParams(q url.Values, allowed ...[]string) error {
 			ok[name] = true
 		}
 	}
-	errs := fieldErrs{}
+	errs := httpapi.Fields{}
 	for name, vals := range q {
 		switch {
 		case !ok[name]:
-			errs.add(clip(name, 64), "Unknown query parameter.")
+			errs.Add(wire.Clip(name, 64), "Unknown query parameter.")
 		case len(vals) > 1:
-			errs.add(name, "Only one value is allowed.")
+			errs.Add(name, "Only one value is allowed.")
 		}
 	}
-	return errs.err()
+	return errs.Err()
 }
 
-// parsePage reads page_size (or its alias limit), cursor, page and format.
-// Page sizes above MaxPageSize are lowered to it; page numbers other than 1
-// are refused, since listings page with the cursor of their next link.
-func parsePage(q url.Values, errs fieldErrs) parley.PageRequest {
-	p := parley.PageRequest{Limit: DefaultPageSize, Cursor: q.Get(qCursor), WithTotal: true}
+// pageParams are a listing's paging parameters.
+type pageParams struct {
+	size   int
+	cursor string
+	// number is the page number: asked for with page, or carried by a
+	// next link beside its cursor; 0 when unknown (a cursor alone).
+	number int
+}
+
+// parsePage reads page_size (or its alias limit), page, cursor and
+// format. Page sizes above MaxPageSize are lowered to it. A page without
+// a cursor is reached by number (httpapi.PageByNumber); with a cursor,
+// page is the number of the page the cursor starts, as next links carry
+// it, for the previous link.
+func parsePage(q url.Values, errs httpapi.Fields) pageParams {
+	pp := pageParams{size: DefaultPageSize, cursor: q.Get(qCursor), number: 1}
 	for _, name := range []string{qPageSize, qLimit} {
 		v := q.Get(name)
 		if v == "" {
 			continue
 		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			if err != nil && isDigits(v) {
+		n, ok := wire.PositiveInt(v)
+		if !ok {
+			if len(v) > 19 && wire.Digits(v) && v[0] != '0' {
 				n = MaxPageSize // a huge number: capped like any other
 			} else {
-				errs.add(name, "A positive integer is required.")
+				errs.Add(name, "A positive integer is required.")
 				continue
 			}
 		}
-		p.Limit = min(n, MaxPageSize)
+		pp.size = int(min(n, MaxPageSize))
 		break
 	}
-	if v := q.Get(qPage); v != "" && v != "1" {
-		errs.add(qPage, "Page numbers are not supported: follow the next link.")
+	if pp.cursor != "" {
+		pp.number = 0
+	}
+	if v := q.Get(qPage); v != "" {
+		n, ok := wire.PositiveInt(v)
+		if !ok || n > 1<<30 {
+			errs.Add(qPage, "A positive integer is required.")
+		} else {
+			pp.number = int(n)
+		}
 	}
 	if v := q.Get(qFormat); v != "" && v != "json" {
-		errs.add(qFormat, "Only json is supported.")
+		errs.Add(qFormat, "Only json is supported.")
 	}
-	return p
+	return pp
+}
+
+// fetch returns the page pp asks for, with its exact total: by cursor, or
+// by number.
+func fetch[T any](c *httpapi.Call, pp pageParams, list func(parley.PageRequest) (parley.Page[T], error)) (parley.Page[T], error) {
+	if pp.cursor != "" {
+		return list(parley.PageRequest{Limit: pp.size, Cursor: pp.cursor, WithTotal: true})
+	}
+	return httpapi.PageByNumber(c, qPage, pp.number, pp.size, true, list)
+}
+
+// pageJSON is a listing: seed 000's {count, next, previous, results}.
+type pageJSON struct {
+	Count    int64   `json:"count"`
+	Next     *string `json:"next"`
+	Previous *string `json:"previous"`
+	Results  any     `json:"results"`
+}
+
+// listing builds a listing response. next is the request's own link with
+// the next page's cursor and number and the page size in force (the
+// cursor makes it as fast at any depth as the first page); previous asks
+// for the page before by number, and is null on the first page and where
+// the page number is unknown or too deep to be asked for.
+func listing(c *httpapi.Call, pp pageParams, total int64, next string, results any) pageJSON {
+	out := pageJSON{Count: max(total, 0), Results: results}
+	link := func(cursor string, number int) *string {
+		q := c.R.URL.Query()
+		q.Del(qLimit)
+		q.Del(qPage)
+		q.Del(qCursor)
+		if cursor != "" {
+			q.Set(qCursor, cursor)
+		}
+		if number > 1 {
+			q.Set(qPage, strconv.Itoa(number))
+		}
+		q.Set(qPageSize, strconv.Itoa(pp.size))
+		u := c.Link(c.Path(), q)
+		return &u
+	}
+	if next != "" {
+		n := 0
+		if pp.number > 0 {
+			n = pp.number + 1
+		}
+		out.Next = link(next, n)
+	}
+	if pp.number > 1 && c.PageReachable(pp.number-1, pp.size) {
+		out.Previous = link("", pp.number-1)
+	}
+	return out
 }
 
 // parseFilter reads the filters of a listing. Empty values are ignored.
@@ -93,7 +165,7 @@ func parsePage(q url.Values, errs fieldErrs) parley.PageRequest {
 // day in UTC) or an RFC 3339 time (that instant); the __gte and __lte
 // forms bound the range inclusively (a date as __lte means through the end
 // of that day). Several bounds on one field intersect.
-func parseFilter(q url.Values, errs fieldErrs) conversation.Filter {
+func parseFilter(q url.Values, errs httpapi.Fields) conversation.Filter {
 	var f conversation.Filter
 	str := func(name string, dst *string) {
 		if v := q.Get(name); v != "" {
@@ -111,7 +183,7 @@ func parseFilter(q url.Values, errs fieldErrs) conversation.Filter {
 	ds, dsID := q.Get("data_source"), q.Get("data_source_id")
 	switch {
 	case ds != "" && dsID != "" && ds != dsID:
-		errs.add("data_source", "Must equal data_source_id when both are given.")
+		errs.Add("data_source", "Must equal data_source_id when both are given.")
 	case dsID != "":
 		f.DataSourceID = dsID
 	default:
@@ -122,21 +194,21 @@ func parseFilter(q url.Values, errs fieldErrs) conversation.Filter {
 		if k := conversation.ItemKind(v); k.Valid() {
 			f.ItemKind = k
 		} else {
-			errs.add("item_type", notAChoice(v))
+			errs.Add("item_type", notAChoice(v))
 		}
 	}
 	if v := q.Get("conversation_type"); v != "" {
 		if t := conversation.Type(v); t.Valid() {
 			f.Type = t
 		} else {
-			errs.add("conversation_type", notAChoice(v))
+			errs.Add("conversation_type", notAChoice(v))
 		}
 	}
 	if v := q.Get("status"); v != "" {
 		if s := conversation.Status(v); s.Valid() {
 			f.Status = s
 		} else {
-			errs.add("status", notAChoice(v))
+			errs.Add("status", notAChoice(v))
 		}
 	}
 	dateRange(q, "created_date", &f.CreatedFrom, &f.CreatedTo, errs)
@@ -145,7 +217,7 @@ func parseFilter(q url.Values, errs fieldErrs) conversation.Filter {
 }
 
 // dateRange reads name, name__gte and name__lte into [from, to].
-func dateRange(q url.Values, name string, from, to *time.Time, errs fieldErrs) {
+func dateRange(q url.Values, name string, from, to *time.Time, errs httpapi.Fields) {
 	narrow := func(lo, hi time.Time) {
 		if !lo.IsZero() && (from.IsZero() || lo.After(*from)) {
 			*from = lo
@@ -161,7 +233,7 @@ func dateRange(q url.Values, name string, from, to *time.Time, errs fieldErrs) {
 		}
 		lo, hi, ok := parseWhen(v)
 		if !ok {
-			errs.add(name+suffix, "Enter a valid date (YYYY-MM-DD) or date and time (RFC 3339).")
+			errs.Add(name+suffix, "Enter a valid date (YYYY-MM-DD) or date and time (RFC 3339).")
 			continue
 		}
 		switch suffix {
@@ -189,41 +261,4 @@ func parseWhen(v string) (lo, hi time.Time, ok bool) {
 	}
 	t = t.UTC().Truncate(time.Microsecond)
 	return t, t, true
-}
-
-// nextURL returns the link to the page after this one: the request's own
-// URL with cursor replaced and page_size set to the page size in force.
-func (h *Handler) nextURL(r *http.Request, cursor string, pageSize int) string {
-	q := r.URL.Query()
-	q.Del(qLimit)
-	q.Del(qPage)
-	q.Set(qCursor, cursor)
-	if pageSize > 0 {
-		q.Set(qPageSize, strconv.Itoa(pageSize))
-	}
-	return h.baseURL(r) + requestPath(r) + "?" + q.Encode()
-}
-
-// baseURL is the scheme and host links start with.
-func (h *Handler) baseURL(r *http.Request) string {
-	if h.cfg.BaseURL != "" {
-		return h.cfg.BaseURL
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
-// requestPath is the escaped path the client asked for. It is taken from
-// the request line, which http.StripPrefix leaves as it was, so that links
-// keep a prefix that was stripped before the handler saw the request.
-func requestPath(r *http.Request) string {
-	if r.RequestURI != "" {
-		if u, err := url.ParseRequestURI(r.RequestURI); err == nil && u.Path != "" {
-			return u.EscapedPath()
-		}
-	}
-	return r.URL.EscapedPath()
 }

@@ -1,4 +1,4 @@
-package httpapi_test
+package conversationsv1_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/conversationsv1"
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/store/memory"
 )
@@ -38,9 +39,11 @@ func BenchmarkHandler_ListConversations(b *testing.B) {
 			}
 		}
 	}
-	h, err := httpapi.New(svc, httpapi.Config{
-		Authenticator: httpapi.AuthenticatorFunc(testAuth), Directory: testDirectory(),
-	})
+	d, err := conversationsv1.Dialect(svc, conversationsv1.Options{Directory: testDirectory()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := httpapi.New(httpapi.Config{Authenticator: httpapi.AuthenticatorFunc(testAuth)}, d)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,0 +1,309 @@
+// Package kittest is the HTTP test kit that the dialects' test suites
+// share: the test world's tokens, a running Handler over a counting
+// memory store with a captured log, a client, and the suite (Hardening)
+// that checks every hardening rule of the kit against a dialect. Every
+// response an Env sees is validated against the dialect's OpenAPI
+// description when the test ends.
+package kittest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/store"
+	"github.com/parleyhq/parley/store/memory"
+)
+
+// The tokens of the test world, as the example server's.
+const (
+	TokUser1   = "Token user-545382"
+	TokUser2   = "Token user-545383"
+	TokGuest   = "Token guest-1001"
+	TokSeller1 = "Token seller-1"
+	TokSeller2 = "Token seller-2"
+	TokChannel = "Token channel-1"
+	TokOther   = "Token channel-2" // an integration of another channel
+)
+
+// Auth maps the test tokens to actors of channel 1 (TokOther: channel 2).
+func Auth(r *http.Request) (parley.Actor, error) {
+	switch r.Header.Get("Authorization") {
+	case TokUser1:
+		return parley.User("1", "545382"), nil
+	case TokUser2:
+		return parley.User("1", "545383"), nil
+	case TokGuest:
+		return parley.Guest("1", "1001"), nil
+	case TokSeller1:
+		return parley.Seller("1", "1"), nil
+	case TokSeller2:
+		return parley.Seller("1", "2"), nil
+	case TokChannel:
+		return parley.Integration("1"), nil
+	case TokOther:
+		return parley.Integration("2"), nil
+	}
+	return parley.Actor{}, errors.New("unknown token")
+}
+
+// StepClock returns a clock that starts at start and moves one second at
+// every reading, so that every write has its own time.
+func StepClock(start time.Time) func() time.Time {
+	var mu sync.Mutex
+	t := start
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		t = t.Add(time.Second)
+		return t
+	}
+}
+
+// CountingStore is a store that counts the reads a waiting client could
+// cost.
+type CountingStore struct {
+	store.Store
+	After, Get atomic.Int64
+}
+
+// MessagesAfter counts and reads.
+func (s *CountingStore) MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error) {
+	s.After.Add(1)
+	return s.Store.MessagesAfter(ctx, q)
+}
+
+// GetConversation counts and reads.
+func (s *CountingStore) GetConversation(ctx context.Context, id int64) (conversation.Conversation, error) {
+	s.Get.Add(1)
+	return s.Store.GetConversation(ctx, id)
+}
+
+// Env is a Handler serving one dialect on a real listener on 127.0.0.1.
+type Env struct {
+	T       *testing.T
+	Svc     *parley.Service
+	Store   *CountingStore
+	Dialect *httpapi.Dialect
+	Handler *httpapi.Handler
+	Server  *httptest.Server
+	URL     string
+	// Logs is the handler's and the Service's log, at debug level.
+	Logs *SyncBuffer
+
+	spec *specCheck
+}
+
+// Options build an Env.
+type Options struct {
+	// Store is the store; nil is a memory store. NewEnv closes it.
+	Store store.Store
+	// Configure adjusts the Service's options and the kit's Config before
+	// anything is built (the dialect's own options are the dialect
+	// function's).
+	Configure []func(*parley.Options, *httpapi.Config)
+}
+
+// NewEnv starts dialect's Handler over a fresh Service. Every response it
+// serves to Do is validated against the dialect's OpenAPI description at
+// the end of the test.
+func NewEnv(t *testing.T, dialect func(*parley.Service) (*httpapi.Dialect, error), o Options) *Env {
+	t.Helper()
+	st := o.Store
+	if st == nil {
+		st = memory.New()
+	}
+	cs := &CountingStore{Store: st}
+	t.Cleanup(func() { _ = st.Close() })
+	logs := &SyncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	po := parley.DefaultOptions()
+	po.Logger = logger
+	po.Now = StepClock(time.Date(2023, 7, 19, 10, 25, 40, 208173000, time.UTC))
+	cfg := httpapi.Config{Authenticator: httpapi.AuthenticatorFunc(Auth), Logger: logger}
+	for _, fn := range o.Configure {
+		fn(&po, &cfg)
+	}
+	svc, err := parley.New(cs, po)
+	require.NoError(t, err)
+	d, err := dialect(svc)
+	require.NoError(t, err)
+	h, err := httpapi.New(cfg, d)
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	e := &Env{T: t, Svc: svc, Store: cs, Dialect: d, Handler: h, Server: srv, URL: srv.URL, Logs: logs}
+	if len(d.OpenAPI) > 0 {
+		e.spec = newSpecCheck(t, d.OpenAPI, cfg.Prefix)
+	}
+	return e
+}
+
+// Response is a response read to its end.
+type Response struct {
+	Status int
+	Header http.Header
+	Raw    string
+}
+
+// JSON decodes the body into v.
+func (r Response) JSON(t *testing.T, v any) {
+	t.Helper()
+	require.NoError(t, json.Unmarshal([]byte(r.Raw), v), "body: %s", r.Raw)
+}
+
+// Object decodes the body as a JSON object.
+func (r Response) Object(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	r.JSON(t, &m)
+	return m
+}
+
+// Do sends a request to the Env's server; path may carry a query. body is
+// JSON-encoded unless it is a string or []byte, sent as it is (with
+// Content-Type application/json either way).
+func (e *Env) Do(method, path, token string, body any, header http.Header) Response {
+	e.T.Helper()
+	return e.DoURL(method, e.URL+path, token, body, header)
+}
+
+// DoURL is Do to a full URL (another server's too).
+func (e *Env) DoURL(method, url, token string, body any, header http.Header) Response {
+	e.T.Helper()
+	req := NewRequest(e.T, method, url, token, body)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return e.Send(req)
+}
+
+// NewRequest builds a request as Do sends it.
+func NewRequest(t *testing.T, method, url, token string, body any) *http.Request {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		require.NoError(t, err)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, url, rd)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", token)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req
+}
+
+// Send sends req with a real client, reads the response, and keeps both
+// for the OpenAPI check when req went to the Env's server.
+func (e *Env) Send(req *http.Request) Response {
+	e.T.Helper()
+	var reqBody []byte
+	if req.Body != nil {
+		reqBody, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(e.T, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(e.T, err)
+	r := Response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
+	if e.spec != nil && strings.HasPrefix(req.URL.String(), e.URL) {
+		e.spec.add(req, reqBody, res, raw)
+	}
+	return r
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writes (the server's
+// log).
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Build starts the dialect that build makes with options o, over st (nil:
+// a memory store): each of opts adjusts, in order, the Service's options,
+// the kit's Config and the dialect's options before anything is built.
+func Build[O any](t *testing.T, st store.Store, o O, build func(*parley.Service, O) (*httpapi.Dialect, error),
+	opts ...func(*parley.Options, *httpapi.Config, *O)) *Env {
+	t.Helper()
+	configure := func(po *parley.Options, cfg *httpapi.Config) {
+		for _, fn := range opts {
+			fn(po, cfg, &o)
+		}
+	}
+	return NewEnv(t, func(svc *parley.Service) (*httpapi.Dialect, error) { return build(svc, o) },
+		Options{Store: st, Configure: []func(*parley.Options, *httpapi.Config){configure}})
+}
+
+// KitOnly is an option of Build that adjusts only the kit's Config (nil:
+// none).
+func KitOnly[O any](configure func(*httpapi.Config)) func(*parley.Options, *httpapi.Config, *O) {
+	return func(_ *parley.Options, c *httpapi.Config, _ *O) {
+		if configure != nil {
+			configure(c)
+		}
+	}
+}
+
+// Must returns a function that returns d, failing the test if err is set:
+// kittest.Must(t)(chatv2.Dialect(svc, opts)).
+func Must(t *testing.T) func(d *httpapi.Dialect, err error) *httpapi.Dialect {
+	return func(d *httpapi.Dialect, err error) *httpapi.Dialect {
+		t.Helper()
+		require.NoError(t, err)
+		return d
+	}
+}
+
+// Created checks that r answers a successful start and returns the
+// numeric id in its field, as a path reference and as an id.
+func (e *Env) Created(r Response, field string) (string, int64) {
+	e.T.Helper()
+	require.Equal(e.T, http.StatusOK, r.Status, r.Raw)
+	id, ok := r.Object(e.T)[field].(float64)
+	require.True(e.T, ok, "no %s in %s", field, r.Raw)
+	return strconv.FormatInt(int64(id), 10), int64(id)
+}
