@@ -87,6 +87,7 @@ type eventRecord struct {
 	ev         notify.Event
 	claimedBy  string
 	leaseUntil time.Time
+	doneAt     time.Time // when CompleteEvents marked it done
 }
 
 // New returns an empty Store.
@@ -561,6 +562,7 @@ func (s *Store) CompleteEvents(ctx context.Context, worker string, ids []string,
 	for _, id := range ids {
 		if r, ok := s.claimedBy(worker, id); ok {
 			r.ev.State = notify.StateDone
+			r.doneAt = now
 			delete(s.pending, id)
 		}
 	}
@@ -623,4 +625,34 @@ func (s *Store) RetryDeadEvent(ctx context.Context, id string, now time.Time) er
 	r.claimedBy, r.leaseUntil = "", time.Time{}
 	s.pending[id] = r
 	return nil
+}
+
+// PruneEvents implements notify.Outbox: it deletes the oldest done events
+// first.
+func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, fmt.Errorf("memory: prune events: limit %d: want at least 1", limit)
+	}
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+
+	var old []*eventRecord
+	for _, r := range s.events {
+		if r.ev.State == notify.StateDone && r.doneAt.Before(before) {
+			old = append(old, r)
+		}
+	}
+	slices.SortFunc(old, func(a, b *eventRecord) int {
+		if c := a.doneAt.Compare(b.doneAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ev.ID, b.ev.ID)
+	})
+	old = old[:min(len(old), limit)]
+	for _, r := range old {
+		delete(s.events, r.ev.ID)
+	}
+	return len(old), nil
 }

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,9 +54,9 @@ func loadMigrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: name, sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %q: versions must be 1, 2, 3, ... without gaps", m.name)
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations %q and %q have the same version", ms[i-1].name, ms[i].name)
 		}
 	}
 	return ms, nil
@@ -69,7 +70,13 @@ func migrationLockKey(schema string) int64 {
 	return int64(h.Sum64())
 }
 
-// migrate brings schema up to the newest embedded migration. It runs in
+// migrate applies the embedded migrations that schema has not recorded,
+// in version order. Versions need not be consecutive: branches of the code
+// number their migrations apart, so a version may arrive after a higher
+// one was applied, and is then applied on its own (migrations of
+// different versions never depend on each other's order beyond their
+// number). A recorded version that this code does not have means a newer
+// program migrated the schema: ErrSchemaTooNew. It runs in
 // one transaction that first takes a transaction-scoped advisory lock, so
 // that processes starting together migrate one after the other: the first
 // applies the migrations, the others find them recorded and do nothing.
@@ -113,22 +120,27 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (err error)
 	)`); err != nil {
 		return err
 	}
-	var current int
-	if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+table).Scan(&current); err != nil {
+	applied, err := appliedVersions(ctx, tx, table)
+	if err != nil {
 		return err
 	}
-	latest := ms[len(ms)-1].version
-	if current > latest {
-		return fmt.Errorf("%w: schema %q is at version %d, this code knows versions up to %d", ErrSchemaTooNew, schema, current, latest)
+	known := make(map[int]bool, len(ms))
+	for _, m := range ms {
+		known[m.version] = true
 	}
-	if current == latest {
-		return tx.Commit(ctx)
+	for _, v := range applied {
+		if !known[v] {
+			return fmt.Errorf("%w: schema %q has migration version %d, this code knows versions up to %d", ErrSchemaTooNew, schema, v, ms[len(ms)-1].version)
+		}
 	}
 	// The migration files name their tables without a schema.
 	if _, err := tx.Exec(ctx, "SET LOCAL search_path TO "+ident); err != nil {
 		return err
 	}
-	for _, m := range ms[current:] {
+	for _, m := range ms {
+		if slices.Contains(applied, m.version) {
+			continue
+		}
 		// The simple protocol runs a file of several statements.
 		if _, err := tx.Conn().PgConn().Exec(ctx, m.sql).ReadAll(); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
@@ -138,4 +150,13 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (err error)
 		}
 	}
 	return tx.Commit(ctx)
+}
+
+// appliedVersions returns the versions recorded in table.
+func appliedVersions(ctx context.Context, tx pgx.Tx, table string) ([]int, error) {
+	rows, err := tx.Query(ctx, "SELECT version FROM "+table+" ORDER BY version")
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int])
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -362,9 +363,9 @@ func migrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("sqlite: migration %q: want version %d", m.name, i+1)
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("sqlite: migrations %q and %q have the same version", ms[i-1].name, ms[i].name)
 		}
 	}
 	return ms, nil
@@ -380,7 +381,10 @@ func latestVersion() int {
 }
 
 // migrate applies the migrations the database lacks, each in its own
-// write transaction, and records them. It checks again, under the write
+// write transaction, in version order, and records them. Versions need not
+// be consecutive: a version that arrives after a higher one was applied is
+// applied on its own. A recorded version this code does not have is a
+// *SchemaVersionError. It checks again, under the write
 // lock, that the database is Parley's and not newer than this code, so that
 // two processes opening a new file at once do not both migrate it.
 func (s *Store) migrate(ctx context.Context) error {
@@ -411,10 +415,25 @@ func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err 
 	if err != nil {
 		return false, s.fail(ctx, op, err)
 	}
-	version := 0
+	applied := map[int]bool{}
 	switch {
 	case names[migrationsTable]:
-		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM "+migrationsTable).Scan(&version); err != nil {
+		rows, err := tx.QueryContext(ctx, "SELECT version FROM "+migrationsTable)
+		if err != nil {
+			return false, s.fail(ctx, op, err)
+		}
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return false, s.fail(ctx, op, err)
+			}
+			applied[v] = true
+		}
+		if err := rows.Close(); err != nil {
+			return false, s.fail(ctx, op, err)
+		}
+		if err := rows.Err(); err != nil {
 			return false, s.fail(ctx, op, err)
 		}
 	case len(names) > 0:
@@ -428,13 +447,20 @@ func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err 
 			return false, s.fail(ctx, op, err)
 		}
 	}
-	if version > len(ms) {
-		return false, &SchemaVersionError{Path: s.path, Found: version, Known: len(ms)}
+	known := make(map[int]bool, len(ms))
+	for _, m := range ms {
+		known[m.version] = true
 	}
-	if version == len(ms) {
+	for v := range applied {
+		if !known[v] {
+			return false, &SchemaVersionError{Path: s.path, Found: v, Known: latestVersion()}
+		}
+	}
+	i := slices.IndexFunc(ms, func(m migration) bool { return !applied[m.version] })
+	if i < 0 {
 		return true, s.fail(ctx, op, tx.Commit())
 	}
-	m := ms[version]
+	m := ms[i]
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return false, s.fail(ctx, op+": "+m.name, err)
 	}
