@@ -56,30 +56,37 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 		return res, s.fail(ctx, "list conversations", errLimit(q.Limit))
 	}
 	err := s.do(ctx, "list conversations", func(ctx context.Context) error {
-		page, pageArgs, count, countArgs := s.conversationSQL(q)
-		b := &pgx.Batch{}
-		b.Queue(page, pageArgs...)
-		if q.WithTotal {
-			b.Queue(count, countArgs...)
-		}
-		br := s.pool.SendBatch(ctx, b)
-		defer br.Close()
-		items, err := scanConversations(br, q.Limit+1)
-		if err != nil {
-			return err
-		}
-		res = store.Page[conversation.Conversation]{Items: items, Total: -1}
-		if len(items) > q.Limit {
-			res.Items, res.More = items[:q.Limit], true
-		}
-		if q.WithTotal {
-			if err := br.QueryRow().Scan(&res.Total); err != nil {
-				return err
-			}
-		}
-		return br.Close()
+		return s.read(ctx, func(ctx context.Context, db querier) error {
+			return s.listConversations(ctx, db, q, &res)
+		})
 	})
 	return res, err
+}
+
+// listConversations reads a page of conversations from db into res.
+func (s *Store) listConversations(ctx context.Context, db querier, q store.ConversationQuery, res *store.Page[conversation.Conversation]) error {
+	page, pageArgs, count, countArgs := s.conversationSQL(q)
+	b := &pgx.Batch{}
+	b.Queue(page, pageArgs...)
+	if q.WithTotal {
+		b.Queue(count, countArgs...)
+	}
+	br := db.SendBatch(ctx, b)
+	defer br.Close()
+	items, err := scanConversations(br, q.Limit+1)
+	if err != nil {
+		return err
+	}
+	*res = store.Page[conversation.Conversation]{Items: items, Total: -1}
+	if len(items) > q.Limit {
+		res.Items, res.More = items[:q.Limit], true
+	}
+	if q.WithTotal {
+		if err := br.QueryRow().Scan(&res.Total); err != nil {
+			return err
+		}
+	}
+	return br.Close()
 }
 
 func scanConversations(br pgx.BatchResults, capacity int) ([]conversation.Conversation, error) {
@@ -192,37 +199,44 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 		return res, s.fail(ctx, "list messages", errLimit(q.Limit))
 	}
 	err := s.do(ctx, "list messages", func(ctx context.Context) error {
-		before := q.BeforeSeq
-		if before == 0 {
-			before = math.MaxInt64
-		}
-		b := &pgx.Batch{}
-		b.Queue(s.q.listMessages, q.ConversationID, before, q.Limit+1)
-		if q.WithTotal {
-			b.Queue(s.q.messageTotal, q.ConversationID)
-		}
-		br := s.pool.SendBatch(ctx, b)
-		defer br.Close()
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		items, err := scanMessages(rows, q.Limit+1)
-		if err != nil {
-			return err
-		}
-		res = store.Page[message.Message]{Items: items, Total: -1}
-		if len(items) > q.Limit {
-			res.Items, res.More = items[:q.Limit], true
-		}
-		if q.WithTotal {
-			if err := br.QueryRow().Scan(&res.Total); err != nil {
-				return err
-			}
-		}
-		return br.Close()
+		return s.read(ctx, func(ctx context.Context, db querier) error {
+			return s.listMessages(ctx, db, q, &res)
+		})
 	})
 	return res, err
+}
+
+// listMessages reads a page of messages from db into res.
+func (s *Store) listMessages(ctx context.Context, db querier, q store.MessageQuery, res *store.Page[message.Message]) error {
+	before := q.BeforeSeq
+	if before == 0 {
+		before = math.MaxInt64
+	}
+	b := &pgx.Batch{}
+	b.Queue(s.q.listMessages, q.ConversationID, before, q.Limit+1)
+	if q.WithTotal {
+		b.Queue(s.q.messageTotal, q.ConversationID)
+	}
+	br := db.SendBatch(ctx, b)
+	defer br.Close()
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	items, err := scanMessages(rows, q.Limit+1)
+	if err != nil {
+		return err
+	}
+	*res = store.Page[message.Message]{Items: items, Total: -1}
+	if len(items) > q.Limit {
+		res.Items, res.More = items[:q.Limit], true
+	}
+	if q.WithTotal {
+		if err := br.QueryRow().Scan(&res.Total); err != nil {
+			return err
+		}
+	}
+	return br.Close()
 }
 
 // scanMessages reads the message rows; it returns nil if there are none.
@@ -269,7 +283,9 @@ func (s *Store) Unread(ctx context.Context, q store.UnreadQuery) (store.UnreadSu
 		if q.Side == conversation.SideUser {
 			sql = s.q.unreadUser
 		}
-		return s.pool.QueryRow(ctx, sql, q.Channel, q.PartyID).Scan(&res.Messages, &res.Conversations)
+		return s.read(ctx, func(ctx context.Context, db querier) error {
+			return db.QueryRow(ctx, sql, q.Channel, q.PartyID).Scan(&res.Messages, &res.Conversations)
+		})
 	})
 	return res, err
 }
