@@ -34,24 +34,33 @@ type pgCluster struct {
 // clusters.
 func pgBinDir(t testing.TB) string {
 	t.Helper()
+	bin, why := findPgBin()
+	if bin == "" {
+		t.Skip("replica tests: ", why)
+	}
+	return bin
+}
+
+// findPgBin returns the directory of the server binaries, or "" and why
+// clusters cannot be made here.
+func findPgBin() (bin, why string) {
 	if os.Geteuid() != 0 {
-		t.Skip("replica tests: not root, so cannot run initdb as the postgres user (CI runs as root)")
+		return "", "not root, so cannot run initdb as the postgres user (CI runs as root)"
 	}
 	if _, err := user.Lookup("postgres"); err != nil {
-		t.Skip("replica tests: no postgres user: ", err)
+		return "", "no postgres user: " + err.Error()
 	}
 	if _, err := exec.LookPath("runuser"); err != nil {
-		t.Skip("replica tests: no runuser: ", err)
+		return "", "no runuser: " + err.Error()
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	sort.Slice(dirs, func(i, j int) bool { return pgMajor(dirs[i]) > pgMajor(dirs[j]) })
 	for _, d := range dirs {
 		if _, err := os.Stat(filepath.Join(d, "pg_basebackup")); err == nil {
-			return d
+			return d, ""
 		}
 	}
-	t.Skip("replica tests: no PostgreSQL server binaries in /usr/lib/postgresql/*/bin")
-	return ""
+	return "", "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin"
 }
 
 func pgMajor(binDir string) int {
@@ -95,8 +104,10 @@ func asPostgres(t testing.TB, bin string, args ...string) {
 }
 
 // newPrimary initdbs a cluster in root/primary that accepts replication
-// connections from the loopback without a password, and starts it.
-func newPrimary(t testing.TB, bin, root string) *pgCluster {
+// connections from the loopback without a password, and starts it. Tests
+// run it without fsync and full-page writes; durable (for benchmarks)
+// keeps the server's defaults.
+func newPrimary(t testing.TB, bin, root string, durable bool) *pgCluster {
 	t.Helper()
 	c := &pgCluster{t: t, bin: bin, dir: filepath.Join(root, "primary"), port: freePort(t)}
 	asPostgres(t, filepath.Join(bin, "initdb"), "-D", c.dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
@@ -112,6 +123,9 @@ fsync = off
 full_page_writes = off
 synchronous_commit = on
 `, c.port, root))
+	if durable {
+		c.appendFile("postgresql.conf", "fsync = on\nfull_page_writes = on\n")
+	}
 	c.start()
 	return c
 }

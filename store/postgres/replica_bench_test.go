@@ -16,14 +16,15 @@ import (
 // while two others post messages without pause: "primary" reads from the
 // primary that takes the posts, "replica" from a streaming replica of it
 // (made for the benchmark, as in TestReplica; same machine, so the two
-// servers share its cores). It reports reads/s and the posts/s of the
-// write load during the reads.
+// servers share its cores). It reports reads/s, the posts/s of the
+// write load during the reads, and the WAL the primary wrote per post
+// (the primary is the benchmark's own: nothing else writes to it).
 //
 //	go test ./store/postgres -run '^$' -bench ReplicaListings -benchtime=3s -count=3
 func BenchmarkReplicaListings(b *testing.B) {
 	bin := pgBinDir(b)
 	root := pgRoot(b)
-	primary := newPrimary(b, bin, root)
+	primary := newPrimary(b, bin, root, true)
 	standby := newReplica(b, primary, root)
 	rpool := standby.pool()
 
@@ -66,6 +67,10 @@ func BenchmarkReplicaListings(b *testing.B) {
 				})
 			}
 			var n atomic.Int64
+			var walBefore, walAfter int64
+			if err := d.pool.QueryRow(ctx, positionSQL).Scan(&walBefore); err != nil {
+				b.Fatal(err)
+			}
 			start := time.Now()
 			b.SetParallelism(4) // 4 x GOMAXPROCS readers
 			b.RunParallel(func(pb *testing.PB) {
@@ -81,6 +86,12 @@ func BenchmarkReplicaListings(b *testing.B) {
 			elapsed := time.Since(start)
 			close(stop)
 			wg.Wait()
+			if err := d.pool.QueryRow(ctx, positionSQL).Scan(&walAfter); err != nil {
+				b.Fatal(err)
+			}
+			if p := posts.Load(); p > 0 {
+				b.ReportMetric(float64(walAfter-walBefore)/float64(p), "WAL-B/post")
+			}
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "reads/s")
 			b.ReportMetric(float64(posts.Load())/elapsed.Seconds(), "posts/s")
 		})

@@ -49,7 +49,7 @@ func channelIDs(ctx context.Context, t testing.TB, st *Store, channel string) []
 func TestReplica(t *testing.T) {
 	bin := pgBinDir(t)
 	root := pgRoot(t)
-	primary := newPrimary(t, bin, root)
+	primary := newPrimary(t, bin, root, false)
 	standby := newReplica(t, primary, root)
 	rpool := standby.pool()
 
