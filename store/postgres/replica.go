@@ -239,3 +239,18 @@ func (s *Store) advanceSession(ctx context.Context, conn *pgxpool.Conn) {
 		sess.Advance(store.Position(lsn))
 	}
 }
+
+// advanceSessionToPrimary advances the Session of ctx, if any, to the
+// primary's current WAL position: for a write answered by a replay, whose
+// first commit's position is not known but is behind the current one.
+func (s *Store) advanceSessionToPrimary(ctx context.Context) {
+	if s.replicas == nil || store.SessionFrom(ctx) == nil {
+		return
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Release()
+	s.advanceSession(ctx, conn)
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/notify"
 	"github.com/parleyhq/parley/store"
 )
 
@@ -84,6 +85,22 @@ func TestReplica(t *testing.T) {
 		require.NoError(t, err)
 		assert.EqualValues(t, 1, sum.Messages)
 		assert.GreaterOrEqual(t, replayedLSN(t, rpool), sess.Position(), "the replica has the write")
+
+		// A retried write answered by a replay gives its new caller a
+		// position at or after the first commit.
+		p := postParams(res.Conversation.ID, sellerSender, "once", t0.Add(2*time.Second))
+		p.Idempotency = &store.Idempotency{Scope: "datasource:d1", Key: "k1", Fingerprint: "f"}
+		// With a Prepare, as the Service posts: a replay is answered by
+		// the first round trip, a read.
+		p.Prepare = func(conversation.Conversation) ([]notify.Event, error) { return nil, nil }
+		once, err := st.AppendMessage(sctx, p)
+		require.NoError(t, err)
+		retry := store.NewSession(0)
+		again, err := st.AppendMessage(store.WithSession(ctx, retry), p)
+		require.NoError(t, err)
+		require.True(t, again.Replayed)
+		assert.Equal(t, once.Message.ID, again.Message.ID)
+		assert.GreaterOrEqual(t, retry.Position(), sess.Position(), "the replay's session covers the first write")
 	})
 
 	t.Run("PausedReplay", func(t *testing.T) {
@@ -145,4 +162,32 @@ func TestReplica(t *testing.T) {
 		_, err = st.AppendMessage(sctx, postParams(res.Conversation.ID, message.User("u1", message.UserRegistered), "still", t0.Add(time.Second)))
 		require.NoError(t, err, "writes never needed the replica")
 	})
+}
+
+func TestOptions_Replicas(t *testing.T) {
+	for name, o := range map[string]Options{
+		"nil replica":           {Replicas: []*pgxpool.Pool{nil}},
+		"negative wait":         {ReplicaWait: -time.Millisecond},
+		"negative lag":          {ReplicaMaxLag: -time.Second},
+		"negative check period": {ReplicaCheck: -time.Second},
+	} {
+		err := o.Validate()
+		require.Error(t, err, name)
+		_, err = Open(context.Background(), "postgres://nowhere.invalid/db", o)
+		require.Error(t, err, name)
+	}
+	d := DefaultOptions()
+	assert.Equal(t, DefaultReplicaWait, d.ReplicaWait)
+	assert.NoError(t, Options{ReplicaWait: time.Second, ReplicaMaxLag: time.Minute, ReplicaCheck: time.Second}.Validate())
+}
+
+// TestSession_NoReplicas: a store without replicas leaves Sessions alone
+// (it reads its latest state anyway) and costs its writes nothing more.
+func TestSession_NoReplicas(t *testing.T) {
+	e := newEnv(t, 0)
+	sess := store.NewSession(0)
+	_, err := e.CreateConversation(store.WithSession(context.Background(), sess),
+		startParams("web", "u1", "d1", conversation.TypeMessage, conversation.Item{}, t0))
+	require.NoError(t, err)
+	assert.Zero(t, sess.Position())
 }
