@@ -142,6 +142,16 @@ func newReplica(t testing.TB, primary *pgCluster, root string) *pgCluster {
 	return c
 }
 
+// newStandbyPair makes a primary and a streaming standby of it, in a
+// temporary directory, or skips the test saying why it cannot.
+func newStandbyPair(t testing.TB, durable bool) (primary, standby *pgCluster) {
+	t.Helper()
+	bin := pgBinDir(t)
+	root := pgRoot(t)
+	primary = newPrimary(t, bin, root, durable)
+	return primary, newReplica(t, primary, root)
+}
+
 func (c *pgCluster) appendFile(name, text string) {
 	c.t.Helper()
 	f, err := os.OpenFile(filepath.Join(c.dir, name), os.O_APPEND|os.O_WRONLY, 0)

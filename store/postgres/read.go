@@ -77,11 +77,18 @@ func (s *Store) listConversations(ctx context.Context, db querier, q store.Conve
 	if err != nil {
 		return err
 	}
-	*res = store.Page[conversation.Conversation]{Items: items, Total: -1}
-	if len(items) > q.Limit {
-		res.Items, res.More = items[:q.Limit], true
+	return finishPage(br, items, q.Limit, q.WithTotal, res)
+}
+
+// finishPage makes res the page of items, read with limit+1 rows to learn
+// whether more follow, reads the total from br's next result if withTotal,
+// and closes br.
+func finishPage[T any](br pgx.BatchResults, items []T, limit int, withTotal bool, res *store.Page[T]) error {
+	*res = store.Page[T]{Items: items, Total: -1}
+	if len(items) > limit {
+		res.Items, res.More = items[:limit], true
 	}
-	if q.WithTotal {
+	if withTotal {
 		if err := br.QueryRow().Scan(&res.Total); err != nil {
 			return err
 		}
@@ -227,16 +234,7 @@ func (s *Store) listMessages(ctx context.Context, db querier, q store.MessageQue
 	if err != nil {
 		return err
 	}
-	*res = store.Page[message.Message]{Items: items, Total: -1}
-	if len(items) > q.Limit {
-		res.Items, res.More = items[:q.Limit], true
-	}
-	if q.WithTotal {
-		if err := br.QueryRow().Scan(&res.Total); err != nil {
-			return err
-		}
-	}
-	return br.Close()
+	return finishPage(br, items, q.Limit, q.WithTotal, res)
 }
 
 // scanMessages reads the message rows; it returns nil if there are none.

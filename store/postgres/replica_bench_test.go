@@ -22,10 +22,7 @@ import (
 //
 //	go test ./store/postgres -run '^$' -bench ReplicaListings -benchtime=3s -count=3
 func BenchmarkReplicaListings(b *testing.B) {
-	bin := pgBinDir(b)
-	root := pgRoot(b)
-	primary := newPrimary(b, bin, root, true)
-	standby := newReplica(b, primary, root)
+	primary, standby := newStandbyPair(b, true)
 	rpool := standby.pool()
 
 	d := &dataset{name: "10k", messages: 10_000}

@@ -48,10 +48,7 @@ func channelIDs(ctx context.Context, t testing.TB, st *Store, channel string) []
 // TestReplica runs the routed reads against a real streaming replica: a
 // primary and a standby made for the test with initdb and pg_basebackup.
 func TestReplica(t *testing.T) {
-	bin := pgBinDir(t)
-	root := pgRoot(t)
-	primary := newPrimary(t, bin, root, false)
-	standby := newReplica(t, primary, root)
+	primary, standby := newStandbyPair(t, false)
 	rpool := standby.pool()
 
 	ctx := context.Background()
