@@ -14,30 +14,6 @@ import (
 	"github.com/parleyhq/parley/store"
 )
 
-// Read replicas.
-//
-// A Store with Options.Replicas reads its listings (ListConversations),
-// message pages (ListMessages) and unread totals (Unread) from a streaming
-// replica, and everything else from the primary: writes and what they
-// read, GetConversation and GetConversationByCode (which the Service reads
-// before it writes), MessagesAfter (which answers a waiter woken by a
-// write, and the notification worker) and the outbox.
-//
-// Read-your-writes (see package store): a write whose context carries a
-// store.Session advances it to the WAL position after its commit
-// (pg_current_wal_insert_lsn, read on the write's connection once the
-// commit returned). A routed read with a Session at a non-zero position
-// uses a replica only once the replica's pg_last_wal_replay_lsn() has
-// reached that position; it polls the replica for up to
-// Options.ReplicaWait, then reads the primary. A routed read without a
-// Session (or at position zero) takes a replica as it is.
-//
-// A replica is skipped, never fatal: one that fails a query, cannot be
-// reached, or whose replay lags more than Options.ReplicaMaxLag behind the
-// WAL it received, is left out until it is checked again, at most every
-// Options.ReplicaCheck; its read goes to another replica or the primary.
-// Replicas are taken in turn.
-
 // querier is what a read needs of a pool or a connection.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
