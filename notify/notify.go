@@ -51,13 +51,14 @@
 //
 // # Retention
 //
-// Done events are the only rows Parley deletes. A Worker with
+// Done events are the only rows Parley deletes by itself. A Worker with
 // WorkerConfig.KeepDone set (a week by default) deletes, in each cycle, up
 // to PruneBatch events that were delivered longer than KeepDone ago
 // (Outbox.PruneEvents, bounded so that no statement holds long locks);
 // Worker.PruneDone deletes the whole backlog. Pending and dead events are
-// never deleted: a dead event stays until an operator retries it
-// (Worker.RetryDeadEvent) and it is delivered, then ages like any other.
+// never pruned: a dead event stays until an operator retries it
+// (Worker.RetryDeadEvent) and it is delivered, then ages like any other,
+// or deletes it (Worker.DeleteDeadEvent).
 package notify
 
 import (

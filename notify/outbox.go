@@ -47,14 +47,20 @@ type Outbox interface {
 	// its attempts reset to zero. It returns store.ErrNotFound (wrapped)
 	// if there is no dead event with that id.
 	RetryDeadEvent(ctx context.Context, id string, now time.Time) error
+	// DeleteDeadEvent deletes the dead event id, for good: an operator's
+	// decision that it will never be delivered. It returns
+	// store.ErrNotFound (wrapped) if there is no dead event with that id;
+	// pending and done events are left alone.
+	DeleteDeadEvent(ctx context.Context, id string) error
 	// PruneEvents deletes up to limit done events that were completed
 	// (by CompleteEvents) before before, those completed first first, and
-	// returns how many it deleted.
-	// It is the only deletion of the outbox, and it is bounded: a caller
-	// pruning a large backlog calls it again while it returns limit, so
-	// that no statement holds its locks for long. Pending events (claimed
-	// or not) and dead events are never deleted, whatever their age: a
-	// dead event stays until RetryDeadEvent makes it pending and it is
-	// delivered. A limit below 1 is an error and deletes nothing.
+	// returns how many it deleted. With DeleteDeadEvent it is the only
+	// deletion of the outbox, and it is bounded: a caller pruning a large
+	// backlog calls it again while it returns limit, so that no statement
+	// holds its locks for long. Pending events (claimed or not) and dead
+	// events are never pruned, whatever their age: a dead event stays
+	// until RetryDeadEvent makes it pending and it is delivered, or
+	// DeleteDeadEvent deletes it. A limit below 1 is an error and deletes
+	// nothing.
 	PruneEvents(ctx context.Context, before time.Time, limit int) (int, error)
 }

@@ -50,6 +50,11 @@ func TestWorker_Retention(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, dead, 1, "the dead event is kept")
 		assert.Equal(t, claimed[0].ID, dead[0].ID)
+
+		require.NoError(t, w.DeleteDeadEvent(ctx, dead[0].ID), "until an operator deletes it")
+		dead, err = w.DeadEvents(ctx, "", 10)
+		require.NoError(t, err)
+		assert.Empty(t, dead)
 	})
 
 	t.Run("RunPrunesABatchPerCycle", func(t *testing.T) {

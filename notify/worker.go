@@ -242,6 +242,12 @@ func (w *Worker) RetryDeadEvent(ctx context.Context, id string) error {
 	return w.outbox.RetryDeadEvent(ctx, id, w.now())
 }
 
+// DeleteDeadEvent deletes the dead event id for good: a thin wrapper over
+// Outbox.DeleteDeadEvent.
+func (w *Worker) DeleteDeadEvent(ctx context.Context, id string) error {
+	return w.outbox.DeleteDeadEvent(ctx, id)
+}
+
 // PruneDone deletes every done event completed more than KeepDone ago (by
 // the worker's clock), PruneBatch at a time, and returns how many it
 // deleted. Run does the same a batch per cycle; PruneDone is for a

@@ -656,3 +656,18 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 	}
 	return len(old), nil
 }
+
+// DeleteDeadEvent implements notify.Outbox.
+func (s *Store) DeleteDeadEvent(ctx context.Context, id string) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+
+	r, ok := s.events[id]
+	if !ok || r.ev.State != notify.StateDead {
+		return fmt.Errorf("memory: dead event %q: %w", id, store.ErrNotFound)
+	}
+	delete(s.events, id)
+	return nil
+}

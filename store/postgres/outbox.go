@@ -138,3 +138,23 @@ func (s *Store) pruneEventsSQL() string {
 	FOR UPDATE SKIP LOCKED
 )`
 }
+
+// DeleteDeadEvent deletes a dead event.
+func (s *Store) DeleteDeadEvent(ctx context.Context, id string) error {
+	return s.do(ctx, "delete dead event", func(ctx context.Context) error {
+		var tag pgconn.CommandTag
+		err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+			var err error
+			tag, err = conn.Exec(ctx, `DELETE FROM `+pgx.Identifier{s.opts.Schema, "events"}.Sanitize()+
+				` WHERE id = $1 AND state = 'dead'`, id)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return notFound("dead event %q", id)
+		}
+		return nil
+	})
+}

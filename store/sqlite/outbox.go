@@ -182,3 +182,20 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 	}
 	return int(n), nil
 }
+
+// DeleteDeadEvent implements notify.Outbox.
+func (s *Store) DeleteDeadEvent(ctx context.Context, id string) error {
+	err := s.write(ctx, func(t *wtx) error {
+		r, err := t.stmt(s.st.deleteDeadEvent).ExecContext(ctx, id)
+		if err != nil {
+			return err
+		}
+		if n, err := r.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("sqlite: dead event %q: %w", id, store.ErrNotFound)
+		}
+		return nil
+	})
+	return s.fail(ctx, "delete dead event", err)
+}

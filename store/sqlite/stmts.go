@@ -120,6 +120,8 @@ WHERE state = 'dead' AND id > ? ORDER BY id LIMIT ?`
 	sqlRetryDeadEvent = `UPDATE events SET state = 'pending', due_at = ?, attempts = 0, claimed_by = NULL, lease_until = NULL
 WHERE id = ? AND state = 'dead'`
 
+	sqlDeleteDeadEvent = `DELETE FROM events WHERE id = ? AND state = 'dead'`
+
 	// The oldest done events completed before ?, at most ? of them,
 	// through the index events_done.
 	sqlPruneEvents = `DELETE FROM events WHERE id IN (
@@ -141,7 +143,7 @@ type stmts struct {
 	getIdempotency, insertIdempotency                    *sql.Stmt
 	claimDue, claimDigest, claimEvent, completeEvent     *sql.Stmt
 	failEventRetry, failEventDead, retryDeadEvent        *sql.Stmt
-	pruneEvents                                          *sql.Stmt
+	pruneEvents, deleteDeadEvent                         *sql.Stmt
 	savepoint, release, rollbackTo                       *sql.Stmt
 	// readers
 	getConversation, conversationByCode     *sql.Stmt
@@ -181,6 +183,7 @@ func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		{w, &st.failEventDead, sqlFailEventDead},
 		{w, &st.retryDeadEvent, sqlRetryDeadEvent},
 		{w, &st.pruneEvents, sqlPruneEvents},
+		{w, &st.deleteDeadEvent, sqlDeleteDeadEvent},
 		{w, &st.savepoint, sqlSavepoint},
 		{w, &st.release, sqlRelease},
 		{w, &st.rollbackTo, sqlRollbackTo},

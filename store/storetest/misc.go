@@ -176,6 +176,7 @@ func (h *harness) callEveryMethod(ctx context.Context, fx fixture) map[string]er
 	_, errs["ListDeadEvents"] = s.ListDeadEvents(ctx, "", 10)
 	errs["RetryDeadEvent"] = s.RetryDeadEvent(ctx, fx.dead.ID, fx.now)
 	_, errs["PruneEvents"] = s.PruneEvents(ctx, fx.later.Add(time.Hour), 10)
+	errs["DeleteDeadEvent"] = s.DeleteDeadEvent(ctx, fx.dead.ID)
 	return errs
 }
 

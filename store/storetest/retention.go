@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyhq/parley/notify"
+	"github.com/parleyhq/parley/store"
 )
 
 // prune calls PruneEvents, failing the test on error.
@@ -118,5 +119,34 @@ func (f factory) testPruneEvents(t *testing.T) {
 		wg.Wait()
 		require.Equal(t, 0, h.prune(now.Add(time.Hour), 100))
 		require.EqualValues(t, len(evs), total.Load(), "every done event deleted once, and counted once")
+	})
+}
+
+func (f factory) testDeleteDeadEvent(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		h := f.new(t)
+		now := h.tick()
+		dead := h.kill(now, h.storeEvents(due{now, "k1"}, due{now, "k2"}))
+		require.NoError(t, h.s.DeleteDeadEvent(h.ctx, dead[0].ID))
+		requireEvents(t, dead[1:], h.dead(), "the other dead event is kept")
+		require.ErrorIs(t, h.s.DeleteDeadEvent(h.ctx, dead[0].ID), store.ErrNotFound, "gone")
+		require.ErrorIs(t, h.s.RetryDeadEvent(h.ctx, dead[0].ID, now), store.ErrNotFound, "gone for good")
+		require.Empty(t, h.claim(workerA, now.Add(time.Hour), time.Minute, 10, false))
+	})
+
+	t.Run("ErrNotFound", func(t *testing.T) {
+		h := f.new(t)
+		now := h.tick()
+		evs := claimOrder(h.storeEvents(due{now, "k1"}, due{now, "k2"})...)
+		require.Len(t, h.claim(workerA, now, time.Minute, 10, false), 2)
+		require.NoError(t, h.s.CompleteEvents(h.ctx, workerA, []string{evs[0].ID}, now))
+		require.NoError(t, h.s.FailEvent(h.ctx, workerA, evs[1].ID, "later", now, false))
+		for name, id := range map[string]string{"unknown": "no-such-event", "done": evs[0].ID, "pending": evs[1].ID} {
+			require.ErrorIs(t, h.s.DeleteDeadEvent(h.ctx, id), store.ErrNotFound, name)
+		}
+		want := evs[1]
+		want.LastError, want.Attempts = "later", 2
+		requireEvents(t, []notify.Event{want}, h.claim(workerB, now, time.Minute, 10, false), "the pending event is untouched")
+		require.Equal(t, 1, h.prune(now.Add(time.Hour), 10), "the done event is untouched")
 	})
 }
