@@ -134,6 +134,17 @@ func TestReplica(t *testing.T) {
 			"a token the replica has replayed is served by the replica")
 		assert.Less(t, time.Since(start), wait, "without waiting")
 
+		// A store whose lag bound the paused replica has passed skips it.
+		strict, err := Open(ctx, primary.dsn(), Options{
+			Schema: "parley_replica", Replicas: []*pgxpool.Pool{rpool},
+			ReplicaMaxLag: 100 * time.Millisecond, ReplicaCheck: 50 * time.Millisecond,
+		})
+		require.NoError(t, err)
+		defer strict.Close()
+		time.Sleep(300 * time.Millisecond)
+		assert.Equal(t, []int64{after.Conversation.ID, before.Conversation.ID}, channelIDs(ctx, t, strict, "paused"),
+			"a replica lagging past the bound is skipped: the read without a token goes to the primary")
+
 		standby.exec("SELECT pg_wal_replay_resume()")
 		assert.Eventually(t, func() bool { return len(channelIDs(ctx, t, st, "paused")) == 2 }, 30*time.Second, 10*time.Millisecond,
 			"once replay resumes, the replica has the write")
