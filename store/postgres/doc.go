@@ -49,6 +49,23 @@
 // writes with COMMIT in the second. Replay is one round trip; listings
 // send their count in the same round trip.
 //
+// # The message feed
+//
+// WatchMessages (store.MessageFeed) hears the appends of every process on
+// the schema through LISTEN/NOTIFY. No append notifies inside its own
+// transaction: PostgreSQL serializes the commits of all the transactions
+// that notify, cluster-wide, through their WAL flush, so that concurrent
+// appends would commit one at a time. Each Store has one announcer
+// instead, a goroutine with a connection of its own (application_name
+// "parley-feed-announcer"), which sends the conversations committed since
+// its last announcement, after the commits, in one transaction: under
+// load, one announcement covers many appends. It notifies only while a
+// feed listens on the schema's channel in the database, so that a
+// process without listeners takes no notification lock at all.
+// Listeners also sweep the message index every 10 seconds, so that an
+// announcement lost with its process (a crash right after a commit)
+// delays a wake-up by at most 20 seconds. See WatchMessages.
+//
 // # Cancellation
 //
 // A write whose context is cancelled, or whose connection is lost, before

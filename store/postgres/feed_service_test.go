@@ -30,38 +30,51 @@ func (s *readSignal) MessagesAfter(ctx context.Context, q message.After) ([]mess
 	return msgs, err
 }
 
-// TestService_ListenAcrossProcesses: two Services on one schema stand for
-// two processes. A client waiting on the first gets the message posted
-// through the second, woken by the feed (parley.Service.Listen), without
-// polling.
-func TestService_ListenAcrossProcesses(t *testing.T) {
+// openShared opens a store on a new schema, dropped when the test ends,
+// with a readSignal around it.
+func openShared(t *testing.T) (*readSignal, string) {
+	t.Helper()
 	dsn := os.Getenv("PARLEY_POSTGRES_DSN")
 	if dsn == "" {
 		t.Skip("PARLEY_POSTGRES_DSN is not set: skipping the PostgreSQL tests " +
 			"(set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run them)")
 	}
-	ctx := context.Background()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	schema := "parley_test_" + hex.EncodeToString(b)
-	open := func() *readSignal {
-		st, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = st.Close() })
-		return &readSignal{Store: st, read: make(chan struct{}, 16)}
-	}
-	stA, stB := open(), open()
-	a, err := parley.New(stA, parley.DefaultOptions())
-	require.NoError(t, err)
-	b2, err := parley.New(stB, parley.DefaultOptions())
-	require.NoError(t, err)
 	t.Cleanup(func() {
+		ctx := context.Background()
 		st, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
 		if err == nil {
 			_, _ = st.Pool().Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
 			_ = st.Close()
 		}
 	})
+	return openOn(t, schema), schema
+}
+
+// openOn opens another store on schema (another process's, in effect),
+// with a readSignal around it.
+func openOn(t *testing.T, schema string) *readSignal {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), os.Getenv("PARLEY_POSTGRES_DSN"), postgres.Options{Schema: schema})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	return &readSignal{Store: st, read: make(chan struct{}, 16)}
+}
+
+// TestService_ListenAcrossProcesses: two Services on one schema stand for
+// two processes. A client waiting on the first gets the message posted
+// through the second, woken by the feed (parley.Service.Listen), without
+// polling.
+func TestService_ListenAcrossProcesses(t *testing.T) {
+	ctx := context.Background()
+	stA, schema := openShared(t)
+	stB := openOn(t, schema)
+	a, err := parley.New(stA, parley.DefaultOptions())
+	require.NoError(t, err)
+	b2, err := parley.New(stB, parley.DefaultOptions())
+	require.NoError(t, err)
 
 	lctx, stop := context.WithCancel(ctx)
 	listened := make(chan error, 1)

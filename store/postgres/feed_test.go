@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,7 +115,7 @@ func TestStore_WatchMessages(t *testing.T) {
 	e := newEnv(t, 4)
 	// A fast watermark and a slow reconnection, so that the test can post
 	// while the feed is down and see what the catch-up reports.
-	r := watch(t, e.Store, &watcher{refresh: 50 * time.Millisecond, retryMin: 300 * time.Millisecond, retryMax: time.Second})
+	r := watch(t, e.Store, &watcher{sweep: 50 * time.Millisecond, retryMin: 300 * time.Millisecond, retryMax: time.Second})
 	listening(t, e.Store, r)
 
 	t.Run("Append", func(t *testing.T) {
@@ -172,9 +174,12 @@ func TestStore_WatchMessages(t *testing.T) {
 		c := start(t, e.Store, "u6")
 		time.Sleep(200 * time.Millisecond) // the watermark passes the earlier messages
 		var killed int64
+		// Only this test's feed: its database and the application name
+		// of its schema's listener.
 		require.NoError(t, e.admin.QueryRow(context.Background(),
-			`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
-			feedApplicationName).Scan(&killed))
+			`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = current_database() AND application_name = $1`,
+			feedListenerName(e.schema)).Scan(&killed))
 		require.Equal(t, int64(1), killed, "the feed's connection")
 		// Posted while the feed is down (it waits 300 ms to reconnect):
 		// reported by the catch-up.
@@ -220,4 +225,150 @@ func TestFeedChannel(t *testing.T) {
 	assert.LessOrEqual(t, len(long), 63)
 	assert.NotEqual(t, feedChannel("a"), feedChannel("b"))
 	assert.Equal(t, feedChannel("parley"), feedChannel("parley"))
+}
+
+// TestStore_WatchMessagesSweep: an announcement lost with its process (a
+// crash between the commit and the announcement; here the writer's
+// announcer is stopped) is reported by the listener's sweep of the
+// message index, once, and a message that was announced is not reported
+// again by the sweep.
+func TestStore_WatchMessagesSweep(t *testing.T) {
+	e := newEnv(t, 4)
+	r := watch(t, e.Store, &watcher{sweep: 100 * time.Millisecond, retryMin: time.Second, retryMax: time.Second})
+	listening(t, e.Store, r)
+
+	announced := start(t, e.Store, "u1")
+	post(t, e.Store, announced.ID, t0.Add(time.Minute))
+	assert.Equal(t, announced.ID, r.next(t))
+
+	crashed, err := Open(context.Background(), testDSN(t), Options{Schema: e.schema})
+	require.NoError(t, err)
+	defer crashed.Close()
+	crashed.ann.close() // its appends commit, and are never announced
+	lost := start(t, crashed, "u2")
+	post(t, crashed, lost.ID, t0.Add(time.Minute))
+	assert.Equal(t, lost.ID, r.next(t), "found by a sweep")
+	// Three more sweeps: neither conversation is reported again.
+	select {
+	case id := <-r.ids:
+		t.Fatalf("conversation %d reported again", id)
+	case <-time.After(400 * time.Millisecond):
+	}
+}
+
+// TestStore_AnnouncesOnlyToListeners: without a feed listening on the
+// schema's channel, appends send no notification (a plain LISTEN on the
+// channel, from a connection that is not a feed's, hears nothing); once
+// a feed listens, the notifications carry the conversation and message
+// ids.
+func TestStore_AnnouncesOnlyToListeners(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 4)
+	conn, err := e.admin.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, "LISTEN "+feedChannel(e.schema))
+	require.NoError(t, err)
+	defer func() { _, _ = conn.Exec(ctx, "UNLISTEN *") }()
+	heard := func(d time.Duration) (string, bool) {
+		wctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		n, err := conn.Conn().WaitForNotification(wctx)
+		if err != nil {
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			return "", false
+		}
+		return n.Payload, true
+	}
+
+	c := start(t, e.Store, "u1")
+	post(t, e.Store, c.ID, t0.Add(time.Minute))
+	_, ok := heard(300 * time.Millisecond)
+	assert.False(t, ok, "a notification without a feed listening")
+
+	r := watch(t, e.Store, nil)
+	listening(t, e.Store, r)
+	for {
+		if _, ok := heard(100 * time.Millisecond); !ok {
+			break // the warm-up's notifications are drained
+		}
+	}
+	res, err := e.AppendMessage(ctx, postParams(c.ID, message.DataSource("1"), "heard", t0.Add(2*time.Minute)))
+	require.NoError(t, err)
+	payload, ok := heard(5 * time.Second)
+	require.True(t, ok, "no notification with a feed listening")
+	assert.Equal(t, strconv.FormatInt(c.ID, 10)+":"+strconv.FormatInt(res.Message.ID, 10), payload)
+	assert.Equal(t, c.ID, r.next(t))
+}
+
+// TestStore_AnnouncementsConcurrent: many appends at once, two per
+// conversation, are each reported, at most once per append.
+func TestStore_AnnouncementsConcurrent(t *testing.T) {
+	e := newEnv(t, 8)
+	r := watch(t, e.Store, nil)
+	listening(t, e.Store, r)
+	const n = 64
+	convs := make([]int64, n)
+	for i := range convs {
+		convs[i] = start(t, e.Store, "u"+strconv.Itoa(i)).ID
+	}
+	var wg sync.WaitGroup
+	for _, id := range convs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			post(t, e.Store, id, t0.Add(time.Minute))
+			post(t, e.Store, id, t0.Add(2*time.Minute))
+		}()
+	}
+	wg.Wait()
+	reported := map[int64]int{}
+	for len(reported) < n {
+		reported[r.next(t)]++
+	}
+	for more := true; more; {
+		select {
+		case id := <-r.ids:
+			reported[id]++
+		case <-time.After(300 * time.Millisecond):
+			more = false
+		}
+	}
+	for _, id := range convs {
+		assert.LessOrEqual(t, reported[id], 2, "conversation %d", id)
+	}
+}
+
+// TestAnnouncer_Coalesces: what is added while the announcer is busy is
+// announced together, each conversation once with its latest message.
+func TestAnnouncer_Coalesces(t *testing.T) {
+	a := newAnnouncer(nil) // its goroutine is not started
+	a.add(1, 10)
+	a.add(2, 20)
+	a.add(1, 12)
+	a.add(1, 11) // committed earlier, added later
+	assert.Equal(t, map[int64]int64{1: 12, 2: 20}, a.take())
+	assert.Empty(t, a.take())
+	a.putBack(map[int64]int64{1: 12, 3: 30})
+	a.add(1, 13)
+	assert.Equal(t, map[int64]int64{1: 13, 3: 30}, a.take())
+}
+
+func TestPayloads(t *testing.T) {
+	batch := map[int64]int64{}
+	for i := int64(1); i <= 1000; i++ {
+		batch[i*1_000_000_007] = i * 9_000_000_000_000
+	}
+	ps := payloads(nil, batch)
+	assert.Greater(t, len(ps), 1, "more than one payload's worth")
+	got := map[int64]int64{}
+	for _, p := range ps {
+		assert.LessOrEqual(t, len(p), maxPayload)
+		parsePayload(p, func(c, m int64) { got[c] = m })
+	}
+	assert.Equal(t, batch, got)
+
+	var items [][2]int64
+	parsePayload("7,8:9,x,:3,5:y,-1:2,10:11", func(c, m int64) { items = append(items, [2]int64{c, m}) })
+	assert.Equal(t, [][2]int64{{7, 0}, {8, 9}, {10, 11}}, items, "bare ids (older versions) and pairs; nothing else")
 }

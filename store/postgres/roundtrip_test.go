@@ -17,11 +17,15 @@ import (
 )
 
 // roundTrips counts what a pool sends to the server: each query (Query,
-// QueryRow, Exec) and each batch is one round trip.
+// QueryRow, Exec) and each batch is one round trip. The announcer's
+// connection, which has the pool's settings and so its tracer, sends its
+// notifications later, on its own: it is not counted.
 type roundTrips struct{ n atomic.Int64 }
 
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	r.n.Add(1)
+func (r *roundTrips) TraceQueryStart(ctx context.Context, c *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	if c.Config().RuntimeParams["application_name"] != announcerApplicationName {
+		r.n.Add(1)
+	}
 	return ctx
 }
 

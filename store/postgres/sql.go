@@ -27,11 +27,16 @@ type queries struct {
 	// $23, when not NULL, is the status the conversation must still have
 	// (the one a Prepare callback decided on): otherwise nothing is
 	// written and the row says neither written nor found.
-	// A written message also notifies the schema's feed channel with the
-	// conversation id (pg_notify, delivered when the transaction commits;
-	// see feed.go). The notification is in the final SELECT's FROM, since
-	// a CTE that is not referenced and does not modify data is not run.
+	// It sends no notification: the Store's announcer does, after the
+	// commit (see announcer).
 	appendMessage string
+	// announce notifies the schema's feed channel with each payload of
+	// $1, in one transaction, if a feed listens on it in the database.
+	announce string
+	// sweep returns, for each conversation with appended messages (not
+	// the first, which starts it) whose id is in ($1, $2], the highest of
+	// those ids.
+	sweep string
 	// lockConversation selects a conversation FOR UPDATE.
 	lockConversation string
 	// replayKey selects an idempotency record ($1, $2) with the message
@@ -84,12 +89,14 @@ func eventsInsert(s string, first int, from, convID, msgID string) string {
 	}, ", ") + `) AS e (id, kind, channel, ctype, rkind, rid, skind, sid, created_at, due_at, digest_key)`
 }
 
+// literal returns s as an SQL string literal.
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
 func newQueries(schema string) queries {
 	s := pgx.Identifier{schema}.Sanitize()
 	// nextval takes the sequence's name as text.
 	msgSeq := "nextval('" + strings.ReplaceAll(pgx.Identifier{schema, "message_ids"}.Sanitize(), "'", "''") + "')"
 	conv := list(convColumns, "")
-	feedLiteral := "'" + strings.ReplaceAll(feedChannel(schema), "'", "''") + "'"
 	var q queries
 	q.schema = s
 	q.conversationsTable = s + ".conversations"
@@ -148,8 +155,15 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true`
 )
 SELECT conv.id IS NOT NULL, ` + coalesced(convColumns, "conv") + `,
 	idem.fingerprint IS NOT NULL, coalesce(idem.fingerprint, ''), coalesce(idem.conversation_id, 0), coalesce(idem.message_id, 0)
-FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true
-	CROSS JOIN (SELECT count(pg_notify(` + feedLiteral + `, conv.id::text)) FROM conv) AS feed`
+FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true`
+
+	// The EXISTS is a one-time filter: without a listener no row is
+	// produced and pg_notify is not called, so the transaction takes no
+	// lock and writes nothing.
+	q.announce = `SELECT count(pg_notify(` + literal(feedChannel(schema)) + `, p)) FROM unnest($1::text[]) AS p
+WHERE EXISTS (SELECT FROM pg_stat_activity
+	WHERE datname = current_database() AND application_name = ` + literal(feedListenerName(schema)) + `)`
+	q.sweep = `SELECT conversation_id, max(id) FROM ` + s + `.messages WHERE id > $1 AND id <= $2 AND seq > 1 GROUP BY conversation_id`
 
 	q.lockConversation = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE id = $1 FOR UPDATE`
 	q.conflict = `SELECT idem.fingerprint IS NOT NULL, coalesce(idem.fingerprint, ''), coalesce(idem.conversation_id, 0),

@@ -218,7 +218,9 @@ func (s *Store) appendWrite(ctx context.Context, p *store.AppendParams, events [
 	}
 	switch {
 	case r.written:
-		return r.result(p), nil
+		res := r.result(p)
+		s.ann.add(res.Conversation.ID, res.Message.ID)
+		return res, nil
 	case r.rec.found:
 		return s.replayAppend(ctx, p.Idempotency, r.rec)
 	case status != nil:
