@@ -37,14 +37,18 @@
 //
 // Round trips: CreateConversation is one statement (one round trip; a
 // taken key costs a second to find the existing id). AppendMessage is one
-// statement without a Prepare and two round trips with one: the
-// idempotency record (with its message) and the conversation are read
-// together, without a lock; Prepare runs in Go; then one statement
-// writes, and applies only if the conversation's status is still the one
-// Prepare saw (if it changed in between, the append runs again, up to
-// Options.MaxRetries times). The row lock is held by that statement only,
-// never across a round trip to the client. SetStatus with a Check works
-// the same way. MarkRead locks the row in its first round trip (with the
+// statement without a Prepare. With one, it is one round trip too when it
+// has no idempotency key and the Store remembers the conversation (up to
+// 8192 of those it appended to): Prepare runs on the
+// remembered conversation, and one statement writes, applying only if
+// the conversation still has the status and code Prepare saw. Otherwise
+// it is two: the idempotency record (with its message) and the
+// conversation are read together, without a lock; Prepare runs in Go;
+// then the same statement writes (if the status changed in between, the
+// append runs again on a fresh read, up to Options.MaxRetries times).
+// The row lock is held by that statement only, never across a round trip
+// to the client. SetStatus with a Check works the same way, with a read
+// first. MarkRead locks the row in its first round trip (with the
 // read position and the unread count after it), runs its Check in Go and
 // writes with COMMIT in the second. Replay is one round trip; listings
 // send their count in the same round trip.

@@ -164,7 +164,7 @@ func TestExplain_HotQueries(t *testing.T) {
 		"CreateConflict":     {q.conflict, []any{"s", "k", "web", "u7", "d7", "message", "product", "p7"}, false},
 		"SetRead":            {q.setRead, []any{int64(42), int64(3), int64(0), int64(2), int64(1)}, false},
 		"AppendMessage":      {q.appendMessage, appendArgs(&post, nil, nil), false},
-		"AppendGuarded":      {q.appendMessage, appendArgs(&post, nil, &open), false},
+		"AppendGuarded":      {q.appendMessage, appendArgs(&post, nil, &conversation.Conversation{Status: open, Code: newUUID()}), false},
 		"ReplayKey":          {q.replayKey, []any{"s", "k"}, false},
 		"ReplayConversation": {q.replayConversation, []any{"s", "k"}, false},
 		"SetStatus":          {q.setStatus, []any{int64(42), "closed", at, "open"}, false},

@@ -26,6 +26,8 @@ type Store struct {
 	closed   atomic.Bool
 	// ann announces the appends this Store commits to the feed.
 	ann *announcer
+	// convs are the conversations the Store remembers for Prepare.
+	convs convCache
 }
 
 var _ store.Store = (*Store)(nil)

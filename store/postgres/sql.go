@@ -25,8 +25,10 @@ type queries struct {
 	// row is (written, the conversation's columns, idempotency found,
 	// fingerprint, conversation id, message id).
 	// $23, when not NULL, is the status the conversation must still have
-	// (the one a Prepare callback decided on): otherwise nothing is
-	// written and the row says neither written nor found.
+	// (the one a Prepare callback decided on), and $24 its code (so that
+	// a conversation that the Store remembers is the one it finds):
+	// otherwise nothing is written and the row says neither written nor
+	// found.
 	// It sends no notification: the Store's announcer does, after the
 	// commit (see announcer).
 	appendMessage string
@@ -141,7 +143,7 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true`
 		user_unread = CASE WHEN $6::text = 'datasource' THEN c.user_unread + 1 ELSE 0 END,
 		seller_read_seq = CASE WHEN $6::text = 'datasource' THEN c.last_seq + 1 ELSE c.seller_read_seq END,
 		seller_unread = CASE WHEN $6::text = 'datasource' THEN 0 ELSE c.seller_unread + 1 END
-	WHERE c.id = $4::bigint AND NOT EXISTS (SELECT FROM idem) AND ($23::text IS NULL OR c.status = $23::text)
+	WHERE c.id = $4::bigint AND NOT EXISTS (SELECT FROM idem) AND ($23::text IS NULL OR (c.status = $23::text AND c.code = $24::uuid))
 	RETURNING ` + list(convColumns, "c") + `
 ), msg AS (
 	INSERT INTO ` + s + `.messages (id, code, conversation_id, seq, sender_kind, sender_id, sender_user_type, content, language, created_at)
