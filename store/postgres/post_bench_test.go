@@ -17,6 +17,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/message"
 )
 
 // BenchmarkConcurrentPost measures posts made at once by 1, 4, 16 and 64
@@ -111,6 +112,14 @@ func benchConcurrentPost(b *testing.B, g int, listening bool) {
 	var next atomic.Int64
 	raw := postCTE(st.q.schema, "")
 	notify := postCTE(st.q.schema, literal(feedChannel(st.opts.Schema)))
+	codes := make([]uuid.UUID, postConvs)
+	for i := range codes {
+		c, err := st.GetConversation(ctx, int64(i+1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		codes[i] = c.Code
+	}
 	rawPost := func(sql string) func(g, n int) []time.Duration {
 		return func(g, n int) []time.Duration {
 			return fanOut(b, g, n, &next, func(conv int64) error {
@@ -125,6 +134,19 @@ func benchConcurrentPost(b *testing.B, g int, listening bool) {
 			return fanOut(b, g, n, &next, func(conv int64) error {
 				_, err := svc.Post(ctx, seller, parley.PostRequest{ConversationID: conv, Content: postContent})
 				return err
+			})
+		}},
+		{name: "stmt", run: func(g, n int) []time.Duration {
+			return fanOut(b, g, n, &next, func(conv int64) error {
+				p := postParams(conv, message.DataSource(postSeller), postContent, time.Now().UTC().Truncate(time.Microsecond))
+				guard := conversation.Conversation{Status: conversation.StatusOpen, Code: codes[conv-1]}
+				var written, found bool
+				var fp string
+				var ic, im int64
+				var c conversation.Conversation
+				dest := append([]any{&written}, rawConvDest(&c)...)
+				dest = append(dest, &found, &fp, &ic, &im)
+				return pool.QueryRow(ctx, st.q.appendMessage, appendArgs(&p, nil, &guard)...).Scan(dest...)
 			})
 		}},
 		{name: "raw", run: rawPost(raw)},
@@ -157,6 +179,8 @@ func benchConcurrentPost(b *testing.B, g int, listening bool) {
 	}
 	b.ReportMetric(rate["post"]/rate["raw"], "post/raw")
 	b.ReportMetric(rate["post"]/rate["notify"], "post/notify")
+	b.ReportMetric(rate["post"]/rate["stmt"], "post/stmt")
+	b.ReportMetric(rate["stmt"]/rate["raw"], "stmt/raw")
 }
 
 // postCTE is the hand-written one-statement post of the twins, into

@@ -76,7 +76,7 @@ func createArgs(p *store.CreateParams) []any {
 	args := make([]any, 0, 45)
 	args = append(args, scope, key, fp)
 	args = append(args, conversationArgs(c)...)
-	args = append(args, m.Code, string(m.Sender.Kind), m.Sender.ID, string(m.Sender.UserType), m.Content, m.Language, m.CreatedAt)
+	args = append(args, uuidArg(m.Code), string(m.Sender.Kind), m.Sender.ID, string(m.Sender.UserType), m.Content, m.Language, m.CreatedAt)
 	return append(args, eventArrays(p.Events)...)
 }
 
@@ -208,10 +208,10 @@ func appendArgs(p *store.AppendParams, events []notify.Event, guard *conversatio
 	scope, key, fp := idemArgs(p.Idempotency)
 	args := make([]any, 0, 24)
 	args = append(args, scope, key, fp, p.ConversationID, m.CreatedAt, string(m.Sender.Kind),
-		m.Code, m.Sender.ID, string(m.Sender.UserType), m.Content, m.Language)
+		uuidArg(m.Code), m.Sender.ID, string(m.Sender.UserType), m.Content, m.Language)
 	args = append(args, eventArrays(events)...)
 	if guard != nil {
-		return append(args, string(guard.Status), guard.Code)
+		return append(args, string(guard.Status), uuidArg(guard.Code))
 	}
 	return append(args, nil, nil)
 }
