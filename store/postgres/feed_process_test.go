@@ -113,34 +113,13 @@ func TestListen_AcrossOSProcesses(t *testing.T) {
 		assert.ErrorIs(t, <-listened, context.Canceled)
 	})
 
-	last := res.Message.ID
-	// The feed may take a moment to start listening: post again until
-	// the waiter, parked before each post, is woken by the child's post.
 	// Eight seconds in all, less than the feed's first sweep (after 20
 	// seconds): what wakes the waiter is the child's announcement.
-	for attempt := 0; ; attempt++ {
-		require.Less(t, attempt, 8, "the waiter was never woken by the other process's post")
-		got := make(chan int64, 1)
-		wctx, cancel := context.WithTimeout(ctx, time.Second)
-		go func() {
-			msgs, err := a.Wait(wctx, user, res.Conversation.ID, last, 0)
-			if err == nil && len(msgs) > 0 {
-				got <- msgs[len(msgs)-1].ID
-			}
-			close(got)
-		}()
-		<-stA.read                        // the waiter has read once and found nothing
-		time.Sleep(10 * time.Millisecond) // and waits
+	awaitWoken(t, a, user, stA, res.Conversation.ID, res.Message.ID, 8, time.Second, func() int64 {
 		_, err := fmt.Fprintf(stdin, "post %d\n", res.Conversation.ID)
 		require.NoError(t, err)
 		posted, err := strconv.ParseInt(line("posted "), 10, 64)
 		require.NoError(t, err)
-		id, ok := <-got
-		cancel()
-		if ok {
-			assert.Equal(t, posted, id)
-			return
-		}
-		last = posted
-	}
+		return posted
+	})
 }

@@ -91,27 +91,41 @@ func TestService_ListenAcrossProcesses(t *testing.T) {
 
 	// The feed may take a moment to start listening: post again until
 	// the waiter on a, parked before each post, is woken by b's post.
+	awaitWoken(t, a, seller, stA, res.Conversation.ID, last, 20, 300*time.Millisecond, func() int64 {
+		p, err := b2.Post(ctx, user, parley.PostRequest{ConversationID: res.Conversation.ID, Content: "are you there?"})
+		require.NoError(t, err)
+		return p.Message.ID
+	})
+}
+
+// awaitWoken parks a waiter of actor on conversation conv (after message
+// last) on svc, whose store is sig, then calls post, which posts from
+// elsewhere and returns the new message's id, and checks that the waiter
+// is woken with that message within timeout. The feed may take a moment
+// to start listening: it tries again, up to attempts times.
+func awaitWoken(t *testing.T, svc *parley.Service, actor parley.Actor, sig *readSignal, conv, last int64,
+	attempts int, timeout time.Duration, post func() int64) {
+	t.Helper()
 	for attempt := 0; ; attempt++ {
-		require.Less(t, attempt, 20, "the waiter on the other process was never woken")
+		require.Less(t, attempt, attempts, "the waiter was never woken by the other process's post")
 		got := make(chan int64, 1)
-		wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		wctx, cancel := context.WithTimeout(context.Background(), timeout)
 		go func() {
-			msgs, err := a.Wait(wctx, seller, res.Conversation.ID, last, 0)
+			msgs, err := svc.Wait(wctx, actor, conv, last, 0)
 			if err == nil && len(msgs) > 0 {
 				got <- msgs[len(msgs)-1].ID
 			}
 			close(got)
 		}()
-		<-stA.read                        // the waiter has read once and found nothing
+		<-sig.read                        // the waiter has read once and found nothing
 		time.Sleep(10 * time.Millisecond) // and waits
-		p, err := b2.Post(ctx, user, parley.PostRequest{ConversationID: res.Conversation.ID, Content: "are you there?"})
-		require.NoError(t, err)
+		posted := post()
 		id, ok := <-got
 		cancel()
 		if ok {
-			assert.Equal(t, p.Message.ID, id)
+			assert.Equal(t, posted, id)
 			return
 		}
-		last = p.Message.ID
+		last = posted
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/internal/postbench"
 	"github.com/parleyhq/parley/message"
 )
 
@@ -71,14 +72,8 @@ const (
 	postContent  = "A reply from the seller, about one line long."
 )
 
-// postsPerRound is how many posts each contender makes in one round: at
-// least 32 per goroutine, so that the goroutines overlap for most of it.
-func postsPerRound(g int) int {
-	if testing.Short() {
-		return max(64, 8*g)
-	}
-	return max(512, 32*g)
-}
+// postsPerRound is how many posts each contender makes in one round.
+func postsPerRound(g int) int { return postbench.PostsPerRound(g, testing.Short()) }
 
 // contender is one of those measured: run makes n posts with g
 // goroutines and returns the time each post took.
@@ -269,26 +264,8 @@ func postSchema(b *testing.B) (*Store, *pgxpool.Pool) {
 // fanOut runs n calls of post with g goroutines, each taking the next
 // conversation in turn, and returns the time each call took.
 func fanOut(b *testing.B, g, n int, next *atomic.Int64, post func(conv int64) error) []time.Duration {
-	lat := make([]time.Duration, n)
-	var wg sync.WaitGroup
-	var failed atomic.Value
-	for w := range g {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += g {
-				conv := next.Add(1)%postConvs + 1
-				t0 := time.Now()
-				if err := post(conv); err != nil {
-					failed.Store(err)
-					return
-				}
-				lat[i] = time.Since(t0)
-			}
-		}()
-	}
-	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
+	lat, err := postbench.FanOut(g, n, next, postConvs, post)
+	if err != nil {
 		b.Fatal(err)
 	}
 	return lat
