@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"runtime"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -75,18 +73,6 @@ const (
 // postsPerRound is how many posts each contender makes in one round.
 func postsPerRound(g int) int { return postbench.PostsPerRound(g, testing.Short()) }
 
-// contender is one of those measured: run makes n posts with g
-// goroutines and returns the time each post took.
-type contender struct {
-	name string
-	run  func(g, n int) []time.Duration
-
-	posts   int
-	elapsed time.Duration
-	mallocs uint64
-	lat     []time.Duration
-}
-
 func benchConcurrentPost(b *testing.B, g int, listening bool) {
 	ctx := context.Background()
 	st, pool := postSchema(b)
@@ -124,14 +110,14 @@ func benchConcurrentPost(b *testing.B, g int, listening bool) {
 			})
 		}
 	}
-	cs := []*contender{
-		{name: "post", run: func(g, n int) []time.Duration {
+	cs := []*postbench.Contender{
+		{Name: "post", Run: func(g, n int) []time.Duration {
 			return fanOut(b, g, n, &next, func(conv int64) error {
 				_, err := svc.Post(ctx, seller, parley.PostRequest{ConversationID: conv, Content: postContent})
 				return err
 			})
 		}},
-		{name: "stmt", run: func(g, n int) []time.Duration {
+		{Name: "stmt", Run: func(g, n int) []time.Duration {
 			return fanOut(b, g, n, &next, func(conv int64) error {
 				p := postParams(conv, message.DataSource(postSeller), postContent, time.Now().UTC().Truncate(time.Microsecond))
 				guard := conversation.Conversation{Status: conversation.StatusOpen, Code: codes[conv-1]}
@@ -144,33 +130,19 @@ func benchConcurrentPost(b *testing.B, g int, listening bool) {
 				return pool.QueryRow(ctx, st.q.appendMessage, appendArgs(&p, nil, &guard)...).Scan(dest...)
 			})
 		}},
-		{name: "raw", run: rawPost(raw)},
-		{name: "notify", run: rawPost(notify)},
+		{Name: "raw", Run: rawPost(raw)},
+		{Name: "notify", Run: rawPost(notify)},
 	}
 	n := postsPerRound(g)
 	round := 0
-	var ms runtime.MemStats
 	for b.Loop() {
-		for i := range cs {
-			c := cs[(round+i)%len(cs)]
-			runtime.ReadMemStats(&ms)
-			m0, t0 := ms.Mallocs, time.Now()
-			lat := c.run(g, n)
-			c.elapsed += time.Since(t0)
-			runtime.ReadMemStats(&ms)
-			c.mallocs += ms.Mallocs - m0
-			c.posts += n
-			c.lat = append(c.lat, lat...)
-		}
+		postbench.Round(cs, round, g, n)
 		round++
 	}
 	rate := map[string]float64{}
 	for _, c := range cs {
-		rate[c.name] = float64(c.posts) / c.elapsed.Seconds()
-		b.ReportMetric(rate[c.name], c.name+"-ops/s")
-		b.ReportMetric(float64(c.mallocs)/float64(c.posts), c.name+"-allocs/post")
-		slices.Sort(c.lat)
-		b.ReportMetric(float64(c.lat[len(c.lat)*99/100].Microseconds()), c.name+"-p99-µs")
+		rate[c.Name] = c.Rate()
+		c.Report(b)
 	}
 	b.ReportMetric(rate["post"]/rate["raw"], "post/raw")
 	b.ReportMetric(rate["post"]/rate["notify"], "post/notify")
