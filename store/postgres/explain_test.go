@@ -136,6 +136,10 @@ func TestExplain_HotQueries(t *testing.T) {
 	open := conversation.StatusOpen
 	start := startParams("web", "u", "d", conversation.TypeMessage, conversation.Item{}, at)
 
+	plain := func(guard *conversation.Conversation) check {
+		sql, args := e.appendStatement(&post, nil, guard)
+		return check{sql, args, false}
+	}
 	checks := map[string]check{
 		"SellerInbox":        page(sellerInbox),
 		"SellerInboxNext":    page(sellerInboxNext),
@@ -165,6 +169,8 @@ func TestExplain_HotQueries(t *testing.T) {
 		"SetRead":            {q.setRead, []any{int64(42), int64(3), int64(0), int64(2), int64(1)}, false},
 		"AppendMessage":      {q.appendMessage, appendArgs(&post, nil, nil), false},
 		"AppendGuarded":      {q.appendMessage, appendArgs(&post, nil, &conversation.Conversation{Status: open, Code: newUUID()}), false},
+		"AppendPlain":        plain(nil),
+		"AppendPlainGuarded": plain(&conversation.Conversation{Status: open, Code: newUUID()}),
 		"ReplayKey":          {q.replayKey, []any{"s", "k"}, false},
 		"ReplayConversation": {q.replayConversation, []any{"s", "k"}, false},
 		"SetStatus":          {q.setStatus, []any{int64(42), "closed", at, "open"}, false},

@@ -127,7 +127,8 @@ func benchConcurrentPost(b *testing.B, g int, listening bool) {
 				var c conversation.Conversation
 				dest := append([]any{&written}, rawConvDest(&c)...)
 				dest = append(dest, &found, &fp, &ic, &im)
-				return pool.QueryRow(ctx, st.q.appendMessage, appendArgs(&p, nil, &guard)...).Scan(dest...)
+				sql, args := st.appendStatement(&p, nil, &guard)
+				return pool.QueryRow(ctx, sql, args...).Scan(dest...)
 			})
 		}},
 		{Name: "raw", Run: rawPost(raw)},

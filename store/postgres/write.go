@@ -216,6 +216,22 @@ func appendArgs(p *store.AppendParams, events []notify.Event, guard *conversatio
 	return append(args, nil, nil)
 }
 
+// appendStatement returns the statement of an append and its
+// parameters: appendPlain without a key and without events, else
+// appendMessage.
+func (s *Store) appendStatement(p *store.AppendParams, events []notify.Event, guard *conversation.Conversation) (string, []any) {
+	if p.Idempotency != nil || len(events) > 0 {
+		return s.q.appendMessage, appendArgs(p, events, guard)
+	}
+	m := &p.Message
+	var status, code any
+	if guard != nil {
+		status, code = string(guard.Status), uuidArg(guard.Code)
+	}
+	return s.q.appendPlain, []any{p.ConversationID, m.CreatedAt, string(m.Sender.Kind), uuidArg(m.Code),
+		m.Sender.ID, string(m.Sender.UserType), m.Content, m.Language, status, code}
+}
+
 // appendRow is the result row of the appendMessage statement.
 type appendRow struct {
 	written bool
@@ -245,8 +261,9 @@ func (r *appendRow) result(p *store.AppendParams) store.AppendResult {
 // guard, only if the conversation still has its status and code.
 func (s *Store) appendWrite(ctx context.Context, p *store.AppendParams, events []notify.Event, guard *conversation.Conversation) (store.AppendResult, error) {
 	var r appendRow
+	sql, args := s.appendStatement(p, events, guard)
 	err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
-		return r.scan(conn.QueryRow(ctx, s.q.appendMessage, appendArgs(p, events, guard)...))
+		return r.scan(conn.QueryRow(ctx, sql, args...))
 	})
 	if err != nil {
 		return store.AppendResult{}, appendError(err)
