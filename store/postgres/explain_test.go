@@ -172,6 +172,7 @@ func TestExplain_HotQueries(t *testing.T) {
 		"AppendPlain":        plain(nil),
 		"AppendPlainGuarded": plain(&conversation.Conversation{Status: open, Code: newUUID()}),
 		"ReplayKey":          {q.replayKey, []any{"s", "k"}, false},
+		"Sweep":              {q.sweep, []any{int64(100), int64(200)}, false},
 		"ReplayConversation": {q.replayConversation, []any{"s", "k"}, false},
 		"SetStatus":          {q.setStatus, []any{int64(42), "closed", at, "open"}, false},
 		"CreateConversation": {q.createConversation, createArgs(&start), false},
