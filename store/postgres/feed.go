@@ -73,6 +73,13 @@ const (
 // that messages committed while it was not listening are reported too.
 // Some conversations may be reported twice.
 //
+// During a rolling upgrade from a version that notified inside each
+// append's transaction, the feed still hears the processes not yet
+// upgraded (their notifications carry a bare conversation id); their own
+// feeds listen under another application_name, so announcers do not count
+// them, and they hear nothing from upgraded processes until they are
+// upgraded too (their waiters see those messages at their next read).
+//
 // After Close it returns an error wrapping store.ErrClosed.
 func (s *Store) WatchMessages(ctx context.Context, fn func(conversationID int64)) error {
 	return s.watchMessages(ctx, fn, &watcher{sweep: feedSweep, retryMin: feedRetryMin, retryMax: feedRetryMax})
