@@ -53,6 +53,27 @@ type Store struct {
 	idem     map[idemKey]idemRecord
 	events   map[string]*eventRecord
 	pending  map[string]*eventRecord // the pending subset of events
+	totals   map[partyKey]store.PartyTotals
+}
+
+// partyKey names one party's totals.
+type partyKey struct {
+	channel string
+	side    conversation.Side
+	id      string
+}
+
+// account adds the change from before to after (before nil: a new
+// conversation) to the totals of both parties of after.
+func (s *Store) account(before *conversation.Conversation, after conversation.Conversation) {
+	for _, side := range []conversation.Side{conversation.SideUser, conversation.SideSeller} {
+		d := store.Change(before, after, side)
+		if d.IsZero() {
+			continue
+		}
+		k := partyKey{after.Channel, side, store.PartyOf(after, side)}
+		s.totals[k] = s.totals[k].Add(d)
+	}
 }
 
 type convRecord struct {
@@ -98,6 +119,7 @@ func New() *Store {
 		idem:     make(map[idemKey]idemRecord),
 		events:   make(map[string]*eventRecord),
 		pending:  make(map[string]*eventRecord),
+		totals:   make(map[partyKey]store.PartyTotals),
 	}
 }
 
@@ -131,6 +153,7 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	s.closed = true
 	s.convs, s.keys, s.codes, s.messages, s.idem, s.events, s.pending = nil, nil, nil, nil, nil, nil, nil
+	s.totals = nil
 	return nil
 }
 
@@ -206,6 +229,7 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 	s.convs = append(s.convs, convRecord{conv: c, msgs: []message.Message{m}})
 	s.keys[key] = c.ID
 	s.codes[c.Code] = c.ID
+	s.account(nil, c)
 	s.messages[m.ID] = msgRef{convID: c.ID, seq: 1}
 	s.addEvents(p.Events, c.ID, m.ID)
 	s.remember(p.Idempotency, c.ID, m.ID)
@@ -241,6 +265,7 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 	m.ID = s.lastMsgID
 	store.ApplyMessage(&c, &m)
 
+	s.account(&cr.conv, c)
 	cr.conv = c
 	cr.msgs = append(cr.msgs, m)
 	s.messages[m.ID] = msgRef{convID: c.ID, seq: m.Seq}
@@ -311,7 +336,9 @@ func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.
 				after++
 			}
 		}
+		before := cr.conv
 		store.ApplyRead(&cr.conv, p.Side, ref.seq, after)
+		s.account(&before, cr.conv)
 	}
 	return cr.conv, nil
 }
@@ -468,29 +495,13 @@ func (s *Store) MessagesAfter(ctx context.Context, q message.After) ([]message.M
 	return slices.Clone(msgs[from:to]), nil
 }
 
-// Unread implements store.Store.
+// Unread implements store.Store: one lookup of the party's totals.
 func (s *Store) Unread(ctx context.Context, q store.UnreadQuery) (store.UnreadSummary, error) {
 	if err := s.lock(ctx); err != nil {
 		return store.UnreadSummary{}, err
 	}
 	defer s.mu.Unlock()
-
-	var sum store.UnreadSummary
-	for i := range s.convs {
-		c := &s.convs[i].conv
-		party := c.UserID
-		if q.Side == conversation.SideSeller {
-			party = c.DataSourceID
-		}
-		if c.Channel != q.Channel || party != q.PartyID {
-			continue
-		}
-		if n := c.Read(q.Side).Unread; n > 0 {
-			sum.Messages += n
-			sum.Conversations++
-		}
-	}
-	return sum, nil
+	return s.totals[partyKey{q.Channel, q.Side, q.PartyID}].Unread(), nil
 }
 
 func byDueThenID(a, b notify.Event) int {

@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("ListMessages", n.testListMessages)
 	t.Run("MessagesAfter", n.testMessagesAfter)
 	t.Run("Unread", n.testUnread)
+	t.Run("PartyTotals", n.testPartyTotals)
 	t.Run("ClaimEvents", n.testClaimEvents)
 	t.Run("CompleteEvents", n.testCompleteEvents)
 	t.Run("FailEvent", n.testFailEvent)
