@@ -7,11 +7,15 @@
 package interleave
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/store"
 )
 
 // Contender is one way of doing what the benchmark measures.
@@ -63,4 +67,50 @@ func Median(ds []time.Duration) time.Duration {
 	}
 	slices.Sort(ds)
 	return ds[len(ds)/2]
+}
+
+// PartySizes are the sizes, in conversations, of the parties that the
+// flat-read benchmarks of the stores compare: 100 and 100,000, and
+// 1,000,000 too unless the tests run with -short.
+func PartySizes() []int {
+	if testing.Short() {
+		return []int{100, 100_000}
+	}
+	return []int{100, 100_000, 1_000_000}
+}
+
+// Names returns the sizes as case names for Run.
+func Names(sizes []int) []string {
+	names := make([]string, len(sizes))
+	for i, n := range sizes {
+		names[i] = fmt.Sprint(n)
+	}
+	return names
+}
+
+// Unread returns the contender "store" that asks st for the unread totals
+// of the seller seller(i) of channel, which must have something unread.
+func Unread(st store.Store, channel string, seller func(i int) string) Contender {
+	return Contender{Name: "store", Run: func(b *testing.B, i int) {
+		u, err := st.Unread(context.Background(), store.UnreadQuery{Channel: channel, Side: conversation.SideSeller, PartyID: seller(i)})
+		if err != nil || u.Conversations == 0 {
+			b.Fatal(err, u)
+		}
+	}}
+}
+
+// InboxQuery is the first page of 20 of a seller's inbox, with its total.
+func InboxQuery(channel, seller string) store.ConversationQuery {
+	return store.ConversationQuery{Channel: channel, Filter: conversation.Filter{DataSourceID: seller}, Limit: 20, WithTotal: true}
+}
+
+// Inbox returns the contender "store" that asks st for InboxQuery of the
+// seller seller(i) of channel, which must have more than 20 conversations.
+func Inbox(st store.Store, channel string, seller func(i int) string) Contender {
+	return Contender{Name: "store", Run: func(b *testing.B, i int) {
+		p, err := st.ListConversations(context.Background(), InboxQuery(channel, seller(i)))
+		if err != nil || len(p.Items) != 20 || p.Total <= 20 {
+			b.Fatal(err, len(p.Items), p.Total)
+		}
+	}}
 }

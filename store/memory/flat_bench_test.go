@@ -132,24 +132,15 @@ func (s *Store) scanList(q store.ConversationQuery) store.Page[conversation.Conv
 func BenchmarkFlatReads(b *testing.B) {
 	s := flatStore(b)
 	ctx := context.Background()
-	var sizes []string
-	for _, n := range flatSizes {
-		sizes = append(sizes, strconv.Itoa(n))
-	}
+	sizes := interleave.Names(flatSizes)
 	unreadQ := func(i int) store.UnreadQuery {
 		return store.UnreadQuery{Channel: "shop", Side: conversation.SideSeller, PartyID: flatSeller(flatSizes[i])}
 	}
-	inboxQ := func(i int) store.ConversationQuery {
-		return store.ConversationQuery{Channel: "shop", Filter: conversation.Filter{DataSourceID: flatSeller(flatSizes[i])}, Limit: 20, WithTotal: true}
-	}
+	sellerOf := func(i int) string { return flatSeller(flatSizes[i]) }
+	inboxQ := func(i int) store.ConversationQuery { return interleave.InboxQuery("shop", sellerOf(i)) }
 	b.Run("Unread", func(b *testing.B) {
 		interleave.Run(b, sizes, []interleave.Contender{
-			{Name: "store", Run: func(b *testing.B, i int) {
-				u, err := s.Unread(ctx, unreadQ(i))
-				if err != nil || u.Conversations != int64(flatSizes[i]) {
-					b.Fatal(err, u)
-				}
-			}},
+			interleave.Unread(s, "shop", sellerOf),
 			{Name: "scan", Run: func(b *testing.B, i int) {
 				if u := s.scanUnread(unreadQ(i)); u.Conversations != int64(flatSizes[i]) {
 					b.Fatal(u)
@@ -159,12 +150,7 @@ func BenchmarkFlatReads(b *testing.B) {
 	})
 	b.Run("InboxWithTotal", func(b *testing.B) {
 		interleave.Run(b, sizes, []interleave.Contender{
-			{Name: "store", Run: func(b *testing.B, i int) {
-				p, err := s.ListConversations(ctx, inboxQ(i))
-				if err != nil || len(p.Items) != 20 || p.Total != int64(flatSizes[i]) {
-					b.Fatal(err, len(p.Items), p.Total)
-				}
-			}},
+			interleave.Inbox(s, "shop", sellerOf),
 			{Name: "scan", Run: func(b *testing.B, i int) {
 				if p := s.scanList(inboxQ(i)); len(p.Items) != 20 || p.Total != int64(flatSizes[i]) {
 					b.Fatal(len(p.Items), p.Total)

@@ -29,24 +29,7 @@ import (
 //
 // The schema is seeded once per process and dropped by TestMain.
 
-// flatSizes are the sellers' sizes, in conversations.
-func flatSizes() []int {
-	if testing.Short() {
-		return []int{100, 100_000}
-	}
-	return []int{100, 100_000, 1_000_000}
-}
-
 func flatSeller(n int) string { return fmt.Sprint("seller-", n) }
-
-// flatCases names the sellers' sizes in the reported metrics.
-func flatCases() []string {
-	var cs []string
-	for _, n := range flatSizes() {
-		cs = append(cs, fmt.Sprint(n))
-	}
-	return cs
-}
 
 // flatData is the seeded schema of the flat-read benchmarks.
 type flatDataset struct {
@@ -86,7 +69,7 @@ func (d *flatDataset) seed(dsn string) error {
 	// The index that Unread read before version 3, for the recount twin.
 	stmts := []string{`CREATE INDEX conversations_datasource_unread ON ` + table("conversations") +
 		` (channel, datasource_id, seller_unread) WHERE seller_unread > 0`}
-	for _, n := range flatSizes() {
+	for _, n := range interleave.PartySizes() {
 		// The trigger keeps party_totals as the rows go in. Each
 		// statement is its own transaction: in one, the 32 rows of a
 		// party would pile up row versions that no one may prune yet.
@@ -126,6 +109,7 @@ func BenchmarkFlatReads(b *testing.B) {
 	d := flatData.get(b)
 	ctx := context.Background()
 	s, pool := d.st, d.pool
+	sellerOf := func(i int) string { return flatSeller(interleave.PartySizes()[i]) }
 	check := func(err error) {
 		if err != nil {
 			b.Fatal(err)
@@ -135,22 +119,15 @@ func BenchmarkFlatReads(b *testing.B) {
 	b.Run("Unread", func(b *testing.B) {
 		recount := `SELECT coalesce(sum(seller_unread), 0)::bigint, count(*)
 FROM ` + pgx.Identifier{d.schema, "conversations"}.Sanitize() + ` WHERE channel = $1 AND datasource_id = $2 AND seller_unread > 0`
-		interleave.Run(b, flatCases(), []interleave.Contender{
-			{Name: "store", Run: func(b *testing.B, i int) {
-				seller := flatSeller(flatSizes()[i])
-				u, err := s.Unread(ctx, store.UnreadQuery{Channel: benchChannel, Side: conversation.SideSeller, PartyID: seller})
-				check(err)
-				if u.Conversations == 0 {
-					b.Fatal("nothing unread")
-				}
-			}},
+		interleave.Run(b, interleave.Names(interleave.PartySizes()), []interleave.Contender{
+			interleave.Unread(s, benchChannel, sellerOf),
 			{Name: "raw", Run: func(b *testing.B, i int) {
-				seller := flatSeller(flatSizes()[i])
+				seller := sellerOf(i)
 				_, err := scanTotals(pool.QueryRow(ctx, s.q.partyTotals, benchChannel, string(conversation.SideSeller), seller))
 				check(err)
 			}},
 			{Name: "recount", Run: func(b *testing.B, i int) {
-				seller := flatSeller(flatSizes()[i])
+				seller := sellerOf(i)
 				var u store.UnreadSummary
 				check(pool.QueryRow(ctx, recount, benchChannel, seller).Scan(&u.Messages, &u.Conversations))
 			}},
@@ -158,9 +135,7 @@ FROM ` + pgx.Identifier{d.schema, "conversations"}.Sanitize() + ` WHERE channel 
 	})
 
 	b.Run("InboxWithTotal", func(b *testing.B) {
-		q := func(seller string) store.ConversationQuery {
-			return store.ConversationQuery{Channel: benchChannel, Filter: conversation.Filter{DataSourceID: seller}, Limit: 20, WithTotal: true}
-		}
+		q := func(seller string) store.ConversationQuery { return interleave.InboxQuery(benchChannel, seller) }
 		// A page and a total in one batch (one round trip), as the
 		// store sends them.
 		rawPage := func(b *testing.B, seller string, total string, args ...any) {
@@ -179,22 +154,15 @@ FROM ` + pgx.Identifier{d.schema, "conversations"}.Sanitize() + ` WHERE channel 
 			check(br.QueryRow().Scan(&n))
 			check(br.Close())
 		}
-		interleave.Run(b, flatCases(), []interleave.Contender{
-			{Name: "store", Run: func(b *testing.B, i int) {
-				seller := flatSeller(flatSizes()[i])
-				p, err := s.ListConversations(ctx, q(seller))
-				check(err)
-				if len(p.Items) != 20 || p.Total < 100 {
-					b.Fatalf("page of %d, total %d", len(p.Items), p.Total)
-				}
-			}},
+		interleave.Run(b, interleave.Names(interleave.PartySizes()), []interleave.Contender{
+			interleave.Inbox(s, benchChannel, sellerOf),
 			{Name: "raw", Run: func(b *testing.B, i int) {
-				seller := flatSeller(flatSizes()[i])
+				seller := sellerOf(i)
 				rawPage(b, seller, `SELECT coalesce(sum(conversations), 0)::bigint FROM `+pgx.Identifier{d.schema, "party_totals"}.Sanitize()+
 					` WHERE channel = $1 AND side = $2 AND party_id = $3`, benchChannel, string(conversation.SideSeller), seller)
 			}},
 			{Name: "count", Run: func(b *testing.B, i int) {
-				seller := flatSeller(flatSizes()[i])
+				seller := sellerOf(i)
 				_, _, count, countArgs := s.conversationSQL(q(seller))
 				rawPage(b, seller, count, countArgs...)
 			}},

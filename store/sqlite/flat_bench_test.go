@@ -25,24 +25,7 @@ import (
 //
 //	go test ./store/sqlite -run '^$' -bench FlatReads -benchtime=2000x -count 5
 
-// flatSizes are the sellers' sizes, in conversations.
-func flatSizes() []int {
-	if testing.Short() {
-		return []int{100, 100_000}
-	}
-	return []int{100, 100_000, 1_000_000}
-}
-
 func flatSeller(n int) string { return fmt.Sprint("seller-", n) }
-
-// flatCases names the sellers' sizes in the reported metrics.
-func flatCases() []string {
-	var cs []string
-	for _, n := range flatSizes() {
-		cs = append(cs, fmt.Sprint(n))
-	}
-	return cs
-}
 
 var flatData = sync.OnceValues(func() (string, error) {
 	dir, err := benchDir()
@@ -67,7 +50,7 @@ var flatData = sync.OnceValues(func() (string, error) {
 	// The index that Unread read before version 3, for the recount twin.
 	stmts := []string{`CREATE INDEX conversations_seller_unread
 	ON conversations (channel, datasource_id, seller_unread) WHERE seller_unread > 0`}
-	for _, n := range flatSizes() {
+	for _, n := range interleave.PartySizes() {
 		// The triggers keep party_totals as the rows go in.
 		stmts = append(stmts, fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
 INSERT INTO conversations (code, channel, type, user_id, datasource_id, item_kind, item_id,
@@ -95,6 +78,7 @@ func BenchmarkFlatReads(b *testing.B) {
 	ctx := context.Background()
 	s := openBench(b, &dataset{path: path})
 	r := openRaw(b, &dataset{path: path})
+	sellerOf := func(i int) string { return flatSeller(interleave.PartySizes()[i]) }
 	check := func(err error) {
 		if err != nil {
 			b.Fatal(err)
@@ -105,23 +89,16 @@ func BenchmarkFlatReads(b *testing.B) {
 		totals := r.prepare(b, r.r, sqlPartyTotals)
 		recount := r.prepare(b, r.r, `SELECT coalesce(sum(seller_unread), 0), count(*) FROM conversations
 WHERE channel = ? AND datasource_id = ? AND seller_unread > 0`)
-		interleave.Run(b, flatCases(), []interleave.Contender{
-			{Name: "store", Run: func(b *testing.B, i int) {
-				seller := flatSeller(flatSizes()[i])
-				u, err := s.Unread(ctx, store.UnreadQuery{Channel: benchChannel, Side: conversation.SideSeller, PartyID: seller})
-				check(err)
-				if u.Conversations == 0 {
-					b.Fatal("nothing unread")
-				}
-			}},
+		interleave.Run(b, interleave.Names(interleave.PartySizes()), []interleave.Contender{
+			interleave.Unread(s, benchChannel, sellerOf),
 			{Name: "raw", Run: func(b *testing.B, i int) {
-				seller := flatSeller(flatSizes()[i])
+				seller := sellerOf(i)
 				var t store.PartyTotals
 				check(totals.QueryRowContext(ctx, benchChannel, string(conversation.SideSeller), seller).Scan(
 					&t.Conversations, &t.UnreadMessages, &t.UnreadConversations))
 			}},
 			{Name: "recount", Run: func(b *testing.B, i int) {
-				seller := flatSeller(flatSizes()[i])
+				seller := sellerOf(i)
 				var u store.UnreadSummary
 				check(recount.QueryRowContext(ctx, benchChannel, seller).Scan(&u.Messages, &u.Conversations))
 			}},
@@ -129,9 +106,7 @@ WHERE channel = ? AND datasource_id = ? AND seller_unread > 0`)
 	})
 
 	b.Run("InboxWithTotal", func(b *testing.B) {
-		q := func(seller string) store.ConversationQuery {
-			return store.ConversationQuery{Channel: benchChannel, Filter: conversation.Filter{DataSourceID: seller}, Limit: 20, WithTotal: true}
-		}
+		q := func(seller string) store.ConversationQuery { return interleave.InboxQuery(benchChannel, seller) }
 		lq := buildList(q("x"), 21)
 		page := r.prepare(b, r.r, lq.page)
 		count := r.prepare(b, r.r, lq.count)
@@ -157,17 +132,10 @@ WHERE channel = ? AND datasource_id = ? AND seller_unread > 0`)
 			check(total(tx))
 			check(tx.Commit())
 		}
-		interleave.Run(b, flatCases(), []interleave.Contender{
-			{Name: "store", Run: func(b *testing.B, i int) {
-				seller := flatSeller(flatSizes()[i])
-				p, err := s.ListConversations(ctx, q(seller))
-				check(err)
-				if len(p.Items) != 20 || p.Total < 100 {
-					b.Fatalf("page of %d, total %d", len(p.Items), p.Total)
-				}
-			}},
+		interleave.Run(b, interleave.Names(interleave.PartySizes()), []interleave.Contender{
+			interleave.Inbox(s, benchChannel, sellerOf),
 			{Name: "raw", Run: func(b *testing.B, i int) {
-				seller := flatSeller(flatSizes()[i])
+				seller := sellerOf(i)
 				rawPage(b, seller, func(tx *sql.Tx) error {
 					var t store.PartyTotals
 					return tx.StmtContext(ctx, totals).QueryRowContext(ctx, benchChannel, string(conversation.SideSeller), seller).Scan(
@@ -175,7 +143,7 @@ WHERE channel = ? AND datasource_id = ? AND seller_unread > 0`)
 				})
 			}},
 			{Name: "count", Run: func(b *testing.B, i int) {
-				seller := flatSeller(flatSizes()[i])
+				seller := sellerOf(i)
 				rawPage(b, seller, func(tx *sql.Tx) error {
 					var n int64
 					return tx.StmtContext(ctx, count).QueryRowContext(ctx, benchChannel, seller).Scan(&n)
