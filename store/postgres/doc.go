@@ -77,7 +77,10 @@
 // in party_totals, kept by a trigger on conversations in the transaction
 // of every write, in 32 parts per party (part = conversation id % 32) so
 // that concurrent writers of one seller's conversations seldom wait on
-// one row: at most 32 rows whatever the party's size. The tests check
+// one row: at most 32 rows whatever the party's size. (A program that
+// loads many conversations of one party with its own SQL should commit
+// every few thousand rows: within one transaction, each part's row keeps
+// every version it went through.) The tests check
 // these plans with EXPLAIN on a seeded database.
 //
 // The tables live in one PostgreSQL schema, Options.Schema ("parley" by
