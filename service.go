@@ -299,12 +299,21 @@ func (s *Service) GetByCode(ctx context.Context, a Actor, code uuid.UUID) (conve
 
 // SetStatus closes or reopens a conversation of the actor's (seed 001's
 // conversation status). Either side may do it, except for a review, which
-// only its reviewer may close or reopen (ErrReviewStatus): a seller cannot
-// reply to a review, and closing it would silence the reviewer.
+// only its reviewer or an operator may close or reopen (ErrReviewStatus):
+// a seller cannot reply to a review, and closing it would silence the
+// reviewer. An operator may close or reopen any conversation of its
+// channel.
 func (s *Service) SetStatus(ctx context.Context, a Actor, id int64, st conversation.Status) (conversation.Conversation, error) {
-	_, side, err := s.writer(a)
-	if err != nil {
-		return conversation.Conversation{}, err
+	var side conversation.Side
+	if a.kind == ActorOperator {
+		if err := s.checkActor(a); err != nil {
+			return conversation.Conversation{}, err
+		}
+	} else {
+		var err error
+		if _, side, err = s.writer(a); err != nil {
+			return conversation.Conversation{}, err
+		}
 	}
 	if !st.Valid() {
 		return conversation.Conversation{}, &ValidationError{Field: FieldStatus, Reason: fmt.Sprintf("%q is not a valid choice (open, closed)", st)}
@@ -326,9 +335,9 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, id int64, st conversat
 	return c, nil
 }
 
-// mayChangeStatus is the rule for closing or reopening c by side, acting
-// as a: the actor may see c, and only the reviewer closes or reopens a
-// review.
+// mayChangeStatus is the rule for closing or reopening c by side (none
+// for an operator), acting as a: the actor may see c, and a seller never
+// closes or reopens a review.
 func mayChangeStatus(a Actor, side conversation.Side, c conversation.Conversation) error {
 	if err := mayAccess(a, c); err != nil {
 		return err
@@ -397,6 +406,9 @@ func (s *Service) writer(a Actor) (message.Sender, conversation.Side, error) {
 	if err := s.checkActor(a); err != nil {
 		return message.Sender{}, "", err
 	}
+	if a.kind == ActorOperator {
+		return message.Sender{}, "", denied(a.String(), "never writes as a party")
+	}
 	sender, ok := a.Sender()
 	if !ok {
 		return message.Sender{}, "", denied("an integration must name the party it acts for")
@@ -407,11 +419,14 @@ func (s *Service) writer(a Actor) (message.Sender, conversation.Side, error) {
 // checkActor checks an actor built by the program, against the
 // Service's limits.
 func (s *Service) checkActor(a Actor) error {
-	if a.kind < ActorUser || a.kind > ActorIntegration {
+	if a.kind < ActorUser || a.kind > ActorOperator {
 		return denied("invalid actor")
 	}
 	var f fieldErrors
 	s.opts.Limits.id(&f, FieldChannel, a.channel)
+	if a.kind == ActorOperator {
+		s.opts.Limits.id(&f, FieldStaff, a.staff)
+	}
 	if p, ok := a.Sender(); ok {
 		s.opts.Limits.id(&f, FieldSender, p.ID)
 		if p.Kind == message.SenderUser && !p.UserType.Valid() {
@@ -438,7 +453,7 @@ func (s *Service) conversation(ctx context.Context, a Actor, id int64) (conversa
 
 // mayAccess is the rule for seeing a conversation: another channel's
 // conversation is not found; another party's is ErrPermission; an
-// integration acting for itself sees its whole channel.
+// integration acting for itself and an operator see their whole channel.
 func mayAccess(a Actor, c conversation.Conversation) error {
 	if c.Channel != a.channel {
 		return fmt.Errorf("parley: conversation %d: %w", c.ID, ErrNotFound)
