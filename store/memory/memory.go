@@ -53,6 +53,8 @@ type Store struct {
 	idem     map[idemKey]idemRecord
 	events   map[string]*eventRecord
 	pending  map[string]*eventRecord // the pending subset of events
+
+	mod moderationState
 }
 
 type convRecord struct {
@@ -131,6 +133,7 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	s.closed = true
 	s.convs, s.keys, s.codes, s.messages, s.idem, s.events, s.pending = nil, nil, nil, nil, nil, nil, nil
+	s.mod = moderationState{}
 	return nil
 }
 

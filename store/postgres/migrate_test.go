@@ -132,7 +132,12 @@ func TestOpen_MigratesVersion1(t *testing.T) {
 	st, err := Open(ctx, testDSN(t), Options{Schema: e.schema})
 	require.NoError(t, err)
 	defer st.Close()
-	assert.Equal(t, int64(2), e.count(t, "SELECT max(version) FROM "+e.table("schema_migrations")))
+	// Version 2 is applied although a newer one is recorded: a migration
+	// that lands after a newer one is applied when it does.
+	migs, err := loadMigrations()
+	require.NoError(t, err)
+	assert.Equal(t, int64(migs[len(migs)-1].version), e.count(t, "SELECT max(version) FROM "+e.table("schema_migrations")))
+	assert.Equal(t, int64(len(migs)), e.count(t, "SELECT count(*) FROM "+e.table("schema_migrations")))
 	assert.Equal(t, int64(2), e.count(t, "SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname IN ('messages_conversation_id', 'conversations_code')", e.schema))
 	got, err := st.GetConversationByCode(ctx, res.Conversation.Code)
 	require.NoError(t, err)

@@ -144,16 +144,21 @@ type stmts struct {
 	messagesAfter, unreadUser, unreadSeller *sql.Stmt
 	listDeadEvents                          *sql.Stmt
 
+	mod modStmts
+
 	all []*sql.Stmt
+}
+
+// stmtSpec is a statement to prepare on db into dst.
+type stmtSpec struct {
+	db   *sql.DB
+	dst  **sql.Stmt
+	text string
 }
 
 // prepare prepares every statement, the writer's on w and the readers' on r.
 func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
-	for _, p := range []struct {
-		db   *sql.DB
-		dst  **sql.Stmt
-		text string
-	}{
+	for _, p := range append([]stmtSpec{
 		{w, &st.insertConversation, sqlInsertConversation},
 		{w, &st.conversationByKey, sqlConversationByKey},
 		{w, &st.insertMessage, sqlInsertMessage},
@@ -187,7 +192,7 @@ func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		{r, &st.unreadUser, sqlUnreadUser},
 		{r, &st.unreadSeller, sqlUnreadSeller},
 		{r, &st.listDeadEvents, sqlListDeadEvents},
-	} {
+	}, st.mod.list(w, r)...) {
 		s, err := p.db.PrepareContext(ctx, p.text)
 		if err != nil {
 			return fmt.Errorf("sqlite: prepare %q: %w", p.text, err)
