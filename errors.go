@@ -43,6 +43,13 @@ var (
 	// ErrInvalidCursor: a page cursor was not produced by this Service or
 	// was altered.
 	ErrInvalidCursor = errors.New("invalid cursor")
+	// ErrReportResolved: the report was resolved already; a report is
+	// resolved once.
+	ErrReportResolved = store.ErrReportResolved
+	// ErrUnsupported: the store does not implement what the method needs
+	// (store.Moderation for reports, hiding, the audit trail and personal
+	// data). store/memory, store/sqlite and store/postgres implement it.
+	ErrUnsupported = errors.New("the store does not support this")
 )
 
 // ConversationExistsError is returned by Start when the conversation's
@@ -88,6 +95,11 @@ const (
 	FieldCursor           = "Cursor"
 	FieldFilter           = "Filter"
 	FieldStaff            = "Staff"
+	FieldReason           = "Reason"
+	FieldNote             = "Note"
+	FieldReport           = "ReportID"
+	FieldOutcome          = "Outcome"
+	FieldState            = "State"
 )
 
 // ValidationError reports one field that failed validation. It unwraps to
