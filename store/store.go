@@ -312,6 +312,9 @@ type ConversationQuery struct {
 	// WithTotal asks for the number of conversations that match (without
 	// After); otherwise Page.Total is -1.
 	WithTotal bool
+	// Visible keeps only the conversations that are not Hidden (the
+	// public listings).
+	Visible bool
 }
 
 // MessageQuery selects a page of one conversation's messages, newest first.
@@ -321,7 +324,12 @@ type MessageQuery struct {
 	// is lower.
 	BeforeSeq int64
 	Limit     int
+	// WithTotal asks for the number of messages that match (without
+	// BeforeSeq); otherwise Page.Total is -1.
 	WithTotal bool
+	// Visible keeps only the messages that are not Hidden (the public
+	// message pages); the total is then MessageCount - HiddenMessages.
+	Visible bool
 }
 
 // Page is one page of a listing.
@@ -383,8 +391,14 @@ type MessageFeed interface {
 //   - a report is resolved once: ResolveReport of a resolved report is
 //     ErrReportResolved and changes nothing; resolving stores the report's
 //     new state and its audit entry in one transaction (both or neither);
+//   - hiding keeps counts consistent: a conversation's HiddenMessages is
+//     the number of its messages that are Hidden, under concurrency too;
+//     ListConversations and ListMessages with Visible leave hidden
+//     conversations and messages out at once, totals included;
 //   - the audit trail is append-only: entries are never changed or
-//     removed, and their ids increase in the order they are stored.
+//     removed, and their ids increase in the order they are stored; every
+//     write of an action (ResolveReport, SetHidden) stores its entry in
+//     the same transaction.
 //
 // A store does not check that a report's message exists or belongs to its
 // conversation, nor who files or resolves it: the Service does.
@@ -406,6 +420,17 @@ type Moderation interface {
 	// report as stored, ErrNotFound for an unknown report, and
 	// ErrReportResolved for a resolved one.
 	ResolveReport(ctx context.Context, p ResolveParams) (moderation.Report, error)
+
+	// SetHidden hides or shows (p.Hidden) message p.MessageID of
+	// conversation p.ConversationID, or, when p.MessageID is 0, the
+	// conversation itself, and stores p.Audit (its ID assigned) in the
+	// same transaction. It keeps the conversation's HiddenMessages equal
+	// to the number of its hidden messages: hiding a hidden message (or
+	// showing a shown one) changes nothing but the audit trail. It
+	// changes nothing else (no ModifiedAt, no read state), and returns
+	// the conversation as it leaves it: ErrNotFound for an unknown
+	// conversation or a message that is not in it, with nothing written.
+	SetHidden(ctx context.Context, p HideParams) (conversation.Conversation, error)
 
 	// ListAudit returns a page of the audit entries of q.Channel that
 	// match q, oldest first (ID ascending).
@@ -436,6 +461,15 @@ type ResolveParams struct {
 	Outcome moderation.Outcome
 	Note    string
 	// Audit is the entry stored with the resolution.
+	Audit moderation.Entry
+}
+
+// HideParams are the arguments of Moderation.SetHidden.
+type HideParams struct {
+	ConversationID int64
+	MessageID      int64 // 0: the conversation itself
+	Hidden         bool
+	// Audit is the entry stored with the change.
 	Audit moderation.Entry
 }
 

@@ -428,6 +428,9 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 	if cr := s.conv(q.ConversationID); cr != nil {
 		msgs = cr.msgs
 	}
+	if q.Visible {
+		return visibleMessages(msgs, q), nil
+	}
 	if q.WithTotal {
 		page.Total = int64(len(msgs))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/moderation"
 	"github.com/parleyhq/parley/store"
@@ -142,4 +143,64 @@ func pageOf[T any](items []T, limit int, withTotal bool, sel func(*T) (match, af
 		page.Total = total
 	}
 	return page
+}
+
+// visibleMessages is ListMessages with q.Visible: it scans back from
+// BeforeSeq past the hidden messages.
+func visibleMessages(msgs []message.Message, q store.MessageQuery) store.Page[message.Message] {
+	page := store.Page[message.Message]{Total: -1}
+	if q.WithTotal {
+		page.Total = 0
+		for _, m := range msgs {
+			if !m.Hidden {
+				page.Total++
+			}
+		}
+	}
+	end := int64(len(msgs))
+	if q.BeforeSeq != 0 {
+		end = min(end, max(q.BeforeSeq-1, 0))
+	}
+	limit := max(q.Limit, 1)
+	for i := end - 1; i >= 0; i-- {
+		if msgs[i].Hidden {
+			continue
+		}
+		if len(page.Items) == limit {
+			page.More = true
+			break
+		}
+		page.Items = append(page.Items, msgs[i])
+	}
+	return page
+}
+
+// SetHidden implements store.Moderation.
+func (s *Store) SetHidden(ctx context.Context, p store.HideParams) (conversation.Conversation, error) {
+	if err := s.lock(ctx); err != nil {
+		return conversation.Conversation{}, err
+	}
+	defer s.mu.Unlock()
+	cr := s.conv(p.ConversationID)
+	if cr == nil {
+		return conversation.Conversation{}, errConvNotFound(p.ConversationID)
+	}
+	if p.MessageID == 0 {
+		cr.conv.Hidden = p.Hidden
+	} else {
+		ref, ok := s.messages[p.MessageID]
+		if !ok || ref.convID != p.ConversationID {
+			return conversation.Conversation{}, errMsgNotFound(p.ConversationID, p.MessageID)
+		}
+		m := &cr.msgs[ref.seq-1]
+		switch {
+		case p.Hidden && !m.Hidden:
+			cr.conv.HiddenMessages++
+		case !p.Hidden && m.Hidden:
+			cr.conv.HiddenMessages--
+		}
+		m.Hidden = p.Hidden
+	}
+	s.addAudit(p.Audit)
+	return cr.conv, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/moderation"
 	"github.com/parleyhq/parley/store"
@@ -43,6 +44,20 @@ type modQueries struct {
 	listReports   string
 	countReports  string
 	listAudit     string
+
+	// listVisibleMessages and visibleTotal are the message page and
+	// total without the hidden messages.
+	listVisibleMessages string
+	visibleTotal        string
+	// lockConversation locks a conversation's row: hiding a message
+	// holds it, so that the count of hidden messages is one writer's at
+	// a time.
+	lockConversation string
+	messageHidden    string
+	hideMessage      string
+	// hideConversation sets $2 as the conversation's hidden flag and
+	// adds $3 to its hidden messages, returning its columns.
+	hideConversation string
 }
 
 func newModQueries(s string) modQueries {
@@ -72,6 +87,14 @@ SELECT ` + reportColumns + ` FROM r`
 	q.countReports = `SELECT count(*) FROM ` + s + `.reports` + filter
 	q.listAudit = `SELECT ` + entryColumns + ` FROM ` + s + `.audit
 WHERE channel = $1 AND ($2::bigint = 0 OR conversation_id = $2) AND id > $3 ORDER BY id LIMIT $4`
+	q.listVisibleMessages = `SELECT ` + list(messageColumns, "") + ` FROM ` + s + `.messages
+WHERE conversation_id = $1 AND seq < $2 AND NOT hidden ORDER BY seq DESC LIMIT $3`
+	q.visibleTotal = `SELECT coalesce((SELECT message_count - hidden_messages FROM ` + s + `.conversations WHERE id = $1), 0)`
+	q.lockConversation = `SELECT hidden FROM ` + s + `.conversations WHERE id = $1 FOR UPDATE`
+	q.messageHidden = `SELECT hidden FROM ` + s + `.messages WHERE id = $1 AND conversation_id = $2`
+	q.hideMessage = `UPDATE ` + s + `.messages SET hidden = $2 WHERE id = $1`
+	q.hideConversation = `UPDATE ` + s + `.conversations SET hidden = $2, hidden_messages = hidden_messages + $3
+WHERE id = $1 RETURNING ` + list(convColumns, "")
 	return q
 }
 
@@ -265,4 +288,60 @@ func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) (store.Page[m
 		page.Items, page.More = page.Items[:q.Limit], true
 	}
 	return page, nil
+}
+
+// SetHidden implements store.Moderation in one transaction that holds the
+// conversation's row lock: the count of hidden messages changes with the
+// flag of one message at a time.
+func (s *Store) SetHidden(ctx context.Context, p store.HideParams) (conversation.Conversation, error) {
+	var res conversation.Conversation
+	err := s.do(ctx, "set hidden", func(ctx context.Context) error {
+		return s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+			tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+			if err != nil {
+				return err
+			}
+			defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+			var hidden bool
+			err = tx.QueryRow(ctx, s.q.mod.lockConversation, p.ConversationID).Scan(&hidden)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return notFound("conversation %d", p.ConversationID)
+			}
+			if err != nil {
+				return err
+			}
+			var delta int64
+			if p.MessageID != 0 {
+				var was bool
+				err := tx.QueryRow(ctx, s.q.mod.messageHidden, p.MessageID, p.ConversationID).Scan(&was)
+				if errors.Is(err, pgx.ErrNoRows) {
+					return notFound("message %d in conversation %d", p.MessageID, p.ConversationID)
+				}
+				if err != nil {
+					return err
+				}
+				if was != p.Hidden {
+					if _, err := tx.Exec(ctx, s.q.mod.hideMessage, p.MessageID, p.Hidden); err != nil {
+						return err
+					}
+					delta = 1
+					if !p.Hidden {
+						delta = -1
+					}
+				}
+			} else {
+				hidden = p.Hidden
+			}
+			cs := newConvScan()
+			if err := tx.QueryRow(ctx, s.q.mod.hideConversation, p.ConversationID, hidden, delta).Scan(cs.dest[:]...); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, auditInsert(s.q.schema, 1, ""), auditArgs(p.Audit)...); err != nil {
+				return err
+			}
+			res = cs.result()
+			return tx.Commit(ctx)
+		})
+	})
+	return res, err
 }

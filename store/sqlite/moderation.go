@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/moderation"
 	"github.com/parleyhq/parley/store"
@@ -51,6 +52,23 @@ ORDER BY id LIMIT ?5`
 	sqlCountReports = `SELECT count(*) FROM reports
 WHERE channel = ?1 AND (?2 = '' OR state = ?2) AND (?3 = '' OR reason = ?3)`
 
+	// A message page without the hidden messages: the same walk of
+	// messages_seq, skipping them.
+	sqlListVisibleMessages = `SELECT ` + messageColumns + ` FROM messages
+WHERE conversation_id = ? AND seq < ? AND hidden = 0 ORDER BY seq DESC LIMIT ?`
+
+	sqlVisibleCount = `SELECT message_count - hidden_messages FROM conversations WHERE id = ?`
+
+	sqlHideConversation = `UPDATE conversations SET hidden = ? WHERE id = ?`
+
+	// sqlMessageHidden reads a message's hidden flag (a message of
+	// another conversation is no row); the write holds the write lock.
+	sqlMessageHidden = `SELECT hidden FROM messages WHERE id = ? AND conversation_id = ?`
+
+	sqlHideMessage = `UPDATE messages SET hidden = ? WHERE id = ?`
+
+	sqlAddHiddenMessages = `UPDATE conversations SET hidden_messages = hidden_messages + ? WHERE id = ?`
+
 	sqlListAudit = `SELECT ` + entryColumns + ` FROM audit
 WHERE channel = ?1 AND (?2 = 0 OR conversation_id = ?2) AND id > ?3
 ORDER BY id LIMIT ?4`
@@ -60,6 +78,8 @@ ORDER BY id LIMIT ?4`
 type modStmts struct {
 	insertReport, reportByReporter, getReportW, resolveReport, insertEntry *sql.Stmt
 	getReport, listReports, countReports, listAudit                        *sql.Stmt
+	hideConversation, hideMessage, addHiddenMessages, messageHidden        *sql.Stmt
+	listVisibleMessages, visibleCount                                      *sql.Stmt
 }
 
 // list returns the statements to prepare, the writer's on w and the
@@ -71,6 +91,12 @@ func (st *modStmts) list(w, r *sql.DB) []stmtSpec {
 		{w, &st.getReportW, sqlGetReport},
 		{w, &st.resolveReport, sqlResolveReport},
 		{w, &st.insertEntry, sqlInsertEntry},
+		{w, &st.hideConversation, sqlHideConversation},
+		{w, &st.hideMessage, sqlHideMessage},
+		{w, &st.messageHidden, sqlMessageHidden},
+		{w, &st.addHiddenMessages, sqlAddHiddenMessages},
+		{r, &st.listVisibleMessages, sqlListVisibleMessages},
+		{r, &st.visibleCount, sqlVisibleCount},
 		{r, &st.getReport, sqlGetReport},
 		{r, &st.listReports, sqlListReports},
 		{r, &st.countReports, sqlCountReports},
@@ -249,4 +275,48 @@ func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) (store.Page[m
 		page.Items, page.More = page.Items[:q.Limit], true
 	}
 	return page, nil
+}
+
+// SetHidden implements store.Moderation.
+func (s *Store) SetHidden(ctx context.Context, p store.HideParams) (conversation.Conversation, error) {
+	var c conversation.Conversation
+	err := s.write(ctx, func(t *wtx) error {
+		var err error
+		if c, err = t.conversation(p.ConversationID); err != nil {
+			return err
+		}
+		if p.MessageID == 0 {
+			if _, err := t.stmt(s.st.mod.hideConversation).ExecContext(ctx, p.Hidden, c.ID); err != nil {
+				return err
+			}
+			c.Hidden = p.Hidden
+			return t.insertEntry(p.Audit)
+		}
+		var was bool
+		err = t.stmt(s.st.mod.messageHidden).QueryRowContext(ctx, p.MessageID, c.ID).Scan(&was)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlite: message %d in conversation %d: %w", p.MessageID, c.ID, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if was != p.Hidden {
+			if _, err := t.stmt(s.st.mod.hideMessage).ExecContext(ctx, p.Hidden, p.MessageID); err != nil {
+				return err
+			}
+			d := int64(1)
+			if !p.Hidden {
+				d = -1
+			}
+			if _, err := t.stmt(s.st.mod.addHiddenMessages).ExecContext(ctx, d, c.ID); err != nil {
+				return err
+			}
+			c.HiddenMessages += d
+		}
+		return t.insertEntry(p.Audit)
+	})
+	if err != nil {
+		return conversation.Conversation{}, s.fail(ctx, "set hidden", err)
+	}
+	return c, nil
 }

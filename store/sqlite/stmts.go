@@ -14,10 +14,10 @@ const (
 	subject, status, started_by, language,
 	user_first_name, user_last_name, product_base_code, order_number,
 	created_at, modified_at, last_message_at, last_message_id, last_seq, message_count,
-	user_read_seq, user_unread, seller_read_seq, seller_unread`
+	user_read_seq, user_unread, seller_read_seq, seller_unread, hidden, hidden_messages`
 
 	messageColumns = `id, conversation_id, seq, code, sender_kind, sender_id, sender_user_type,
-	content, language, created_at`
+	content, language, created_at, hidden`
 
 	eventColumns = `id, kind, channel, conversation_id, message_id, conversation_type,
 	recipient_kind, recipient_id, sender_kind, sender_id,
@@ -46,7 +46,8 @@ RETURNING id, last_message_id`
 	sqlConversationByKey = `SELECT id FROM conversations
 WHERE channel = ? AND user_id = ? AND datasource_id = ? AND type = ? AND item_kind = ? AND item_id = ?`
 
-	sqlInsertMessage = `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// A new message is never hidden.
+	sqlInsertMessage = `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`
 
 	sqlGetConversation = `SELECT ` + conversationColumns + ` FROM conversations WHERE id = ?`
 

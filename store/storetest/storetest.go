@@ -34,7 +34,8 @@
 // store.MessageFeed, its reports, and, for a store that implements the
 // optional store.Moderation, reports of messages (one per reporter and
 // message, under concurrency too), the moderation queue and its filters,
-// resolutions and the audit trail.
+// resolutions, hidden messages and conversations (kept, left out of
+// Visible listings, counted) and the audit trail.
 //
 // The suite builds its values the way the parley Service does: codes are
 // UUIDv7, times are UTC truncated to store.TimePrecision, and events carry
@@ -79,6 +80,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("MessageFeed", n.testMessageFeed)
 	t.Run("Reports", n.testReports)
 	t.Run("Audit", n.testAudit)
+	t.Run("Hiding", n.testHiding)
 }
 
 // factory makes the harness of each subtest.
