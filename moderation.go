@@ -284,3 +284,75 @@ func (s *Service) Audit(ctx context.Context, a Actor, conversationID int64, p Pa
 	}
 	return out, nil
 }
+
+// HideRequest hides or shows a message, or a whole public conversation.
+type HideRequest struct {
+	ConversationID int64
+	// MessageID is the message to hide or show; 0 hides or shows the
+	// conversation itself, which must be public (a question or a review).
+	MessageID int64
+	// Reason says why, for the audit trail; required, validated like
+	// message content.
+	Reason string
+}
+
+// Hide hides a message, or a whole public conversation, of the operator's
+// channel. Hidden content is kept: it leaves the public listings and
+// public message pages at once (PublicList, PublicMessages, and
+// MessageCount of a public conversation), the parties see it as hidden
+// without its content (unless Options.ShowHiddenToParties), and operators
+// still read it. The action is recorded in the audit trail. Hiding what
+// is hidden records the action again and changes nothing else. It
+// returns the conversation as the action leaves it.
+func (s *Service) Hide(ctx context.Context, a Actor, r HideRequest) (conversation.Conversation, error) {
+	return s.setHidden(ctx, a, r, true)
+}
+
+// Unhide shows again what Hide hid, with the same rules.
+func (s *Service) Unhide(ctx context.Context, a Actor, r HideRequest) (conversation.Conversation, error) {
+	return s.setHidden(ctx, a, r, false)
+}
+
+func (s *Service) setHidden(ctx context.Context, a Actor, r HideRequest, hidden bool) (conversation.Conversation, error) {
+	var none conversation.Conversation
+	if err := s.operator(a); err != nil {
+		return none, err
+	}
+	var f fieldErrors
+	if r.ConversationID <= 0 {
+		f.add(FieldConversation, "must be a conversation id")
+	}
+	if r.MessageID < 0 {
+		f.add(FieldMessage, "must be a message id, or 0 for the conversation")
+	}
+	s.opts.Limits.content(&f, FieldReason, r.Reason)
+	if err := f.err(); err != nil {
+		return none, err
+	}
+	m, err := s.moderator()
+	if err != nil {
+		return none, err
+	}
+	c, err := s.conversation(ctx, a, r.ConversationID)
+	if err != nil {
+		return none, err
+	}
+	action := map[bool]moderation.Action{true: moderation.ActionMessageHidden, false: moderation.ActionMessageUnhidden}[hidden]
+	if r.MessageID == 0 {
+		if !c.Type.Public() {
+			return none, &ValidationError{Field: FieldMessage, Reason: "a private conversation is not hidden whole: name the message to hide"}
+		}
+		action = map[bool]moderation.Action{true: moderation.ActionConversationHidden, false: moderation.ActionConversationShown}[hidden]
+	}
+	c, err = m.SetHidden(ctx, store.HideParams{
+		ConversationID: c.ID, MessageID: r.MessageID, Hidden: hidden,
+		Audit: moderation.Entry{
+			Channel: a.channel, Staff: a.staff, Action: action,
+			ConversationID: c.ID, MessageID: r.MessageID, Reason: r.Reason, At: s.now(),
+		},
+	})
+	if err != nil {
+		return none, fmt.Errorf("parley: %s: %w", action, err)
+	}
+	return c, nil
+}

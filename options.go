@@ -47,6 +47,13 @@ type Options struct {
 	// language (Service.Translate). Optional.
 	Translator Translator
 
+	// ShowHiddenToParties lets the parties of a conversation (and an
+	// integration reading for them) read the content of what an operator
+	// has hidden, marked Hidden. By default they see a hidden message
+	// without its content. Operators always see everything; the public
+	// listings never show hidden content.
+	ShowHiddenToParties bool
+
 	// Limits bound what the Service accepts.
 	Limits Limits
 
