@@ -128,6 +128,10 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 
 	idem := s.idempotency(a, r.IdempotencyKey, "start", string(r.Type), userID, dsID,
 		string(r.Item.Kind), r.Item.ID, r.Subject, r.Content, r.Language)
+	sc, err := s.screen(ctx, a.channel, r.Type, sender, r.Subject, r.Content)
+	if err != nil {
+		return Result{}, err
+	}
 	var attrs conversation.Attributes
 	if s.opts.Lookup != nil {
 		// The lookup asks the program's world, which may have changed
@@ -162,11 +166,11 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 	}
 	c := conversation.Conversation{
 		Code: convCode, Channel: a.channel, Type: r.Type,
-		UserID: userID, DataSourceID: dsID, Item: r.Item, Subject: r.Subject,
+		UserID: userID, DataSourceID: dsID, Item: r.Item, Subject: sc.subject,
 		Status: conversation.StatusOpen, StartedBy: side, Language: r.Language,
 		Attributes: attrs, CreatedAt: now,
 	}
-	m := message.Message{Code: msgCode, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now}
+	m := message.Message{Code: msgCode, Sender: sender, Content: sc.content, Language: r.Language, CreatedAt: now}
 	ev := s.event(evID, notify.KindConversationStarted, c, sender, now)
 	p := store.CreateParams{Conversation: c, Message: m, Events: s.outboxEvents(ev), Idempotency: idem}
 	res, err := s.store.CreateConversation(ctx, p)
@@ -180,6 +184,7 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 	out := Result(res)
 	if !out.Replayed {
 		ev.ConversationID, ev.MessageID = out.Conversation.ID, out.Message.ID
+		s.flag(ctx, sc.flag, a.channel, out.Conversation.ID, out.Message.ID)
 		s.delivered(ctx, ev, out)
 	}
 	return out, nil
@@ -213,6 +218,12 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 	if err := f.err(); err != nil {
 		return Result{}, err
 	}
+	// The screener does not know the conversation's type before the
+	// write: it is screened as a message of unknown type.
+	sc, err := s.screen(ctx, a.channel, "", sender, "", r.Content)
+	if err != nil {
+		return Result{}, err
+	}
 	now := s.now()
 	code, err := s.code()
 	if err != nil {
@@ -229,7 +240,7 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 	var refused error
 	p := store.AppendParams{
 		ConversationID: r.ConversationID,
-		Message:        message.Message{Code: code, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now},
+		Message:        message.Message{Code: code, Sender: sender, Content: sc.content, Language: r.Language, CreatedAt: now},
 		Prepare: func(c conversation.Conversation) ([]notify.Event, error) {
 			if refused = mayPost(a, sender, c); refused != nil {
 				return nil, refused
@@ -247,6 +258,7 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 	if !out.Replayed {
 		ev.ConversationID, ev.MessageID = out.Conversation.ID, out.Message.ID
 		s.waiters.publish(out.Conversation.ID)
+		s.flag(ctx, sc.flag, a.channel, out.Conversation.ID, out.Message.ID)
 		s.delivered(ctx, ev, out)
 	}
 	return out, nil

@@ -88,6 +88,10 @@ type Report struct {
 	ResolutionNote string
 }
 
+// ScreenerReporter is the reporter of the reports that the Service files
+// for messages its Screener flags.
+var ScreenerReporter = message.Sender{Kind: "screener", ID: "screener"}
+
 // Action is what an audit entry records.
 type Action string
 
