@@ -52,11 +52,21 @@ func (h *harness) entry(c conversation.Conversation, action moderation.Action) m
 
 // allReports pages through every report of q (Limit 2).
 func (h *harness) allReports(q store.ReportQuery) []moderation.Report {
-	h.t.Helper()
-	var out []moderation.Report
 	q.Limit = 2
+	return pagesByID(h, func(after int64) (store.Page[moderation.Report], error) {
+		q.AfterID = after
+		return h.moderator().ListReports(h.ctx, q)
+	}, func(r moderation.Report) int64 { return r.ID })
+}
+
+// pagesByID pages through a listing ordered by id, whose pages hold at
+// most two items: list returns the page after an id.
+func pagesByID[T any](h *harness, list func(after int64) (store.Page[T], error), id func(T) int64) []T {
+	h.t.Helper()
+	var out []T
+	after := int64(0)
 	for {
-		page, err := h.moderator().ListReports(h.ctx, q)
+		page, err := list(after)
 		require.NoError(h.t, err)
 		require.LessOrEqual(h.t, len(page.Items), 2)
 		out = append(out, page.Items...)
@@ -64,7 +74,7 @@ func (h *harness) allReports(q store.ReportQuery) []moderation.Report {
 			return out
 		}
 		require.NotEmpty(h.t, page.Items, "a page with More has items")
-		q.AfterID = page.Items[len(page.Items)-1].ID
+		after = id(page.Items[len(page.Items)-1])
 	}
 }
 
@@ -272,19 +282,11 @@ func (f factory) testReports(t *testing.T) {
 
 // allAudit pages through every audit entry of q (Limit 2).
 func (h *harness) allAudit(q store.AuditQuery) []moderation.Entry {
-	h.t.Helper()
-	var out []moderation.Entry
 	q.Limit = 2
-	for {
-		page, err := h.moderator().ListAudit(h.ctx, q)
-		require.NoError(h.t, err)
-		require.LessOrEqual(h.t, len(page.Items), 2)
-		out = append(out, page.Items...)
-		if !page.More {
-			return out
-		}
-		q.AfterID = page.Items[len(page.Items)-1].ID
-	}
+	return pagesByID(h, func(after int64) (store.Page[moderation.Entry], error) {
+		q.AfterID = after
+		return h.moderator().ListAudit(h.ctx, q)
+	}, func(e moderation.Entry) int64 { return e.ID })
 }
 
 func (f factory) testAudit(t *testing.T) {
