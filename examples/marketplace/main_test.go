@@ -101,6 +101,9 @@ func TestRun(t *testing.T) {
 	require.NotEmpty(t, base, banner.String())
 	assert.Contains(t, banner.String(), "demo-channel-1")
 	assert.Contains(t, banner.String(), "DEMO TOKENS")
+	for _, want := range []string{"seed 000's API", "seed 002's chat API", "seed 001's guest API", "/api/v2/chat/", "/API/V40/Interactive/Messages/", "Q800T"} {
+		assert.Contains(t, banner.String(), want, "the banner describes the three dialects and the world")
+	}
 
 	res, err := http.Get(base + "/public-questions/")
 	require.NoError(t, err)
