@@ -828,6 +828,14 @@ func TestErrors_GoNames(t *testing.T) {
 		&parley.ConversationExistsError{ID: 1}, &parley.UnknownError{Entity: parley.EntityUser, ID: "1"}} {
 		assert.True(t, strings.HasPrefix(e.Error(), "parley: "), e.Error())
 	}
+	// The store's sentinels, which the Service returns wrapped ("parley:
+	// conversation 5: store: not found"), speak for package store.
+	for _, e := range []error{parley.ErrNotFound, parley.ErrConversationExists, parley.ErrIdempotencyMismatch, store.ErrClosed, store.ErrDuplicateCode} {
+		assert.True(t, strings.HasPrefix(e.Error(), "store: "), e.Error())
+	}
+	_, err = h.svc.Get(ctx, alice, 12345)
+	assert.True(t, strings.HasPrefix(err.Error(), "parley: conversation 12345: "), err.Error())
+	assert.True(t, strings.HasSuffix(err.Error(), ": store: not found"), err.Error())
 }
 
 func TestService_PublicList(t *testing.T) {

@@ -637,3 +637,41 @@ func (w *failingWorld) Items(ctx context.Context, ch string, items []conversatio
 	}
 	return w.StaticWorld.Items(ctx, ch, items)
 }
+
+// TestE2E_UnknownParties: with the Service's World, a start naming a data
+// source, product, order item or user it does not know is a 400 naming
+// seed 000's field, and the listing afterwards shows nothing new.
+func TestE2E_UnknownParties(t *testing.T) {
+	e := newEnv(t)
+	r := e.do(http.MethodPost, userConvs, tokUser2, seedUser("message", "Hello"))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	count := func() float64 {
+		r := e.do(http.MethodGet, remoteConvs, tokChannel, nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		return r.Object(t)["count"].(float64)
+	}
+	for _, tc := range []struct {
+		name, token, path string
+		body              obj
+		want              string
+	}{
+		{"DataSource", tokUser1, userConvs, obj{"conversation_type": "message", "message_content": "Hi", "datasource": "999"},
+			`{"datasource": ["Unknown data source \"999\"."]}`},
+		{"Product", tokUser1, userConvs, obj{"conversation_type": "question", "message_content": "Hi", "datasource": "1",
+			"item_content": "product", "item_id": "p-999"}, `{"item_id": ["Unknown product \"p-999\"."]}`},
+		{"OrderItem", tokUser1, userConvs, obj{"conversation_type": "review", "message_content": "Hi", "datasource": "1",
+			"item_content": "orderitem", "item_id": "o-999"}, `{"item_id": ["Unknown order item \"o-999\"."]}`},
+		{"UserOfSeller", tokSeller1, remoteConvs, obj{"conversation_type": "message", "message_content": "Hi", "user": "999"},
+			`{"user": ["Unknown user \"999\"."]}`},
+		{"Both", tokChannel, remoteConvs, obj{"conversation_type": "message", "message_content": "Hi", "datasource": "998",
+			"user": "999", "content_type": "user", "content_id": "999"},
+			`{"user": ["Unknown user \"999\"."], "datasource": ["Unknown data source \"998\"."]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(http.MethodPost, tc.path, tc.token, tc.body)
+			assert.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+			assert.JSONEq(t, tc.want, r.Raw)
+			assert.EqualValues(t, 1, count(), "nothing written")
+		})
+	}
+}
