@@ -32,15 +32,10 @@ func TestApp_Request(t *testing.T) {
 	require.NoError(t, seed(ctx, a.svc), "seeding twice must not fail")
 
 	get := func(path, token string) (int, map[string]any) {
-		req := httptest.NewRequest(http.MethodGet, path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Token "+token)
-		}
-		rec := httptest.NewRecorder()
-		a.handler.ServeHTTP(rec, req)
+		code, raw := request(t, a, http.MethodGet, path, token, "")
 		var body map[string]any
-		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body), rec.Body.String())
-		return rec.Code, body
+		require.NoError(t, json.Unmarshal([]byte(raw), &body), raw)
+		return code, body
 	}
 	code, body := get("/users/conversations/", "demo-user-545382")
 	require.Equal(t, http.StatusOK, code, body)
@@ -128,14 +123,10 @@ func TestApp_Delivery(t *testing.T) {
 	require.NoError(t, err)
 	logs.Reset()
 
-	req := httptest.NewRequest(http.MethodPost, "/users/conversations/", strings.NewReader(
+	code, body := request(t, a, http.MethodPost, "/users/conversations/", "demo-user-545383",
 		`{"conversation_type": "message", "user_type": "registered", "message_content": "Do you gift-wrap?",
-		  "datasource": "2", "content_type": "user", "content_id": "545383", "user": "545383"}`))
-	req.Header.Set("Authorization", "Token demo-user-545383")
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	a.handler.ServeHTTP(rec, req)
-	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		  "datasource": "2", "content_type": "user", "content_id": "545383", "user": "545383"}`)
+	require.Equal(t, http.StatusOK, code, body)
 	assert.NotContains(t, logs.String(), "email", "nothing is sent before the worker runs")
 
 	n, err := a.worker.RunOnce(ctx)
@@ -155,14 +146,7 @@ func TestApp_Dialects(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close() })
 	a, err := build(ctx, st, delivery{}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	post := func(path, token, body string) (int, string) {
-		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Token "+token)
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		a.handler.ServeHTTP(rec, req)
-		return rec.Code, rec.Body.String()
-	}
+	post := func(path, token, body string) (int, string) { return request(t, a, http.MethodPost, path, token, body) }
 	code, body := post("/api/v2/chat/create-conversation", "demo-user-545382", `{"product_id": 1, "title": "Q800T delivery", "message": "Does it ship today?"}`)
 	assert.Equal(t, http.StatusOK, code, body)
 	assert.Contains(t, body, `"shop_name":"Test Shop"`)
