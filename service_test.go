@@ -311,6 +311,36 @@ func TestService_Start(t *testing.T) {
 			assert.Zero(t, res.Conversation.Attributes, "everything accepted, nothing looked up")
 		})
 	})
+	t.Run("WorldConcurrent", func(t *testing.T) {
+		// Many starts at once, half naming a product the World does not
+		// know: exactly the known ones are written.
+		h := newHarness(t, func(o *parley.Options) { o.World = testWorld() })
+		const n = 64
+		var wg sync.WaitGroup
+		var refused atomic.Int64
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				item := conversation.Product("1")
+				if i%2 == 1 {
+					item = conversation.Product(fmt.Sprint(1000 + i))
+				}
+				u := parley.User("1", []string{"545382", "545383", "1001"}[i%3])
+				_, err := h.svc.Start(ctx, u, parley.StartRequest{Type: conversation.TypeMessage, DataSourceID: "1", Item: item,
+					Content: "hi", IdempotencyKey: fmt.Sprint("k", i)})
+				switch {
+				case errors.Is(err, parley.ErrUnknown):
+					refused.Add(1)
+				case err != nil && !errors.Is(err, parley.ErrConversationExists):
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		assert.EqualValues(t, n/2, refused.Load())
+		assert.EqualValues(t, 3, h.count(t), "one conversation per user about product 1")
+	})
 	t.Run("WorldFails", func(t *testing.T) {
 		h := newHarness(t, func(o *parley.Options) { o.World = failingWorld{} })
 		_, err := h.svc.Start(ctx, alice, question("1", conversation.Product("1"), "hi"))
