@@ -61,7 +61,12 @@
 //     statement that applies only if Status is still what the callback
 //     saw, and when it is not, read again and call the callback again, as
 //     store/postgres does for AppendMessage and SetStatus, so that no lock
-//     waits on a round trip to the client.
+//     waits on a round trip to the client. The conversation may be one
+//     the store read or wrote earlier and remembers (store/postgres does
+//     so for AppendMessage without an idempotency key, to write in one
+//     round trip), provided that the write also checks that it is the
+//     same conversation, and that a refusal is decided again on a fresh
+//     read (a remembered Status may be out of date).
 //
 // The package store/storetest is the definition of a Store: every backend
 // runs the whole suite with one line, storetest.Run(t, newStore).
