@@ -8,7 +8,6 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"path"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +33,8 @@ type migration struct {
 }
 
 // loadMigrations returns the embedded migrations in version order.
+// Versions are unique and may leave gaps: branches of the code are given
+// version numbers apart, and land in any order (see migrate).
 func loadMigrations() ([]migration, error) {
 	entries, err := fs.ReadDir(migrationFS, "migrations")
 	if err != nil {
@@ -56,7 +57,7 @@ func loadMigrations() ([]migration, error) {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	for i := 1; i < len(ms); i++ {
 		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %q and %q have the same version", ms[i-1].name, ms[i].name)
+			return nil, fmt.Errorf("migration %q: version %d is taken by %q", ms[i].name, ms[i].version, ms[i-1].name)
 		}
 	}
 	return ms, nil
@@ -70,13 +71,7 @@ func migrationLockKey(schema string) int64 {
 	return int64(h.Sum64())
 }
 
-// migrate applies the embedded migrations that schema has not recorded,
-// in version order. Versions need not be consecutive: branches of the code
-// number their migrations apart, so a version may arrive after a higher
-// one was applied, and is then applied on its own (migrations of
-// different versions never depend on each other's order beyond their
-// number). A recorded version that this code does not have means a newer
-// program migrated the schema: ErrSchemaTooNew. It runs in
+// migrate brings schema up to the newest embedded migration. It runs in
 // one transaction that first takes a transaction-scoped advisory lock, so
 // that processes starting together migrate one after the other: the first
 // applies the migrations, the others find them recorded and do nothing.
@@ -120,27 +115,40 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (err error)
 	)`); err != nil {
 		return err
 	}
-	applied, err := appliedVersions(ctx, tx, table)
+	rows, err := tx.Query(ctx, "SELECT version FROM "+table)
 	if err != nil {
 		return err
 	}
-	known := make(map[int]bool, len(ms))
-	for _, m := range ms {
-		known[m.version] = true
+	applied, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return err
 	}
+	current := 0
+	done := make(map[int]bool, len(applied))
 	for _, v := range applied {
-		if !known[v] {
-			return fmt.Errorf("%w: schema %q has migration version %d, this code knows versions up to %d", ErrSchemaTooNew, schema, v, ms[len(ms)-1].version)
+		done[v] = true
+		current = max(current, v)
+	}
+	latest := ms[len(ms)-1].version
+	if current > latest {
+		return fmt.Errorf("%w: schema %q is at version %d, this code knows versions up to %d", ErrSchemaTooNew, schema, current, latest)
+	}
+	// Every migration not recorded is applied, in version order: one with
+	// a lower version than the newest applied is one that landed later.
+	var missing []migration
+	for _, m := range ms {
+		if !done[m.version] {
+			missing = append(missing, m)
 		}
+	}
+	if len(missing) == 0 {
+		return tx.Commit(ctx)
 	}
 	// The migration files name their tables without a schema.
 	if _, err := tx.Exec(ctx, "SET LOCAL search_path TO "+ident); err != nil {
 		return err
 	}
-	for _, m := range ms {
-		if slices.Contains(applied, m.version) {
-			continue
-		}
+	for _, m := range missing {
 		// The simple protocol runs a file of several statements.
 		if _, err := tx.Conn().PgConn().Exec(ctx, m.sql).ReadAll(); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
@@ -150,13 +158,4 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (err error)
 		}
 	}
 	return tx.Commit(ctx)
-}
-
-// appliedVersions returns the versions recorded in table.
-func appliedVersions(ctx context.Context, tx pgx.Tx, table string) ([]int, error) {
-	rows, err := tx.Query(ctx, "SELECT version FROM "+table+" ORDER BY version")
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int])
 }

@@ -26,6 +26,10 @@ type Store struct {
 	closed   atomic.Bool
 	// replicas routes reads (replica.go); nil without Options.Replicas.
 	replicas *replicaSet
+	// ann announces the appends this Store commits to the feed.
+	ann *announcer
+	// convs are the conversations the Store remembers for Prepare.
+	convs convCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -82,16 +86,21 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, er
 	if len(opts.Replicas) > 0 {
 		s.replicas = newReplicaSet(opts)
 	}
+	s.ann = newAnnouncer(s)
+	go s.ann.loop()
 	return s, nil
 }
 
-// Close marks the store closed and, if Open created the pool, closes it
-// (waiting for the connections in use to be released). Methods called
-// after Close return store.ErrClosed. Close may be called more than once.
+// Close marks the store closed, sends the feed's last announcements
+// (waiting at most 5 seconds for the server) and, if Open created the
+// pool, closes it (waiting for the connections in use to be released).
+// Methods called after Close return store.ErrClosed. Close may be called
+// more than once.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.ann.close()
 	if s.ownsPool {
 		s.pool.Close()
 	}

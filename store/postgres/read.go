@@ -49,7 +49,9 @@ func (s *Store) oneConversation(ctx context.Context, op, query string, key any, 
 
 // ListConversations returns a keyset page of a channel's conversations,
 // newest activity first. The page and, with WithTotal, the count are sent
-// together: one round trip.
+// together: one round trip. The total of a party's whole inbox is the
+// sum of its totals' parts (see store.ConversationQuery.InboxParty), not
+// a count.
 func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery) (store.Page[conversation.Conversation], error) {
 	var res store.Page[conversation.Conversation]
 	if q.Limit < 1 {
@@ -57,43 +59,42 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 	}
 	err := s.do(ctx, "list conversations", func(ctx context.Context) error {
 		return s.read(ctx, func(ctx context.Context, db querier) error {
-			return s.listConversations(ctx, db, q, &res)
+			page, pageArgs, count, countArgs := s.conversationSQL(q)
+			b := &pgx.Batch{}
+			b.Queue(page, pageArgs...)
+			side, party, inbox := q.InboxParty()
+			switch {
+			case q.WithTotal && inbox:
+				b.Queue(s.q.partyTotals, q.Channel, string(side), party)
+			case q.WithTotal:
+				b.Queue(count, countArgs...)
+			}
+			br := db.SendBatch(ctx, b)
+			defer br.Close()
+			items, err := scanConversations(br, q.Limit+1)
+			if err != nil {
+				return err
+			}
+			res = store.Page[conversation.Conversation]{Items: items, Total: -1}
+			if len(items) > q.Limit {
+				res.Items, res.More = items[:q.Limit], true
+			}
+			switch {
+			case q.WithTotal && inbox:
+				t, err := scanTotals(br.QueryRow())
+				if err != nil {
+					return err
+				}
+				res.Total = t.Conversations
+			case q.WithTotal:
+				if err := br.QueryRow().Scan(&res.Total); err != nil {
+					return err
+				}
+			}
+			return br.Close()
 		})
 	})
 	return res, err
-}
-
-// listConversations reads a page of conversations from db into res.
-func (s *Store) listConversations(ctx context.Context, db querier, q store.ConversationQuery, res *store.Page[conversation.Conversation]) error {
-	page, pageArgs, count, countArgs := s.conversationSQL(q)
-	b := &pgx.Batch{}
-	b.Queue(page, pageArgs...)
-	if q.WithTotal {
-		b.Queue(count, countArgs...)
-	}
-	br := db.SendBatch(ctx, b)
-	defer br.Close()
-	items, err := scanConversations(br, q.Limit+1)
-	if err != nil {
-		return err
-	}
-	return finishPage(br, items, q.Limit, q.WithTotal, res)
-}
-
-// finishPage makes res the page of items, read with limit+1 rows to learn
-// whether more follow, reads the total from br's next result if withTotal,
-// and closes br.
-func finishPage[T any](br pgx.BatchResults, items []T, limit int, withTotal bool, res *store.Page[T]) error {
-	*res = store.Page[T]{Items: items, Total: -1}
-	if len(items) > limit {
-		res.Items, res.More = items[:limit], true
-	}
-	if withTotal {
-		if err := br.QueryRow().Scan(&res.Total); err != nil {
-			return err
-		}
-	}
-	return br.Close()
 }
 
 func scanConversations(br pgx.BatchResults, capacity int) ([]conversation.Conversation, error) {
@@ -172,6 +173,9 @@ func (s *Store) conversationSQL(q store.ConversationQuery) (page string, pageArg
 	if public {
 		where.WriteString(" AND public")
 	}
+	if q.Visible {
+		where.WriteString(" AND NOT hidden")
+	}
 	switch len(q.Types) {
 	case 0:
 	case 1:
@@ -207,34 +211,42 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 	}
 	err := s.do(ctx, "list messages", func(ctx context.Context) error {
 		return s.read(ctx, func(ctx context.Context, db querier) error {
-			return s.listMessages(ctx, db, q, &res)
+			before := q.BeforeSeq
+			if before == 0 {
+				before = math.MaxInt64
+			}
+			b := &pgx.Batch{}
+			list, total := s.q.listMessages, s.q.messageTotal
+			if q.Visible {
+				list, total = s.q.mod.listVisibleMessages, s.q.mod.visibleTotal
+			}
+			b.Queue(list, q.ConversationID, before, q.Limit+1)
+			if q.WithTotal {
+				b.Queue(total, q.ConversationID)
+			}
+			br := db.SendBatch(ctx, b)
+			defer br.Close()
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			items, err := scanMessages(rows, q.Limit+1)
+			if err != nil {
+				return err
+			}
+			res = store.Page[message.Message]{Items: items, Total: -1}
+			if len(items) > q.Limit {
+				res.Items, res.More = items[:q.Limit], true
+			}
+			if q.WithTotal {
+				if err := br.QueryRow().Scan(&res.Total); err != nil {
+					return err
+				}
+			}
+			return br.Close()
 		})
 	})
 	return res, err
-}
-
-// listMessages reads a page of messages from db into res.
-func (s *Store) listMessages(ctx context.Context, db querier, q store.MessageQuery, res *store.Page[message.Message]) error {
-	before := q.BeforeSeq
-	if before == 0 {
-		before = math.MaxInt64
-	}
-	b := &pgx.Batch{}
-	b.Queue(s.q.listMessages, q.ConversationID, before, q.Limit+1)
-	if q.WithTotal {
-		b.Queue(s.q.messageTotal, q.ConversationID)
-	}
-	br := db.SendBatch(ctx, b)
-	defer br.Close()
-	rows, err := br.Query()
-	if err != nil {
-		return err
-	}
-	items, err := scanMessages(rows, q.Limit+1)
-	if err != nil {
-		return err
-	}
-	return finishPage(br, items, q.Limit, q.WithTotal, res)
 }
 
 // scanMessages reads the message rows; it returns nil if there are none.
@@ -273,16 +285,25 @@ func (s *Store) MessagesAfter(ctx context.Context, q message.After) ([]message.M
 	return res, err
 }
 
-// Unread sums one party's unread messages in a channel.
+// scanTotals reads a row of the partyTotals query.
+func scanTotals(row pgx.Row) (store.PartyTotals, error) {
+	var t store.PartyTotals
+	err := row.Scan(&t.Conversations, &t.UnreadMessages, &t.UnreadConversations)
+	return t, err
+}
+
+// Unread reads one party's totals: one statement that sums the parts of
+// its row in party_totals.
 func (s *Store) Unread(ctx context.Context, q store.UnreadQuery) (store.UnreadSummary, error) {
 	var res store.UnreadSummary
+	if !q.Side.Valid() {
+		return res, s.fail(ctx, "unread", fmt.Errorf("unknown side %q", q.Side))
+	}
 	err := s.do(ctx, "unread", func(ctx context.Context) error {
-		sql := s.q.unreadSeller
-		if q.Side == conversation.SideUser {
-			sql = s.q.unreadUser
-		}
 		return s.read(ctx, func(ctx context.Context, db querier) error {
-			return db.QueryRow(ctx, sql, q.Channel, q.PartyID).Scan(&res.Messages, &res.Conversations)
+			t, err := scanTotals(db.QueryRow(ctx, s.q.partyTotals, q.Channel, string(q.Side), q.PartyID))
+			res = t.Unread()
+			return err
 		})
 	})
 	return res, err

@@ -343,7 +343,9 @@ type migration struct {
 }
 
 // migrations returns the embedded migrations in version order. Their file
-// names are NNNN_name.sql.
+// names are NNNN_name.sql. Versions are unique and may leave gaps: branches
+// of the code are given version numbers apart, and land in any order (see
+// migrateOne).
 func migrations() ([]migration, error) {
 	entries, err := fs.ReadDir(migrationFiles, "migrations")
 	if err != nil {
@@ -365,7 +367,7 @@ func migrations() ([]migration, error) {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	for i := 1; i < len(ms); i++ {
 		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("sqlite: migrations %q and %q have the same version", ms[i-1].name, ms[i].name)
+			return nil, fmt.Errorf("sqlite: migration %q: version %d is taken by %q", ms[i].name, ms[i].version, ms[i-1].name)
 		}
 	}
 	return ms, nil
@@ -381,10 +383,7 @@ func latestVersion() int {
 }
 
 // migrate applies the migrations the database lacks, each in its own
-// write transaction, in version order, and records them. Versions need not
-// be consecutive: a version that arrives after a higher one was applied is
-// applied on its own. A recorded version this code does not have is a
-// *SchemaVersionError. It checks again, under the write
+// write transaction, and records them. It checks again, under the write
 // lock, that the database is Parley's and not newer than this code, so that
 // two processes opening a new file at once do not both migrate it.
 func (s *Store) migrate(ctx context.Context) error {
@@ -416,6 +415,7 @@ func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err 
 		return false, s.fail(ctx, op, err)
 	}
 	applied := map[int]bool{}
+	version := 0
 	switch {
 	case names[migrationsTable]:
 		rows, err := tx.QueryContext(ctx, "SELECT version FROM "+migrationsTable)
@@ -429,9 +429,7 @@ func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err 
 				return false, s.fail(ctx, op, err)
 			}
 			applied[v] = true
-		}
-		if err := rows.Close(); err != nil {
-			return false, s.fail(ctx, op, err)
+			version = max(version, v)
 		}
 		if err := rows.Err(); err != nil {
 			return false, s.fail(ctx, op, err)
@@ -447,15 +445,12 @@ func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err 
 			return false, s.fail(ctx, op, err)
 		}
 	}
-	known := make(map[int]bool, len(ms))
-	for _, m := range ms {
-		known[m.version] = true
+	if known := ms[len(ms)-1].version; version > known {
+		return false, &SchemaVersionError{Path: s.path, Found: version, Known: known}
 	}
-	for v := range applied {
-		if !known[v] {
-			return false, &SchemaVersionError{Path: s.path, Found: v, Known: latestVersion()}
-		}
-	}
+	// The first migration not recorded is next, in version order: one
+	// with a lower version than the newest applied is one that landed
+	// later.
 	i := slices.IndexFunc(ms, func(m migration) bool { return !applied[m.version] })
 	if i < 0 {
 		return true, s.fail(ctx, op, tx.Commit())
