@@ -71,6 +71,7 @@ var benchData = struct {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	dropDatasets()
+	flatData.drop()
 	os.Exit(code)
 }
 
