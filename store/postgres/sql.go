@@ -12,6 +12,8 @@ import (
 type queries struct {
 	schema string // the quoted schema identifier
 
+	mod modQueries // store.Moderation
+
 	// createConversation checks the idempotency record and, if there is
 	// none, inserts the conversation, its first message, the events and
 	// the idempotency record. Its one row is (conversation id, message id,
@@ -127,6 +129,7 @@ func newQueries(schema string) queries {
 	conv := list(convColumns, "")
 	var q queries
 	q.schema = s
+	q.mod = newModQueries(s)
 	q.conversationsTable = s + ".conversations"
 
 	q.createConversation = `WITH idem AS (
