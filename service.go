@@ -25,15 +25,19 @@ type Service struct {
 	waiters *hub
 }
 
-// New returns a Service over st with the given options (start from
-// DefaultOptions). The Service does not own st: closing st is the
-// caller's job.
+// New returns a Service over st with the given options; their zero
+// fields take their defaults (Options{} is valid). The Service does not
+// own st: closing st is the caller's job.
 func New(st store.Store, opts Options) (*Service, error) {
 	if st == nil {
 		return nil, errors.New("parley: store is nil")
 	}
 	if err := opts.Validate(); err != nil {
 		return nil, err
+	}
+	opts = opts.withDefaults()
+	if opts.Notifier == nil {
+		opts.Notifier = notify.Nop{}
 	}
 	return &Service{store: st, opts: opts, waiters: newHub()}, nil
 }
@@ -128,10 +132,14 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 
 	idem := s.idempotency(a, r.IdempotencyKey, "start", string(r.Type), userID, dsID,
 		string(r.Item.Kind), r.Item.ID, r.Subject, r.Content, r.Language)
+	sc, err := s.screen(ctx, a.channel, r.Type, sender, r.Subject, r.Content)
+	if err != nil {
+		return Result{}, err
+	}
 	var attrs conversation.Attributes
-	if s.opts.Lookup != nil {
-		// The lookup asks the program's world, which may have changed
-		// since a first attempt: a retry is answered first.
+	if s.opts.World != nil {
+		// The world is the program's, and may have changed since a first
+		// attempt: a retry is answered first.
 		if idem != nil {
 			res, ok, err := s.store.Replay(ctx, *idem)
 			if err != nil {
@@ -141,9 +149,8 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 				return Result(res), nil
 			}
 		}
-		q := LookupQuery{Channel: a.channel, UserID: userID, DataSourceID: dsID, Item: r.Item}
-		if attrs, err = s.opts.Lookup.ConversationAttributes(ctx, q); err != nil {
-			return Result{}, fmt.Errorf("parley: lookup: %w", err)
+		if attrs, err = s.startWorld(ctx, a.channel, userID, dsID, r.Item); err != nil {
+			return Result{}, err
 		}
 	}
 
@@ -162,11 +169,11 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 	}
 	c := conversation.Conversation{
 		Code: convCode, Channel: a.channel, Type: r.Type,
-		UserID: userID, DataSourceID: dsID, Item: r.Item, Subject: r.Subject,
+		UserID: userID, DataSourceID: dsID, Item: r.Item, Subject: sc.subject,
 		Status: conversation.StatusOpen, StartedBy: side, Language: r.Language,
 		Attributes: attrs, CreatedAt: now,
 	}
-	m := message.Message{Code: msgCode, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now}
+	m := message.Message{Code: msgCode, Sender: sender, Content: sc.content, Language: r.Language, CreatedAt: now}
 	ev := s.event(evID, notify.KindConversationStarted, c, sender, now)
 	p := store.CreateParams{Conversation: c, Message: m, Events: s.outboxEvents(ev), Idempotency: idem}
 	res, err := s.store.CreateConversation(ctx, p)
@@ -180,6 +187,7 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 	out := Result(res)
 	if !out.Replayed {
 		ev.ConversationID, ev.MessageID = out.Conversation.ID, out.Message.ID
+		s.flag(ctx, sc.flag, a.channel, out.Conversation.ID, out.Message.ID)
 		s.delivered(ctx, ev, out)
 	}
 	return out, nil
@@ -213,6 +221,12 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 	if err := f.err(); err != nil {
 		return Result{}, err
 	}
+	// The screener does not know the conversation's type before the
+	// write: it is screened as a message of unknown type.
+	sc, err := s.screen(ctx, a.channel, "", sender, "", r.Content)
+	if err != nil {
+		return Result{}, err
+	}
 	now := s.now()
 	code, err := s.code()
 	if err != nil {
@@ -229,7 +243,7 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 	var refused error
 	p := store.AppendParams{
 		ConversationID: r.ConversationID,
-		Message:        message.Message{Code: code, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now},
+		Message:        message.Message{Code: code, Sender: sender, Content: sc.content, Language: r.Language, CreatedAt: now},
 		Prepare: func(c conversation.Conversation) ([]notify.Event, error) {
 			if refused = mayPost(a, sender, c); refused != nil {
 				return nil, refused
@@ -247,6 +261,7 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 	if !out.Replayed {
 		ev.ConversationID, ev.MessageID = out.Conversation.ID, out.Message.ID
 		s.waiters.publish(out.Conversation.ID)
+		s.flag(ctx, sc.flag, a.channel, out.Conversation.ID, out.Message.ID)
 		s.delivered(ctx, ev, out)
 	}
 	return out, nil
@@ -299,12 +314,21 @@ func (s *Service) GetByCode(ctx context.Context, a Actor, code uuid.UUID) (conve
 
 // SetStatus closes or reopens a conversation of the actor's (seed 001's
 // conversation status). Either side may do it, except for a review, which
-// only its reviewer may close or reopen (ErrReviewStatus): a seller cannot
-// reply to a review, and closing it would silence the reviewer.
+// only its reviewer or an operator may close or reopen (ErrReviewStatus):
+// a seller cannot reply to a review, and closing it would silence the
+// reviewer. An operator may close or reopen any conversation of its
+// channel.
 func (s *Service) SetStatus(ctx context.Context, a Actor, id int64, st conversation.Status) (conversation.Conversation, error) {
-	_, side, err := s.writer(a)
-	if err != nil {
-		return conversation.Conversation{}, err
+	var side conversation.Side
+	if a.kind == ActorOperator {
+		if err := s.checkActor(a); err != nil {
+			return conversation.Conversation{}, err
+		}
+	} else {
+		var err error
+		if _, side, err = s.writer(a); err != nil {
+			return conversation.Conversation{}, err
+		}
 	}
 	if !st.Valid() {
 		return conversation.Conversation{}, &ValidationError{Field: FieldStatus, Reason: fmt.Sprintf("%q is not a valid choice (open, closed)", st)}
@@ -326,9 +350,9 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, id int64, st conversat
 	return c, nil
 }
 
-// mayChangeStatus is the rule for closing or reopening c by side, acting
-// as a: the actor may see c, and only the reviewer closes or reopens a
-// review.
+// mayChangeStatus is the rule for closing or reopening c by side (none
+// for an operator), acting as a: the actor may see c, and a seller never
+// closes or reopens a review.
 func mayChangeStatus(a Actor, side conversation.Side, c conversation.Conversation) error {
 	if err := mayAccess(a, c); err != nil {
 		return err
@@ -340,7 +364,7 @@ func mayChangeStatus(a Actor, side conversation.Side, c conversation.Conversatio
 }
 
 // MarkRead records that the actor has read a conversation up to and
-// including the given message, and returns the conversation with its
+// including the given message (MarkAllRead reads everything), and returns the conversation with its
 // updated read state. Read positions only move forward.
 func (s *Service) MarkRead(ctx context.Context, a Actor, conversationID, upToMessageID int64) (conversation.Conversation, error) {
 	_, side, err := s.writer(a)
@@ -365,6 +389,21 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, conversationID, upToMes
 		return conversation.Conversation{}, storeError("mark read", err, refused)
 	}
 	return c, nil
+}
+
+// MarkAllRead records that the actor has read everything a conversation
+// holds now: it marks it read up to its newest message, as MarkRead does,
+// and returns the conversation with its updated read state. A message
+// posted after the conversation was read stays unread.
+func (s *Service) MarkAllRead(ctx context.Context, a Actor, conversationID int64) (conversation.Conversation, error) {
+	if _, _, err := s.writer(a); err != nil {
+		return conversation.Conversation{}, err
+	}
+	c, err := s.conversation(ctx, a, conversationID)
+	if err != nil {
+		return conversation.Conversation{}, err
+	}
+	return s.MarkRead(ctx, a, conversationID, c.LastMessageID)
 }
 
 // UnreadSummary is a party's unread totals in its channel.
@@ -400,6 +439,9 @@ func (s *Service) writer(a Actor) (message.Sender, conversation.Side, error) {
 	if err := s.checkActor(a); err != nil {
 		return message.Sender{}, "", err
 	}
+	if a.kind == ActorOperator {
+		return message.Sender{}, "", denied(a.String(), "never writes as a party")
+	}
 	sender, ok := a.Sender()
 	if !ok {
 		return message.Sender{}, "", denied("an integration must name the party it acts for")
@@ -410,11 +452,14 @@ func (s *Service) writer(a Actor) (message.Sender, conversation.Side, error) {
 // checkActor checks an actor built by the program, against the
 // Service's limits.
 func (s *Service) checkActor(a Actor) error {
-	if a.kind < ActorUser || a.kind > ActorIntegration {
+	if a.kind < ActorUser || a.kind > ActorOperator {
 		return denied("invalid actor")
 	}
 	var f fieldErrors
 	s.opts.Limits.id(&f, FieldChannel, a.channel)
+	if a.kind == ActorOperator {
+		s.opts.Limits.id(&f, FieldStaff, a.staff)
+	}
 	if p, ok := a.Sender(); ok {
 		s.opts.Limits.id(&f, FieldSender, p.ID)
 		if p.Kind == message.SenderUser && !p.UserType.Valid() {
@@ -441,7 +486,7 @@ func (s *Service) conversation(ctx context.Context, a Actor, id int64) (conversa
 
 // mayAccess is the rule for seeing a conversation: another channel's
 // conversation is not found; another party's is ErrPermission; an
-// integration acting for itself sees its whole channel.
+// integration acting for itself and an operator see their whole channel.
 func mayAccess(a Actor, c conversation.Conversation) error {
 	if c.Channel != a.channel {
 		return fmt.Errorf("parley: conversation %d: %w", c.ID, ErrNotFound)

@@ -129,8 +129,8 @@ func ceilTime(t time.Time) time.Time {
 }
 
 // Matches reports whether ListConversations lists c for q (ignoring the
-// cursor q.After and the page size): c is in q.Channel, has one of
-// q.Types (if any) and satisfies every set field of q.Filter (fields
+// cursor q.After and the page size): c is in q.Channel, is not Hidden if
+// q.Visible, has one of q.Types (if any) and satisfies every set field of q.Filter (fields
 // combine with AND; time bounds are inclusive). Stores that filter in
 // memory use it; SQL stores translate the same fields to WHERE clauses,
 // with the bounds of NormalizeFilter, and the conformance suite checks
@@ -142,6 +142,7 @@ func (q ConversationQuery) Matches(c conversation.Conversation) bool {
 	}
 	switch {
 	case c.Channel != q.Channel,
+		q.Visible && c.Hidden,
 		len(q.Types) > 0 && !slices.Contains(q.Types, c.Type),
 		!inRange(c.CreatedAt, f.CreatedFrom, f.CreatedTo),
 		!inRange(c.ModifiedAt, f.ModifiedFrom, f.ModifiedTo),

@@ -93,7 +93,12 @@
 //     statement that applies only if Status is still what the callback
 //     saw, and when it is not, read again and call the callback again, as
 //     store/postgres does for AppendMessage and SetStatus, so that no lock
-//     waits on a round trip to the client.
+//     waits on a round trip to the client. The conversation may be one
+//     the store read or wrote earlier and remembers (store/postgres does
+//     so for AppendMessage without an idempotency key, to write in one
+//     round trip), provided that the write also checks that it is the
+//     same conversation, and that a refusal is decided again on a fresh
+//     read (a remembered Status may be out of date).
 //
 // The package store/storetest is the definition of a Store: every backend
 // runs the whole suite with one line, storetest.Run(t, newStore).
@@ -122,6 +127,7 @@ import (
 
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/moderation"
 	"github.com/parleyhq/parley/notify"
 )
 
@@ -131,19 +137,22 @@ const TimePrecision = time.Microsecond
 // Errors returned by stores. Check them with errors.Is.
 var (
 	// ErrNotFound: no conversation, message or event with that id.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = errors.New("store: not found")
 	// ErrConversationExists: the conversation key is taken. The error is a
 	// *ConversationExistsError carrying the existing conversation's id.
-	ErrConversationExists = errors.New("conversation already exists")
+	ErrConversationExists = errors.New("store: conversation already exists")
 	// ErrDuplicateCode: another conversation has the same Code. Codes
 	// are random UUIDv7s: this means the program's code source repeats
 	// itself.
-	ErrDuplicateCode = errors.New("conversation code already used")
+	ErrDuplicateCode = errors.New("store: conversation code already used")
 	// ErrIdempotencyMismatch: an idempotency key was reused by the same
 	// scope for a different request.
-	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
+	ErrIdempotencyMismatch = errors.New("store: idempotency key reused with a different request")
 	// ErrClosed: the store has been closed.
-	ErrClosed = errors.New("store closed")
+	ErrClosed = errors.New("store: closed")
+	// ErrReportResolved: the report was resolved already; a report is
+	// resolved once.
+	ErrReportResolved = errors.New("store: report already resolved")
 )
 
 // ConversationExistsError is returned when a conversation with the same key
@@ -153,7 +162,7 @@ type ConversationExistsError struct {
 }
 
 func (e *ConversationExistsError) Error() string {
-	return fmt.Sprintf("conversation already exists (id %d)", e.ID)
+	return fmt.Sprintf("store: conversation already exists (id %d)", e.ID)
 }
 
 // Unwrap returns ErrConversationExists.
@@ -347,6 +356,9 @@ type ConversationQuery struct {
 	// of the matches over the index that serves the listing, which grows
 	// with the number of matches.
 	WithTotal bool
+	// Visible keeps only the conversations that are not Hidden (the
+	// public listings).
+	Visible bool
 }
 
 // MessageQuery selects a page of one conversation's messages, newest first.
@@ -356,7 +368,12 @@ type MessageQuery struct {
 	// is lower.
 	BeforeSeq int64
 	Limit     int
+	// WithTotal asks for the number of messages that match (without
+	// BeforeSeq); otherwise Page.Total is -1.
 	WithTotal bool
+	// Visible keeps only the messages that are not Hidden (the public
+	// message pages); the total is then MessageCount - HiddenMessages.
+	Visible bool
 }
 
 // Page is one page of a listing.
@@ -400,4 +417,114 @@ type MessageFeed interface {
 	// WatchMessages runs. On a closed store it returns an error wrapping
 	// ErrClosed.
 	WatchMessages(ctx context.Context, fn func(conversationID int64)) error
+}
+
+// Moderation is an optional interface for the trust and safety features
+// of the Service: reports of messages and the audit trail of operators'
+// actions. store/memory, store/sqlite and store/postgres implement it; a
+// Service over a store without it answers those features with an error.
+// The conformance suite checks the stores that implement it.
+//
+// Its invariants:
+//
+//   - one report per reporter and message: CreateReport of a message that
+//     the same reporter (Kind and ID) has reported before stores nothing
+//     and returns the first report, however many callers race;
+//   - report ids increase in the order reports are stored, so that the
+//     queue (ListReports, by ID) is oldest first and keyset-paged;
+//   - a report is resolved once: ResolveReport of a resolved report is
+//     ErrReportResolved and changes nothing; resolving stores the report's
+//     new state and its audit entry in one transaction (both or neither);
+//   - hiding keeps counts consistent: a conversation's HiddenMessages is
+//     the number of its messages that are Hidden, under concurrency too;
+//     ListConversations and ListMessages with Visible leave hidden
+//     conversations and messages out at once, totals included;
+//   - the audit trail is append-only: entries are never changed or
+//     removed, and their ids increase in the order they are stored; every
+//     write of an action (ResolveReport, SetHidden) stores its entry in
+//     the same transaction.
+//
+// A store does not check that a report's message exists or belongs to its
+// conversation, nor who files or resolves it: the Service does.
+type Moderation interface {
+	// CreateReport stores r (its ID is assigned) and returns it with true,
+	// or, when r.Reporter reported r.MessageID before, returns that report
+	// unchanged with false.
+	CreateReport(ctx context.Context, r moderation.Report) (moderation.Report, bool, error)
+
+	// GetReport returns the report with the given id, or ErrNotFound.
+	GetReport(ctx context.Context, id int64) (moderation.Report, error)
+
+	// ListReports returns a page of the reports of q.Channel that match
+	// q, oldest first (ID ascending).
+	ListReports(ctx context.Context, q ReportQuery) (Page[moderation.Report], error)
+
+	// ResolveReport marks report p.ID resolved with p's outcome and stores
+	// p.Audit (its ID assigned) in the same transaction. It returns the
+	// report as stored, ErrNotFound for an unknown report, and
+	// ErrReportResolved for a resolved one.
+	ResolveReport(ctx context.Context, p ResolveParams) (moderation.Report, error)
+
+	// SetHidden hides or shows (p.Hidden) message p.MessageID of
+	// conversation p.ConversationID, or, when p.MessageID is 0, the
+	// conversation itself, and stores p.Audit (its ID assigned) in the
+	// same transaction. It keeps the conversation's HiddenMessages equal
+	// to the number of its hidden messages: hiding a hidden message (or
+	// showing a shown one) changes nothing but the audit trail. It
+	// changes nothing else (no ModifiedAt, no read state), and returns
+	// the conversation as it leaves it: ErrNotFound for an unknown
+	// conversation or a message that is not in it, with nothing written.
+	SetHidden(ctx context.Context, p HideParams) (conversation.Conversation, error)
+
+	// ListAudit returns a page of the audit entries of q.Channel that
+	// match q, oldest first (ID ascending).
+	ListAudit(ctx context.Context, q AuditQuery) (Page[moderation.Entry], error)
+}
+
+// ReportQuery selects the reports of one channel, oldest first.
+type ReportQuery struct {
+	Channel string
+	// State and Reason, if set, keep only the reports in that state and
+	// with that reason.
+	State  moderation.State
+	Reason moderation.Reason
+	// AfterID continues a listing after the report with that id.
+	AfterID int64
+	// Limit is the page size (at least 1).
+	Limit int
+	// WithTotal asks for the number of reports that match (without
+	// AfterID); otherwise Page.Total is -1.
+	WithTotal bool
+}
+
+// ResolveParams are the arguments of Moderation.ResolveReport.
+type ResolveParams struct {
+	ID      int64
+	At      time.Time
+	By      string // the operator's staff id
+	Outcome moderation.Outcome
+	Note    string
+	// Audit is the entry stored with the resolution.
+	Audit moderation.Entry
+}
+
+// HideParams are the arguments of Moderation.SetHidden.
+type HideParams struct {
+	ConversationID int64
+	MessageID      int64 // 0: the conversation itself
+	Hidden         bool
+	// Audit is the entry stored with the change.
+	Audit moderation.Entry
+}
+
+// AuditQuery selects the audit entries of one channel, oldest first.
+type AuditQuery struct {
+	Channel string
+	// ConversationID, if not 0, keeps only the entries about that
+	// conversation.
+	ConversationID int64
+	// AfterID continues a listing after the entry with that id.
+	AfterID int64
+	// Limit is the page size (at least 1).
+	Limit int
 }

@@ -57,6 +57,8 @@ type Store struct {
 	pending  pendingEvents // the pending subset of events
 	totals   map[partyKey]store.PartyTotals
 	lists    map[indexKey]*ordered // the listing indexes (see indexFor)
+
+	mod moderationState
 }
 
 // partyKey names one party's totals.
@@ -153,6 +155,7 @@ func (s *Store) Close() error {
 	s.convs, s.keys, s.codes, s.messages, s.idem, s.events = nil, nil, nil, nil, nil, nil
 	s.pending = pendingEvents{}
 	s.totals, s.lists = nil, nil
+	s.mod = moderationState{}
 	return nil
 }
 
@@ -429,6 +432,9 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 	var msgs []message.Message
 	if cr := s.conv(q.ConversationID); cr != nil {
 		msgs = cr.msgs
+	}
+	if q.Visible {
+		return visibleMessages(msgs, q), nil
 	}
 	if q.WithTotal {
 		page.Total = int64(len(msgs))

@@ -171,6 +171,9 @@ func (s *Store) conversationSQL(q store.ConversationQuery) (page string, pageArg
 	if public {
 		where.WriteString(" AND public")
 	}
+	if q.Visible {
+		where.WriteString(" AND NOT hidden")
+	}
 	switch len(q.Types) {
 	case 0:
 	case 1:
@@ -210,9 +213,13 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 			before = math.MaxInt64
 		}
 		b := &pgx.Batch{}
-		b.Queue(s.q.listMessages, q.ConversationID, before, q.Limit+1)
+		list, total := s.q.listMessages, s.q.messageTotal
+		if q.Visible {
+			list, total = s.q.mod.listVisibleMessages, s.q.mod.visibleTotal
+		}
+		b.Queue(list, q.ConversationID, before, q.Limit+1)
 		if q.WithTotal {
-			b.Queue(s.q.messageTotal, q.ConversationID)
+			b.Queue(total, q.ConversationID)
 		}
 		br := s.pool.SendBatch(ctx, b)
 		defer br.Close()

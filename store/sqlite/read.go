@@ -93,6 +93,9 @@ func buildList(q store.ConversationQuery, limit int) listQuery {
 	}
 	f := store.NormalizeFilter(q.Filter)
 	add("channel = ?", q.Channel)
+	if q.Visible {
+		where = append(where, "hidden = 0")
+	}
 	if f.UserID != "" {
 		add("user_id = ?", f.UserID)
 	}
@@ -286,7 +289,11 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 		before = math.MaxInt64
 	}
 	err = s.readTx(ctx, q.WithTotal, func(bind func(*sql.Stmt) *sql.Stmt) error {
-		rows, err := bind(s.st.listMessages).QueryContext(ctx, q.ConversationID, before, n)
+		list, count := s.st.listMessages, s.st.messageCount
+		if q.Visible {
+			list, count = s.st.mod.listVisibleMessages, s.st.mod.visibleCount
+		}
+		rows, err := bind(list).QueryContext(ctx, q.ConversationID, before, n)
 		if err != nil {
 			return err
 		}
@@ -308,7 +315,7 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 		}
 		// The conversation counts its messages; a missing conversation
 		// has none.
-		err = bind(s.st.messageCount).QueryRowContext(ctx, q.ConversationID).Scan(&page.Total)
+		err = bind(count).QueryRowContext(ctx, q.ConversationID).Scan(&page.Total)
 		if errors.Is(err, sql.ErrNoRows) {
 			page.Total, err = 0, nil
 		}

@@ -14,10 +14,10 @@ const (
 	subject, status, started_by, language,
 	user_first_name, user_last_name, product_base_code, order_number,
 	created_at, modified_at, last_message_at, last_message_id, last_seq, message_count,
-	user_read_seq, user_unread, seller_read_seq, seller_unread`
+	user_read_seq, user_unread, seller_read_seq, seller_unread, hidden, hidden_messages`
 
 	messageColumns = `id, conversation_id, seq, code, sender_kind, sender_id, sender_user_type,
-	content, language, created_at`
+	content, language, created_at, hidden`
 
 	eventColumns = `id, kind, channel, conversation_id, message_id, conversation_type,
 	recipient_kind, recipient_id, sender_kind, sender_id,
@@ -46,7 +46,8 @@ RETURNING id, last_message_id`
 	sqlConversationByKey = `SELECT id FROM conversations
 WHERE channel = ? AND user_id = ? AND datasource_id = ? AND type = ? AND item_kind = ? AND item_id = ?`
 
-	sqlInsertMessage = `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// A new message is never hidden.
+	sqlInsertMessage = `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`
 
 	sqlGetConversation = `SELECT ` + conversationColumns + ` FROM conversations WHERE id = ?`
 
@@ -144,16 +145,21 @@ type stmts struct {
 	listMessages, messageCount                 *sql.Stmt
 	messagesAfter, partyTotals, listDeadEvents *sql.Stmt
 
+	mod modStmts
+
 	all []*sql.Stmt
+}
+
+// stmtSpec is a statement to prepare on db into dst.
+type stmtSpec struct {
+	db   *sql.DB
+	dst  **sql.Stmt
+	text string
 }
 
 // prepare prepares every statement, the writer's on w and the readers' on r.
 func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
-	for _, p := range []struct {
-		db   *sql.DB
-		dst  **sql.Stmt
-		text string
-	}{
+	for _, p := range append([]stmtSpec{
 		{w, &st.insertConversation, sqlInsertConversation},
 		{w, &st.conversationByKey, sqlConversationByKey},
 		{w, &st.insertMessage, sqlInsertMessage},
@@ -186,7 +192,7 @@ func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		{r, &st.messagesAfter, sqlMessagesAfter},
 		{r, &st.partyTotals, sqlPartyTotals},
 		{r, &st.listDeadEvents, sqlListDeadEvents},
-	} {
+	}, st.mod.list(w, r)...) {
 		s, err := p.db.PrepareContext(ctx, p.text)
 		if err != nil {
 			return fmt.Errorf("sqlite: prepare %q: %w", p.text, err)

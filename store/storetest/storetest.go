@@ -33,8 +33,12 @@
 // notification outbox (claims, leases, digests, failures, dead events),
 // times in UTC at microsecond precision, the round trip of every field,
 // cancelled contexts, Close, the rules that must hold under concurrency
-// (run it with -race), and, for a store that implements the optional
-// store.MessageFeed, its reports.
+// (run it with -race), for a store that implements the optional
+// store.MessageFeed, its reports, and, for a store that implements the
+// optional store.Moderation, reports of messages (one per reporter and
+// message, under concurrency too), the moderation queue and its filters,
+// resolutions, hidden messages and conversations (kept, left out of
+// Visible listings, counted) and the audit trail.
 //
 // The suite builds its values the way the parley Service does: codes are
 // UUIDv7, times are UTC truncated to store.TimePrecision, and events carry
@@ -78,6 +82,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Close", n.testClose)
 	t.Run("Concurrency", n.testConcurrency)
 	t.Run("MessageFeed", n.testMessageFeed)
+	t.Run("Reports", n.testReports)
+	t.Run("Audit", n.testAudit)
+	t.Run("Hiding", n.testHiding)
 }
 
 // factory makes the harness of each subtest.
