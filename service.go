@@ -314,7 +314,7 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, id int64, st conversat
 	}
 	var refused error
 	c, err := s.store.SetStatus(ctx, store.StatusParams{
-		ConversationID: id, Status: st, At: s.now(),
+		ConversationID: id, Status: st, At: s.now(), Side: side,
 		Check: func(c conversation.Conversation) error {
 			refused = mayChangeStatus(a, side, c)
 			return refused
@@ -355,7 +355,7 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, conversationID, upToMes
 	}
 	var refused error
 	c, err := s.store.MarkRead(ctx, store.ReadParams{
-		ConversationID: conversationID, Side: side, UpToMessageID: upToMessageID,
+		ConversationID: conversationID, Side: side, UpToMessageID: upToMessageID, At: s.now(),
 		Check: func(c conversation.Conversation) error {
 			refused = mayAccess(a, c)
 			return refused

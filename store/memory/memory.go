@@ -37,7 +37,10 @@ import (
 	"github.com/parleyhq/parley/store"
 )
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store     = (*Store)(nil)
+	_ store.ChangeLog = (*Store)(nil)
+)
 
 // Store is an in-memory store.Store. Create it with New.
 type Store struct {
@@ -53,6 +56,10 @@ type Store struct {
 	idem     map[idemKey]idemRecord
 	events   map[string]*eventRecord
 	pending  map[string]*eventRecord // the pending subset of events
+
+	changes    []store.Change // by Position
+	lastChange int64
+	horizon    int64
 }
 
 type convRecord struct {
@@ -131,6 +138,7 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	s.closed = true
 	s.convs, s.keys, s.codes, s.messages, s.idem, s.events, s.pending = nil, nil, nil, nil, nil, nil, nil
+	s.changes = nil
 	return nil
 }
 
@@ -209,6 +217,7 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 	s.messages[m.ID] = msgRef{convID: c.ID, seq: 1}
 	s.addEvents(p.Events, c.ID, m.ID)
 	s.remember(p.Idempotency, c.ID, m.ID)
+	s.logChange(store.ChangeOf(store.ChangeStarted, c, c.StartedBy, m.ID, m.Seq, m.CreatedAt))
 	return store.CreateResult{Conversation: c, Message: m}, nil
 }
 
@@ -246,6 +255,7 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 	s.messages[m.ID] = msgRef{convID: c.ID, seq: m.Seq}
 	s.addEvents(events, c.ID, m.ID)
 	s.remember(p.Idempotency, c.ID, m.ID)
+	s.logChange(store.ChangeOf(store.ChangeMessage, c, conversation.Side(m.Sender.Kind), m.ID, m.Seq, m.CreatedAt))
 	return store.AppendResult{Conversation: c, Message: m}, nil
 }
 
@@ -279,7 +289,11 @@ func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversati
 			return conversation.Conversation{}, err
 		}
 	}
+	was := cr.conv.Status
 	store.ApplyStatus(&cr.conv, p.Status, p.At)
+	if cr.conv.Status != was {
+		s.logChange(store.ChangeOf(store.ChangeStatus, cr.conv, p.Side, 0, 0, p.At))
+	}
 	return cr.conv, nil
 }
 
@@ -312,6 +326,7 @@ func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.
 			}
 		}
 		store.ApplyRead(&cr.conv, p.Side, ref.seq, after)
+		s.logChange(store.ChangeOf(store.ChangeRead, cr.conv, p.Side, p.UpToMessageID, ref.seq, p.At))
 	}
 	return cr.conv, nil
 }
@@ -623,4 +638,54 @@ func (s *Store) RetryDeadEvent(ctx context.Context, id string, now time.Time) er
 	r.claimedBy, r.leaseUntil = "", time.Time{}
 	s.pending[id] = r
 	return nil
+}
+
+// logChange appends ch to the change log at the next position.
+func (s *Store) logChange(ch store.Change) {
+	s.lastChange++
+	ch.Position = s.lastChange
+	s.changes = append(s.changes, ch)
+}
+
+// Changes implements store.ChangeLog.
+func (s *Store) Changes(ctx context.Context, q store.ChangeQuery) (store.ChangePage, error) {
+	if err := store.CheckChangeQuery(q); err != nil {
+		return store.ChangePage{}, fmt.Errorf("memory: %w", err)
+	}
+	if err := s.lock(ctx); err != nil {
+		return store.ChangePage{}, err
+	}
+	defer s.mu.Unlock()
+	page := store.ChangePage{Head: s.lastChange, Horizon: s.horizon}
+	i, _ := slices.BinarySearchFunc(s.changes, q.After+1, func(c store.Change, pos int64) int { return cmp.Compare(c.Position, pos) })
+	for _, c := range s.changes[i:] {
+		if len(page.Changes) >= q.Limit {
+			break
+		}
+		if q.Selects(c) {
+			page.Changes = append(page.Changes, c)
+		}
+	}
+	return page, nil
+}
+
+// TrimChanges implements store.ChangeLog.
+func (s *Store) TrimChanges(ctx context.Context, before time.Time) (int64, error) {
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	kept := s.changes[:0]
+	var n int64
+	for _, c := range s.changes {
+		if c.At.Before(before) {
+			n++
+			s.horizon = max(s.horizon, c.Position)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	clear(s.changes[len(kept):])
+	s.changes = kept
+	return n, nil
 }

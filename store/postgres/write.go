@@ -380,7 +380,7 @@ func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversati
 		}
 		cs := newConvScan()
 		err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
-			return conn.QueryRow(ctx, s.q.setStatus, p.ConversationID, string(p.Status), p.At, guard).Scan(cs.dest[:]...)
+			return conn.QueryRow(ctx, s.q.setStatus, p.ConversationID, string(p.Status), p.At, guard, string(p.Side)).Scan(cs.dest[:]...)
 		})
 		switch {
 		case errors.Is(err, pgx.ErrNoRows) && guard != nil:
@@ -442,7 +442,8 @@ func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.
 		cs := newConvScan()
 		scan := func(row pgx.Row) error { return row.Scan(cs.dest[:]...) }
 		if err := t.commit(ctx, scan, s.q.setRead, c.ID,
-			c.UserRead.ReadSeq, c.UserRead.Unread, c.SellerRead.ReadSeq, c.SellerRead.Unread); err != nil {
+			c.UserRead.ReadSeq, c.UserRead.Unread, c.SellerRead.ReadSeq, c.SellerRead.Unread,
+			string(p.Side), p.UpToMessageID, seq, p.At); err != nil {
 			return err
 		}
 		res = cs.result()

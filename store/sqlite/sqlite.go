@@ -362,9 +362,11 @@ func migrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("sqlite: migration %q: want version %d", m.name, i+1)
+	// Versions ascend; a number may be missing (branches reserve their
+	// numbers ahead of landing), never repeated.
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("sqlite: migration %q: version %d is taken by %q", ms[i].name, ms[i].version, ms[i-1].name)
 		}
 	}
 	return ms, nil
@@ -428,13 +430,19 @@ func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err 
 			return false, s.fail(ctx, op, err)
 		}
 	}
-	if version > len(ms) {
-		return false, &SchemaVersionError{Path: s.path, Found: version, Known: len(ms)}
+	known := 0
+	if len(ms) > 0 {
+		known = ms[len(ms)-1].version
 	}
-	if version == len(ms) {
+	if version > known {
+		return false, &SchemaVersionError{Path: s.path, Found: version, Known: known}
+	}
+	if version == known {
 		return true, s.fail(ctx, op, tx.Commit())
 	}
-	m := ms[version]
+	// The next migration is the first one above the database's version.
+	next := sort.Search(len(ms), func(i int) bool { return ms[i].version > version })
+	m := ms[next]
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return false, s.fail(ctx, op+": "+m.name, err)
 	}

@@ -74,6 +74,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Close", n.testClose)
 	t.Run("Concurrency", n.testConcurrency)
 	t.Run("MessageFeed", n.testMessageFeed)
+	t.Run("ChangeLog", n.testChangeLog)
 }
 
 // factory makes the harness of each subtest.
