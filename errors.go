@@ -87,6 +87,7 @@ const (
 	FieldLimit            = "Limit"
 	FieldCursor           = "Cursor"
 	FieldFilter           = "Filter"
+	FieldPosition         = "Position"
 )
 
 // ValidationError reports one field that failed validation. It unwraps to

@@ -23,6 +23,7 @@ type Service struct {
 	store   store.Store
 	opts    Options
 	waiters *hub
+	changes *streamHub
 }
 
 // New returns a Service over st with the given options (start from
@@ -35,7 +36,7 @@ func New(st store.Store, opts Options) (*Service, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{store: st, opts: opts, waiters: newHub()}, nil
+	return &Service{store: st, opts: opts, waiters: newHub(), changes: newStreamHub(st, opts.Logger)}, nil
 }
 
 // now returns the current time at the stores' precision, in UTC.
@@ -180,6 +181,7 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 	out := Result(res)
 	if !out.Replayed {
 		ev.ConversationID, ev.MessageID = out.Conversation.ID, out.Message.ID
+		s.changes.changed()
 		s.delivered(ctx, ev, out)
 	}
 	return out, nil
@@ -247,6 +249,7 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 	if !out.Replayed {
 		ev.ConversationID, ev.MessageID = out.Conversation.ID, out.Message.ID
 		s.waiters.publish(out.Conversation.ID)
+		s.changes.changed()
 		s.delivered(ctx, ev, out)
 	}
 	return out, nil
@@ -323,6 +326,7 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, id int64, st conversat
 	if err != nil {
 		return conversation.Conversation{}, storeError("set status", err, refused)
 	}
+	s.changes.changed()
 	return c, nil
 }
 
@@ -364,6 +368,7 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, conversationID, upToMes
 	if err != nil {
 		return conversation.Conversation{}, storeError("mark read", err, refused)
 	}
+	s.changes.changed()
 	return c, nil
 }
 
