@@ -58,7 +58,7 @@ type Event struct {
 	At        time.Time
 }
 
-func eventOf(c store.Change) Event {
+func eventOf(c store.ChangeEntry) Event {
 	return Event{
 		Position: c.Position, Kind: EventKind(c.Kind), ConversationID: c.ConversationID,
 		UserID: c.UserID, DataSourceID: c.DataSourceID, Side: c.Side,
@@ -199,7 +199,7 @@ func (st *Stream) Next(ctx context.Context) (Event, error) {
 // position and that the hub is ahead of it.
 func (st *Stream) fromRing() {
 	h := st.h
-	i, _ := slices.BinarySearchFunc(h.ring, st.pos+1, func(c store.Change, p int64) int { return cmpInt(c.Position, p) })
+	i, _ := slices.BinarySearchFunc(h.ring, st.pos+1, func(c store.ChangeEntry, p int64) int { return cmpInt(c.Position, p) })
 	for _, c := range h.ring[i:] {
 		if st.query.Selects(c) {
 			st.pending = append(st.pending, eventOf(c))
@@ -271,7 +271,7 @@ type streamHub struct {
 	n        int
 	gen      int // bumped at every start, so that a stopped reader changes nothing
 	stop     context.CancelFunc
-	ring     []store.Change
+	ring     []store.ChangeEntry
 	ringMax  int
 	ringFrom int64 // every change after ringFrom, up to head, is in ring
 	head     int64 // the reader has read the log up to head

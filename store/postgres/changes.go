@@ -59,7 +59,7 @@ func (s *Store) Changes(ctx context.Context, q store.ChangeQuery) (store.ChangeP
 			}
 			for rows.Next() {
 				var (
-					c                  store.Change
+					c                  store.ChangeEntry
 					kind, side, status string
 				)
 				if err := rows.Scan(&c.Position, &kind, &c.Channel, &c.ConversationID, &c.UserID, &c.DataSourceID,

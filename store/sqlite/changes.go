@@ -46,7 +46,7 @@ func (s *Store) Changes(ctx context.Context, q store.ChangeQuery) (store.ChangeP
 		defer rows.Close()
 		for rows.Next() {
 			var (
-				c                  store.Change
+				c                  store.ChangeEntry
 				kind, side, status string
 				at                 int64
 			)

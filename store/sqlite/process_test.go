@@ -150,9 +150,7 @@ func TestOpen_ManyProcesses(t *testing.T) {
 		{"EmptyFile", func(t *testing.T, path string) { require.NoError(t, os.WriteFile(path, nil, 0o600)) }},
 		{"Version1", func(t *testing.T, path string) {
 			require.NoError(t, MustOpen(t, path).Close())
-			rawExec(t, path, "DROP INDEX messages_conversation_id", "DROP INDEX conversations_code",
-				"DROP TABLE changes", "DROP TABLE change_horizon",
-				"DELETE FROM parley_migrations WHERE version > 1")
+			backToVersion1(t, path)
 		}},
 		{"Current", func(t *testing.T, path string) { require.NoError(t, MustOpen(t, path).Close()) }},
 	} {

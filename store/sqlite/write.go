@@ -167,7 +167,7 @@ func (t *wtx) events(events []notify.Event, conversationID, messageID int64) err
 }
 
 // change logs ch (store.ChangeLog) in the write's transaction.
-func (t *wtx) change(ch store.Change) error {
+func (t *wtx) change(ch store.ChangeEntry) error {
 	_, err := t.stmt(t.s.st.insertChange).ExecContext(t.ctx, string(ch.Kind), ch.Channel, ch.ConversationID,
 		ch.UserID, ch.DataSourceID, string(ch.Side), ch.MessageID, ch.Seq, string(ch.Status), micros(ch.At))
 	return err

@@ -25,16 +25,16 @@ func (h *harness) changes(q store.ChangeQuery) store.ChangePage {
 }
 
 // allChanges returns every change of the log after after.
-func (h *harness) allChanges(after int64) []store.Change {
+func (h *harness) allChanges(after int64) []store.ChangeEntry {
 	h.t.Helper()
 	return h.changes(store.ChangeQuery{After: after, Limit: 1 << 20}).Changes
 }
 
 // withoutPositions returns cs with their positions zeroed, checking on
 // the way that the positions are positive and ascending.
-func withoutPositions(t *testing.T, cs []store.Change) []store.Change {
+func withoutPositions(t *testing.T, cs []store.ChangeEntry) []store.ChangeEntry {
 	t.Helper()
-	out := make([]store.Change, len(cs))
+	out := make([]store.ChangeEntry, len(cs))
 	var last int64
 	for i, c := range cs {
 		require.Greater(t, c.Position, last, "positions ascend: %+v", cs)
@@ -65,7 +65,7 @@ func (f factory) testChangeLog(t *testing.T) {
 
 		created := h.create()
 		c, first := created.Conversation, created.Message
-		want := []store.Change{store.ChangeOf(store.ChangeStarted, c, conversation.SideUser, first.ID, 1, first.CreatedAt)}
+		want := []store.ChangeEntry{store.ChangeOf(store.ChangeStarted, c, conversation.SideUser, first.ID, 1, first.CreatedAt)}
 
 		posted := h.append(c, conversation.SideSeller)
 		want = append(want, store.ChangeOf(store.ChangeMessage, posted.Conversation, conversation.SideSeller,
@@ -116,7 +116,7 @@ func (f factory) testChangeLog(t *testing.T) {
 		require.Zero(t, got.Horizon)
 
 		// After and Limit page through the log.
-		var paged []store.Change
+		var paged []store.ChangeEntry
 		for after := int64(0); ; {
 			pg := h.changes(store.ChangeQuery{After: after, Limit: 2})
 			require.LessOrEqual(t, len(pg.Changes), 2)
@@ -141,7 +141,7 @@ func (f factory) testChangeLog(t *testing.T) {
 		h.append(b, conversation.SideSeller)
 		h.append(o, conversation.SideSeller)
 
-		convs := func(cs []store.Change) []int64 {
+		convs := func(cs []store.ChangeEntry) []int64 {
 			var ids []int64
 			for _, c := range cs {
 				ids = append(ids, c.ConversationID)
@@ -251,7 +251,7 @@ func (f factory) testChangeLog(t *testing.T) {
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()
 
-		var seen []store.Change
+		var seen []store.ChangeEntry
 		after := start
 		follow := func() error {
 			pg, err := h.changeLog().Changes(ctx, store.ChangeQuery{After: after, Limit: 7})
