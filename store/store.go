@@ -593,6 +593,7 @@ func ChangeOf(k ChangeKind, c conversation.Conversation, side conversation.Side,
 	}
 	return ch
 }
+
 // Moderation is an optional interface for the trust and safety features
 // of the Service: reports of messages and the audit trail of operators'
 // actions. store/memory, store/sqlite and store/postgres implement it; a

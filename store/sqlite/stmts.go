@@ -167,7 +167,7 @@ type stmts struct {
 	listMessages, messageCount                 *sql.Stmt
 	messagesAfter, partyTotals, listDeadEvents *sql.Stmt
 
-	mod modStmts
+	mod                                      modStmts
 	changeBounds, changesAll, changesChannel *sql.Stmt
 	changesUser, changesDataSource           *sql.Stmt
 
