@@ -422,8 +422,8 @@ type MessageFeed interface {
 	// appended from now on, by any process, until ctx ends; it then
 	// returns ctx's error. A store that also implements ChangeLog reports
 	// the conversation of every change it logs (a status changed, a read
-	// position moved), so that streams wake as waiters do. Notifications may be coalesced, repeated or
-	// delayed (a store documents by how much), never lost while
+	// position moved), so that streams wake as waiters do. Notifications
+	// may be coalesced, repeated or delayed (a store documents by how much), never lost while
 	// WatchMessages runs. On a closed store it returns an error wrapping
 	// ErrClosed.
 	WatchMessages(ctx context.Context, fn func(conversationID int64)) error
