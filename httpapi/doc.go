@@ -26,10 +26,13 @@
 //     only;
 //   - a dialect's OpenAPI description, served as it is.
 //
-// A program mounts one Handler for any set of dialects:
+// A program mounts one Handler for any set of dialects; each renders the
+// program's users, data sources and items from the Service's World
+// (parley.Options.World):
 //
-//	conv, _ := conversationsv1.Dialect(svc, conversationsv1.Options{Directory: dir})
-//	chat, _ := chatv2.Dialect(svc, chatv2.Options{Catalog: catalog})
+//	svc, _ := parley.New(st, parley.Options{World: world})
+//	conv, _ := conversationsv1.Dialect(svc, conversationsv1.Options{})
+//	chat, _ := chatv2.Dialect(svc, chatv2.Options{})
 //	api, err := httpapi.New(httpapi.Config{
 //		Authenticator: httpapi.AuthenticatorFunc(myAuth), // request → parley.Actor
 //		BaseURL:       "https://api.example.com",

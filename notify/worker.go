@@ -85,8 +85,21 @@ type WorkerConfig struct {
 	OnDead func(ctx context.Context, e Event)
 }
 
-// DefaultWorkerConfig returns the default configuration, with a random
-// worker name and digests off.
+// DefaultWorkerConfig returns the default configuration:
+//
+//	Name           a random name ("worker-" and 16 hex digits)
+//	PollInterval   1s: an idle worker looks for due events every second
+//	BatchSize      100 events claimed per cycle
+//	Lease          2m: a claim a crashed worker held is taken over after 2 minutes
+//	NotifyTimeout  30s per delivery (well within the lease)
+//	MaxAttempts    10 deliveries, then the event is dead
+//	BackoffBase    10s, doubling after each failure (10s, 20s, 40s, ...)
+//	BackoffMax     1h: no retry waits longer; the 9 waits of 10 attempts sum to at most 1h25m10s
+//	Jitter         nil: a random wait between half the computed one and all of it
+//	DigestWindow   0: digests off, one notification per event
+//	Now            nil: time.Now
+//	Logger         nil: logs discarded
+//	OnDead         nil
 func DefaultWorkerConfig() WorkerConfig {
 	return WorkerConfig{
 		Name:          randomName(),

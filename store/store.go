@@ -140,22 +140,22 @@ const TimePrecision = time.Microsecond
 // Errors returned by stores. Check them with errors.Is.
 var (
 	// ErrNotFound: no conversation, message or event with that id.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = errors.New("store: not found")
 	// ErrConversationExists: the conversation key is taken. The error is a
 	// *ConversationExistsError carrying the existing conversation's id.
-	ErrConversationExists = errors.New("conversation already exists")
+	ErrConversationExists = errors.New("store: conversation already exists")
 	// ErrDuplicateCode: another conversation has the same Code. Codes
 	// are random UUIDv7s: this means the program's code source repeats
 	// itself.
-	ErrDuplicateCode = errors.New("conversation code already used")
+	ErrDuplicateCode = errors.New("store: conversation code already used")
 	// ErrIdempotencyMismatch: an idempotency key was reused by the same
 	// scope for a different request.
-	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
+	ErrIdempotencyMismatch = errors.New("store: idempotency key reused with a different request")
 	// ErrClosed: the store has been closed.
-	ErrClosed = errors.New("store closed")
+	ErrClosed = errors.New("store: closed")
 	// ErrReportResolved: the report was resolved already; a report is
 	// resolved once.
-	ErrReportResolved = errors.New("report already resolved")
+	ErrReportResolved = errors.New("store: report already resolved")
 )
 
 // ConversationExistsError is returned when a conversation with the same key
@@ -165,7 +165,7 @@ type ConversationExistsError struct {
 }
 
 func (e *ConversationExistsError) Error() string {
-	return fmt.Sprintf("conversation already exists (id %d)", e.ID)
+	return fmt.Sprintf("store: conversation already exists (id %d)", e.ID)
 }
 
 // Unwrap returns ErrConversationExists.
