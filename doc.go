@@ -52,7 +52,8 @@
 //   - Activity never goes backwards: within a conversation message times
 //     do not decrease with their sequence, and a conversation's
 //     LastMessageAt and ModifiedAt never move back.
-//   - Nothing is ever deleted.
+//   - Nothing is ever deleted, except the change log's old entries when
+//     the program trims them (TrimEvents).
 //
 // # Listing, polling and waiting
 //
@@ -64,6 +65,19 @@
 // without querying the store while nothing happens. Listen extends the
 // wake-up to the posts of other processes sharing the store (PostgreSQL,
 // SQLite).
+//
+// # Streams
+//
+// Stream follows everything that happens in the conversations an actor
+// may see (conversations started, messages posted, read receipts, status
+// changes) as Events with increasing positions; a client that resumes
+// after the last position it got (an SSE Last-Event-ID) misses nothing
+// and gets nothing twice, and one that resumes from a position the log
+// no longer holds gets EventReload. The changes come from the store's
+// change log (store.ChangeLog), written in each write's transaction. One
+// goroutine per Service reads the log when something was written (by this
+// Service, or by another process while Listen runs) and wakes only the
+// streams concerned: an idle stream costs no query.
 //
 // # Notifications
 //

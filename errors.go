@@ -94,6 +94,7 @@ const (
 	FieldLimit            = "Limit"
 	FieldCursor           = "Cursor"
 	FieldFilter           = "Filter"
+	FieldPosition         = "Position"
 	FieldStaff            = "Staff"
 	FieldReason           = "Reason"
 	FieldNote             = "Note"

@@ -23,6 +23,7 @@ type Service struct {
 	store   store.Store
 	opts    Options
 	waiters *hub
+	changes *streamHub
 }
 
 // New returns a Service over st with the given options; their zero
@@ -39,7 +40,7 @@ func New(st store.Store, opts Options) (*Service, error) {
 	if opts.Notifier == nil {
 		opts.Notifier = notify.Nop{}
 	}
-	return &Service{store: st, opts: opts, waiters: newHub()}, nil
+	return &Service{store: st, opts: opts, waiters: newHub(), changes: newStreamHub(st, opts.Logger)}, nil
 }
 
 // now returns the current time at the stores' precision, in UTC.
@@ -187,6 +188,7 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 	out := Result(res)
 	if !out.Replayed {
 		ev.ConversationID, ev.MessageID = out.Conversation.ID, out.Message.ID
+		s.changes.changed()
 		s.flag(ctx, sc.flag, a.channel, out.Conversation.ID, out.Message.ID)
 		s.delivered(ctx, ev, out)
 	}
@@ -261,6 +263,7 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 	if !out.Replayed {
 		ev.ConversationID, ev.MessageID = out.Conversation.ID, out.Message.ID
 		s.waiters.publish(out.Conversation.ID)
+		s.changes.changed()
 		s.flag(ctx, sc.flag, a.channel, out.Conversation.ID, out.Message.ID)
 		s.delivered(ctx, ev, out)
 	}
@@ -338,7 +341,7 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, id int64, st conversat
 	}
 	var refused error
 	c, err := s.store.SetStatus(ctx, store.StatusParams{
-		ConversationID: id, Status: st, At: s.now(),
+		ConversationID: id, Status: st, At: s.now(), Side: side,
 		Check: func(c conversation.Conversation) error {
 			refused = mayChangeStatus(a, side, c)
 			return refused
@@ -347,6 +350,7 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, id int64, st conversat
 	if err != nil {
 		return conversation.Conversation{}, storeError("set status", err, refused)
 	}
+	s.changes.changed()
 	return c, nil
 }
 
@@ -379,7 +383,7 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, conversationID, upToMes
 	}
 	var refused error
 	c, err := s.store.MarkRead(ctx, store.ReadParams{
-		ConversationID: conversationID, Side: side, UpToMessageID: upToMessageID,
+		ConversationID: conversationID, Side: side, UpToMessageID: upToMessageID, At: s.now(),
 		Check: func(c conversation.Conversation) error {
 			refused = mayAccess(a, c)
 			return refused
@@ -388,6 +392,7 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, conversationID, upToMes
 	if err != nil {
 		return conversation.Conversation{}, storeError("mark read", err, refused)
 	}
+	s.changes.changed()
 	return c, nil
 }
 

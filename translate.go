@@ -61,7 +61,8 @@ func (s *Service) Translate(ctx context.Context, to string, msgs []message.Messa
 // processes' messages.
 var ErrNoFeed = errors.New("parley: the store has no message feed")
 
-// Listen wakes this Service's waiters (Wait, WaitFor) when any process
+// Listen wakes this Service's waiters (Wait, WaitFor) and streams
+// (Stream) when any process
 // sharing the store posts a message, for stores that implement
 // store.MessageFeed: PostgreSQL (LISTEN/NOTIFY, at once) and SQLite (a
 // poll of the file once per sqlite.Options.FeedInterval, 100 ms by
@@ -74,7 +75,11 @@ func (s *Service) Listen(ctx context.Context) error {
 	if !ok {
 		return ErrNoFeed
 	}
-	if err := feed.WatchMessages(ctx, s.waiters.publish); err != nil {
+	wake := func(conversationID int64) {
+		s.waiters.publish(conversationID)
+		s.changes.changed()
+	}
+	if err := feed.WatchMessages(ctx, wake); err != nil {
 		return fmt.Errorf("parley: listen: %w", err)
 	}
 	return nil

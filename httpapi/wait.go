@@ -25,13 +25,16 @@ type WaitLimits struct {
 	// RetryAfter is the Retry-After of the 429 that answers a request
 	// beyond PerActor or Total.
 	RetryAfter time.Duration
+	// Heartbeat is how often an event stream (Call.ServeEvents) with
+	// nothing to send writes a comment; 0 means DefaultHeartbeat.
+	Heartbeat time.Duration
 }
 
 // DefaultWaitLimits returns the limits a Handler uses when its Config has
-// no Waits: 30 s per wait, 10 waits per actor, 2,000 in all, retry after
-// 5 s.
+// no Waits: 30 s per wait, 10 waits (long polls and event streams) per
+// actor, 2,000 in all, retry after 5 s, a stream heartbeat every 15 s.
 func DefaultWaitLimits() WaitLimits {
-	return WaitLimits{MaxWait: 30 * time.Second, PerActor: 10, Total: 2000, RetryAfter: 5 * time.Second}
+	return WaitLimits{MaxWait: 30 * time.Second, PerActor: 10, Total: 2000, RetryAfter: 5 * time.Second, Heartbeat: DefaultHeartbeat}
 }
 
 // Waits bounds and coalesces the long polls of the Handlers that share
@@ -45,6 +48,10 @@ type Waits struct {
 	total    int
 	perActor map[string]int
 	groups   map[waitKey]*waitGroup
+
+	// The open event streams, for EndStreams; ended once it ran.
+	streams map[*context.CancelFunc]struct{}
+	ended   bool
 }
 
 // waitKey is what requests must share to share a wait.
@@ -79,6 +86,9 @@ func NewWaits(l WaitLimits) *Waits {
 	}
 	if l.RetryAfter <= 0 {
 		l.RetryAfter = d.RetryAfter
+	}
+	if l.Heartbeat <= 0 {
+		l.Heartbeat = d.Heartbeat
 	}
 	return &Waits{limits: l, perActor: map[string]int{}, groups: map[waitKey]*waitGroup{}}
 }

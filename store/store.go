@@ -25,6 +25,9 @@
 //     when they fail;
 //   - the outbox: the events of a write are stored in the same transaction
 //     as the write (see notify.Outbox);
+//   - the change log, for stores that keep one: the change a write makes
+//     is logged in the same transaction as the write, at a position that
+//     readers never see filled in behind them (see ChangeLog);
 //   - the party totals: every committed state satisfies the invariant of
 //     the party totals below.
 //
@@ -340,6 +343,9 @@ type StatusParams struct {
 	ConversationID int64
 	Status         conversation.Status
 	At             time.Time // the new ModifiedAt (unless it is later already)
+	// Side is who changes the status, recorded in a ChangeLog's
+	// ChangeStatus (empty: not said).
+	Side conversation.Side
 	// Check, if not nil, decides whether the status may be changed (see
 	// Callbacks).
 	Check func(conversation.Conversation) error
@@ -350,6 +356,8 @@ type ReadParams struct {
 	ConversationID int64
 	Side           conversation.Side
 	UpToMessageID  int64
+	// At is when the side read, recorded in a ChangeLog's ChangeRead.
+	At time.Time
 	// Check, if not nil, decides whether the side may mark the
 	// conversation read (see Callbacks).
 	Check func(conversation.Conversation) error
@@ -437,11 +445,178 @@ type UnreadSummary struct {
 type MessageFeed interface {
 	// WatchMessages calls fn with the conversation id of every message
 	// appended from now on, by any process, until ctx ends; it then
-	// returns ctx's error. Notifications may be coalesced, repeated or
-	// delayed (a store documents by how much), never lost while
+	// returns ctx's error. A store that also implements ChangeLog reports
+	// the conversation of every change it logs (a status changed, a read
+	// position moved), so that streams wake as waiters do. Notifications
+	// may be coalesced, repeated or delayed (a store documents by how much), never lost while
 	// WatchMessages runs. On a closed store it returns an error wrapping
 	// ErrClosed.
 	WatchMessages(ctx context.Context, fn func(conversationID int64)) error
+}
+
+// ChangeKind is what a ChangeEntry records.
+type ChangeKind string
+
+// The kinds of changes.
+const (
+	// ChangeStarted: CreateConversation stored a conversation and its
+	// first message (MessageID, Seq 1; Side is StartedBy).
+	ChangeStarted ChangeKind = "conversation.started"
+	// ChangeMessage: AppendMessage stored a message (MessageID, Seq; Side
+	// is the sender's).
+	ChangeMessage ChangeKind = "message.posted"
+	// ChangeRead: MarkRead moved Side's read position forward, to the
+	// message MessageID with sequence number Seq.
+	ChangeRead ChangeKind = "conversation.read"
+	// ChangeStatus: SetStatus changed the conversation's status to Status
+	// (Side is StatusParams.Side, empty if not given).
+	ChangeStatus ChangeKind = "conversation.status"
+)
+
+// Valid reports whether k is one of the kinds above.
+func (k ChangeKind) Valid() bool {
+	switch k {
+	case ChangeStarted, ChangeMessage, ChangeRead, ChangeStatus:
+		return true
+	}
+	return false
+}
+
+// ChangeEntry is one entry of a ChangeLog: something that happened in a
+// conversation, at a position in the log.
+type ChangeEntry struct {
+	// Position orders the log; see ChangeLog.
+	Position int64
+	Kind     ChangeKind
+	// The conversation and its parties, as the write found them.
+	Channel        string
+	ConversationID int64
+	UserID         string
+	DataSourceID   string
+	// Side is the side that acted.
+	Side conversation.Side
+	// MessageID and Seq: the message written (started, posted) or read up
+	// to (read); zero for a status change.
+	MessageID int64
+	Seq       int64
+	// Status is the new status of a status change, empty otherwise.
+	Status conversation.Status
+	// At is when the write happened: the message's time, the status
+	// change's At, or the time MarkRead was given (ReadParams.At).
+	At time.Time
+}
+
+// ChangeQuery selects changes of a ChangeLog.
+type ChangeQuery struct {
+	// After: only changes with a greater Position.
+	After int64
+	// Channel, if not empty, keeps the changes of that channel. Empty:
+	// every channel (UserID and DataSourceID must then be empty).
+	Channel string
+	// UserID, if not empty, keeps the changes of the user's
+	// conversations; DataSourceID, if not empty, those of the data
+	// source's. At most one of them is set.
+	UserID       string
+	DataSourceID string
+	// Limit is the most changes returned; 0 returns none (the page then
+	// only reports Head and Horizon).
+	Limit int
+}
+
+// ChangePage is what ChangeLog.Changes returns.
+type ChangePage struct {
+	// Changes that match, oldest first (Position ascending).
+	Changes []ChangeEntry
+	// Head is the Position of the newest change of the whole log (any
+	// channel or party), 0 if it has none; a reader that has seen up to
+	// Head has seen everything logged so far.
+	Head int64
+	// Horizon is the highest Position that TrimChanges removed, 0 if it
+	// never removed any: a reader continuing after a position below
+	// Horizon may have missed changes.
+	Horizon int64
+}
+
+// ChangeLog is an optional interface: a durable log of the changes of the
+// conversations, which a parley Service reads to stream each party's
+// changes (parley.Service.Stream) and to resume a stream after a
+// disconnect. store/memory, store/sqlite and store/postgres implement it;
+// the conformance suite checks every store that does.
+//
+// The writes of a store that implements it log, in the write's own
+// transaction, so that a change is in the log exactly when its write
+// committed:
+//
+//   - CreateConversation: one ChangeStarted (not when it replays or
+//     fails);
+//   - AppendMessage: one ChangeMessage (not when it replays or fails);
+//   - SetStatus: one ChangeStatus when the status differs from the one
+//     the write found, nothing otherwise;
+//   - MarkRead: one ChangeRead when the read position moved forward
+//     (store.ApplyRead returned true), nothing otherwise.
+//
+// Positions are positive and unique, and the log is read in order
+// without gaps that fill in later: once Changes has returned (or reported
+// as Head) a change at position p, no change at a position at or below p
+// becomes visible afterwards, so a reader that continues after the last
+// position it saw misses nothing and sees nothing twice. Within one
+// conversation, positions follow the order of its writes. (A store whose
+// concurrent transactions commit out of the order in which they draw
+// numbers must therefore assign positions at or after commit, as
+// store/postgres does.)
+type ChangeLog interface {
+	// Changes returns the changes after q.After that q selects, oldest
+	// first, with the log's Head and Horizon. An invalid query (negative
+	// After or Limit, a party without a channel, both parties) is an
+	// error that wraps ErrInvalidQuery.
+	Changes(ctx context.Context, q ChangeQuery) (ChangePage, error)
+
+	// TrimChanges removes the changes whose At is before before, and
+	// raises Horizon to the highest Position it removed. It returns how
+	// many it removed.
+	TrimChanges(ctx context.Context, before time.Time) (int64, error)
+}
+
+// ErrInvalidQuery: a query a store cannot answer (see ChangeLog.Changes).
+var ErrInvalidQuery = errors.New("invalid query")
+
+// CheckChangeQuery returns an error wrapping ErrInvalidQuery if q is not a
+// query ChangeLog.Changes answers. Every store checks its queries with it.
+func CheckChangeQuery(q ChangeQuery) error {
+	switch {
+	case q.After < 0:
+		return fmt.Errorf("changes after %d: %w", q.After, ErrInvalidQuery)
+	case q.Limit < 0:
+		return fmt.Errorf("changes limit %d: %w", q.Limit, ErrInvalidQuery)
+	case q.UserID != "" && q.DataSourceID != "":
+		return fmt.Errorf("changes of a user and a data source at once: %w", ErrInvalidQuery)
+	case q.Channel == "" && (q.UserID != "" || q.DataSourceID != ""):
+		return fmt.Errorf("changes of a party without a channel: %w", ErrInvalidQuery)
+	}
+	return nil
+}
+
+// Selects reports whether Changes returns c for q (ignoring After and
+// Limit). Stores that filter in memory use it; SQL stores translate it.
+func (q ChangeQuery) Selects(c ChangeEntry) bool {
+	return (q.Channel == "" || c.Channel == q.Channel) &&
+		(q.UserID == "" || c.UserID == q.UserID) &&
+		(q.DataSourceID == "" || c.DataSourceID == q.DataSourceID)
+}
+
+// ChangeOf returns the change of kind k that a write to c logs (Position
+// aside): c is the conversation as the write leaves it, side the side that
+// acted, messageID and seq the message written or read up to, at the
+// write's time. A status change records c.Status.
+func ChangeOf(k ChangeKind, c conversation.Conversation, side conversation.Side, messageID, seq int64, at time.Time) ChangeEntry {
+	ch := ChangeEntry{
+		Kind: k, Channel: c.Channel, ConversationID: c.ID, UserID: c.UserID, DataSourceID: c.DataSourceID,
+		Side: side, MessageID: messageID, Seq: seq, At: at,
+	}
+	if k == ChangeStatus {
+		ch.Status = c.Status
+	}
+	return ch
 }
 
 // Moderation is an optional interface for the trust and safety features

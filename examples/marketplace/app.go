@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/notify"
 	"github.com/parleyhq/parley/store"
 )
@@ -16,6 +17,7 @@ type app struct {
 	store     store.Store
 	storeDesc string
 	svc       *parley.Service
+	api       *httpapi.Handler
 	handler   http.Handler
 	worker    *notify.Worker
 }
@@ -59,7 +61,11 @@ func build(ctx context.Context, st store.Store, d delivery, logger *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	return &app{store: st, svc: svc, handler: accessLog(logger, all), worker: w}, nil
+	// The demo inbox page at /demo/; everything else is the API.
+	mux := http.NewServeMux()
+	mux.Handle("/demo/", demoHandler())
+	mux.Handle("/", all)
+	return &app{store: st, svc: svc, api: all, handler: accessLog(logger, mux), worker: w}, nil
 }
 
 // Close closes the store.

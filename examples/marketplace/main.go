@@ -68,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Event streams never finish by themselves: Shutdown ends them.
+	srv.RegisterOnShutdown(app.api.EndStreams)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	// The delivery worker stops with ctx; a delivery it had begun is
@@ -76,8 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	delivered := make(chan error, 1)
 	go func() { delivered <- app.worker.Run(wctx) }()
 	defer func() { stopWorker(); <-delivered }()
-	// Long polls wake for the messages that other processes write to the
-	// database too.
+	// Long polls and event streams wake for what other processes write to
+	// the database too.
 	lctx, stopListen := context.WithCancel(ctx)
 	listened := make(chan struct{})
 	go func() {
@@ -113,6 +115,7 @@ func printBanner(w io.Writer, base, storeDesc string) {
 	fmt.Fprintln(w, "  seed 000's API        /users/, /api/v1/remote/1/, /public-questions/  (OpenAPI: /api/v1/openapi.json)")
 	fmt.Fprintln(w, "  seed 002's chat API   /api/v2/chat/                                   (OpenAPI: /api/v2/chat/openapi.json)")
 	fmt.Fprintln(w, "  seed 001's guest API  /API/V40/Interactive/Messages/                  (OpenAPI: /API/V40/Interactive/Messages/openapi.json)")
+	fmt.Fprintf(w, "  demo inbox page       %s/demo/  (live: open it twice, as a buyer and as a seller)\n", base)
 	fmt.Fprintln(w, "World (world.go): users 545382 Ada Demir, 545383 Sinan Kaya, guest 1001; shops 1 Test Shop, 2 Sin's Shop;")
 	fmt.Fprintln(w, "  products 1 (TV, base code Q800T), 2 (soundbar, HWQ990); order items 1 (ORD-1001), 2 (ORD-1002).")
 	fmt.Fprintln(w, "  Starts naming anyone or anything else are refused.")

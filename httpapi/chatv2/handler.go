@@ -102,6 +102,7 @@ var fieldNames = map[string]string{
 	parley.FieldLimit:            qPerPage,
 	parley.FieldCursor:           qCursor,
 	parley.FieldFilter:           "filter",
+	parley.FieldPosition:         "Last-Event-ID",
 }
 
 // render writes a Problem as Laravel does, with seed 002's result flag:

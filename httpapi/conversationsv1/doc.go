@@ -30,6 +30,7 @@
 //	GET  /api/v1/remote/{channel}/messages/?conversation=  a conversation's messages, newest first
 //	POST /api/v1/remote/{channel}/messages/                add a message
 //	GET  /api/v1/remote/{channel}/unread/                  {"messages": n, "conversations": m}
+//	GET  /api/v1/remote/{channel}/events/                  the caller's live events (text/event-stream)
 //	GET  /users/conversations/                             the same, for users
 //	POST /users/conversations/
 //	GET  /users/conversations/{id}/
@@ -38,6 +39,7 @@
 //	GET  /users/messages/?conversation=
 //	POST /users/messages/
 //	GET  /users/unread/
+//	GET  /users/events/
 //	GET  /public-questions/                                public, no authentication
 //	GET  /public-reviews/                                  public, no authentication
 //
@@ -47,6 +49,17 @@
 // kit's WaitLimits) and answers as soon as a message arrives, or with an
 // empty list. Waiting costs no store query while nothing is posted, and
 // long polls are bounded per actor and in all (429 with Retry-After).
+//
+// The events route streams, as server-sent events, everything that
+// happens in the caller's conversations (see httpapi.Call.ServeEvents):
+// conversation.started, message.posted, conversation.read (a read
+// receipt when content_type is the other side) and conversation.status,
+// each with its position as the event id, a "ready" event first, and
+// "reload" when a Last-Event-ID can no longer be resumed. The data is
+// {"id", "type", "conversation", "user", "datasource", "content_type",
+// "message", "seq", "status", "created_date"}. An integration sees its
+// whole channel, or names a party with content_type and content_id.
+// Streams share the long polls' bounds per actor and in all.
 //
 // Close and reopen (PATCH) are for either party of the conversation (the
 // Service decides); an integration names the party with content_type and

@@ -31,6 +31,7 @@ var fieldNames = map[string]string{
 	parley.FieldLimit:            qPageSize,
 	parley.FieldCursor:           qCursor,
 	parley.FieldFilter:           "non_field_errors",
+	parley.FieldPosition:         "Last-Event-ID",
 }
 
 // filterNames names the Service's fields as the listings' query

@@ -58,6 +58,7 @@ func (d *dialect) routes() []httpapi.Route {
 		add(http.MethodGet, "/messages/{$}", d.listMessages)
 		add(http.MethodPost, "/messages/{$}", d.postMessage)
 		add(http.MethodGet, "/unread/{$}", d.unread)
+		add(http.MethodGet, "/events/{$}", d.events)
 	}
 	for path, serve := range map[string]func(c *httpapi.Call) error{
 		"/public-questions/{$}": d.publicQuestions,

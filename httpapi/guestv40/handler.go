@@ -135,6 +135,7 @@ var fieldNames = map[string]string{
 	parley.FieldLimit:            qPageSize,
 	parley.FieldCursor:           qPageToken,
 	parley.FieldFilter:           "filter",
+	parley.FieldPosition:         "Last-Event-ID",
 }
 
 // render writes a Problem as seed 001's envelope: status "Failure", a

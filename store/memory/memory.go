@@ -26,10 +26,12 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -39,7 +41,10 @@ import (
 	"github.com/parleyhq/parley/store"
 )
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store     = (*Store)(nil)
+	_ store.ChangeLog = (*Store)(nil)
+)
 
 // Store is an in-memory store.Store. Create it with New.
 type Store struct {
@@ -59,6 +64,10 @@ type Store struct {
 	lists    map[indexKey]*ordered // the listing indexes (see indexFor)
 
 	mod moderationState
+
+	changes    []store.ChangeEntry // by Position
+	lastChange int64
+	horizon    int64
 }
 
 // partyKey names one party's totals.
@@ -156,6 +165,7 @@ func (s *Store) Close() error {
 	s.pending = pendingEvents{}
 	s.totals, s.lists = nil, nil
 	s.mod = moderationState{}
+	s.changes = nil
 	return nil
 }
 
@@ -236,6 +246,7 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 	s.messages[m.ID] = msgRef{convID: c.ID, seq: 1}
 	s.addEvents(p.Events, c.ID, m.ID)
 	s.remember(p.Idempotency, c.ID, m.ID)
+	s.logChange(store.ChangeOf(store.ChangeStarted, c, c.StartedBy, m.ID, m.Seq, m.CreatedAt))
 	return store.CreateResult{Conversation: c, Message: m}, nil
 }
 
@@ -275,6 +286,7 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 	s.messages[m.ID] = msgRef{convID: c.ID, seq: m.Seq}
 	s.addEvents(events, c.ID, m.ID)
 	s.remember(p.Idempotency, c.ID, m.ID)
+	s.logChange(store.ChangeOf(store.ChangeMessage, c, conversation.Side(m.Sender.Kind), m.ID, m.Seq, m.CreatedAt))
 	return store.AppendResult{Conversation: c, Message: m}, nil
 }
 
@@ -308,7 +320,11 @@ func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversati
 			return conversation.Conversation{}, err
 		}
 	}
+	was := cr.conv.Status
 	store.ApplyStatus(&cr.conv, p.Status, p.At)
+	if cr.conv.Status != was {
+		s.logChange(store.ChangeOf(store.ChangeStatus, cr.conv, p.Side, 0, 0, p.At))
+	}
 	return cr.conv, nil
 }
 
@@ -343,6 +359,7 @@ func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.
 		before := cr.conv
 		store.ApplyRead(&cr.conv, p.Side, ref.seq, after)
 		s.account(&before, cr.conv)
+		s.logChange(store.ChangeOf(store.ChangeRead, cr.conv, p.Side, p.UpToMessageID, ref.seq, p.At))
 	}
 	return cr.conv, nil
 }
@@ -486,4 +503,54 @@ func (s *Store) Unread(ctx context.Context, q store.UnreadQuery) (store.UnreadSu
 	}
 	defer s.mu.Unlock()
 	return s.totals[partyKey{q.Channel, q.Side, q.PartyID}].Unread(), nil
+}
+
+// logChange appends ch to the change log at the next position.
+func (s *Store) logChange(ch store.ChangeEntry) {
+	s.lastChange++
+	ch.Position = s.lastChange
+	s.changes = append(s.changes, ch)
+}
+
+// Changes implements store.ChangeLog.
+func (s *Store) Changes(ctx context.Context, q store.ChangeQuery) (store.ChangePage, error) {
+	if err := store.CheckChangeQuery(q); err != nil {
+		return store.ChangePage{}, fmt.Errorf("memory: %w", err)
+	}
+	if err := s.lock(ctx); err != nil {
+		return store.ChangePage{}, err
+	}
+	defer s.mu.Unlock()
+	page := store.ChangePage{Head: s.lastChange, Horizon: s.horizon}
+	i, _ := slices.BinarySearchFunc(s.changes, q.After+1, func(c store.ChangeEntry, pos int64) int { return cmp.Compare(c.Position, pos) })
+	for _, c := range s.changes[i:] {
+		if len(page.Changes) >= q.Limit {
+			break
+		}
+		if q.Selects(c) {
+			page.Changes = append(page.Changes, c)
+		}
+	}
+	return page, nil
+}
+
+// TrimChanges implements store.ChangeLog.
+func (s *Store) TrimChanges(ctx context.Context, before time.Time) (int64, error) {
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	kept := s.changes[:0]
+	var n int64
+	for _, c := range s.changes {
+		if c.At.Before(before) {
+			n++
+			s.horizon = max(s.horizon, c.Position)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	clear(s.changes[len(kept):])
+	s.changes = kept
+	return n, nil
 }

@@ -87,7 +87,10 @@ func (a *announcer) add(convID, msgID int64) {
 		a.mu.Unlock()
 		return
 	}
-	if msgID > a.pending[convID] {
+	// msgID 0: a change without a message (a start, a status, a read),
+	// announced as the bare conversation id, which listeners always
+	// report.
+	if cur, ok := a.pending[convID]; !ok || msgID > cur {
 		a.pending[convID] = msgID
 	}
 	a.mu.Unlock()
@@ -222,8 +225,10 @@ func payloads(dst []string, batch map[int64]int64) []string {
 			b = append(b, ',')
 		}
 		b = strconv.AppendInt(b, c, 10)
-		b = append(b, ':')
-		b = strconv.AppendInt(b, m, 10)
+		if m != 0 {
+			b = append(b, ':')
+			b = strconv.AppendInt(b, m, 10)
+		}
 	}
 	if len(b) > 0 {
 		dst = append(dst, string(b))

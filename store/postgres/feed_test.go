@@ -341,6 +341,14 @@ func TestStore_AnnouncementsConcurrent(t *testing.T) {
 	for i := range convs {
 		convs[i] = start(t, e.Store, "u"+strconv.Itoa(i)).ID
 	}
+	// Starts are announced too (they are in the change log): drain them.
+	for more := true; more; {
+		select {
+		case <-r.ids:
+		case <-time.After(300 * time.Millisecond):
+			more = false
+		}
+	}
 	var wg sync.WaitGroup
 	for _, id := range convs {
 		wg.Add(1)

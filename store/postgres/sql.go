@@ -69,6 +69,20 @@ type queries struct {
 	// setRead sets both sides' read state (store.ApplyRead decides it).
 	setRead string
 
+	// changeLock takes the row lock of change_log: the readers that
+	// assign positions run one at a time.
+	changeLock string
+	// changeSequence assigns positions above the head to the committed
+	// changes without one, in insertion order, moves the head, and
+	// returns (head, horizon).
+	changeSequence string
+	// The change queries: the whole log, a channel, a user's and a data
+	// source's changes after a position.
+	changesAll, changesChannel, changesUser, changesDataSource string
+	// trimChanges removes the positioned changes before $1, raises the
+	// horizon and returns how many it removed.
+	trimChanges string
+
 	listMessages       string
 	messageTotal       string
 	messagesAfter      string
@@ -122,6 +136,9 @@ func guardCond(status, code string) string {
 // literal returns s as an SQL string literal.
 func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
+// changeInsertColumns are the columns a write gives a change.
+const changeInsertColumns = `kind, channel, conversation_id, user_id, datasource_id, side, message_id, seq, status, at`
+
 func newQueries(schema string) queries {
 	s := pgx.Identifier{schema}.Sanitize()
 	// nextval takes the sequence's name as text.
@@ -154,6 +171,10 @@ func newQueries(schema string) queries {
 ), rec AS (
 	INSERT INTO ` + s + `.idempotency (scope, key, fingerprint, conversation_id, message_id)
 	SELECT $1, $2, $3::text, conv.id, conv.last_message_id FROM conv WHERE $1::text IS NOT NULL
+), chg AS (
+	INSERT INTO ` + s + `.changes (` + changeInsertColumns + `)
+	SELECT 'conversation.started', $5::text, conv.id, $7::text, $8::text, $13::text, conv.last_message_id, 1, '', $34::timestamptz
+	FROM conv
 )
 SELECT coalesce(conv.id, 0), coalesce(conv.last_message_id, 0),
 	idem.fingerprint IS NOT NULL, coalesce(idem.fingerprint, ''), coalesce(idem.conversation_id, 0), coalesce(idem.message_id, 0)
@@ -175,6 +196,11 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true`
 ), rec AS (
 	INSERT INTO ` + s + `.idempotency (scope, key, fingerprint, conversation_id, message_id)
 	SELECT $1, $2, $3::text, conv.id, conv.last_message_id FROM conv WHERE $1::text IS NOT NULL
+), chg AS (
+	INSERT INTO ` + s + `.changes (` + changeInsertColumns + `)
+	SELECT 'message.posted', conv.channel, conv.id, conv.user_id, conv.datasource_id, $6::text,
+		conv.last_message_id, conv.last_seq, '', conv.last_message_at
+	FROM conv
 )
 SELECT conv.id IS NOT NULL, ` + coalesced(convColumns, "conv") + `,
 	idem.fingerprint IS NOT NULL, coalesce(idem.fingerprint, ''), coalesce(idem.conversation_id, 0), coalesce(idem.message_id, 0)
@@ -187,6 +213,11 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true`
 ), msg AS (
 	INSERT INTO ` + s + `.messages (id, code, conversation_id, seq, sender_kind, sender_id, sender_user_type, content, language, created_at)
 	SELECT conv.last_message_id, $4::uuid, conv.id, conv.last_seq, $3::text, $5::text, $6::text, $7::text, $8::text, conv.last_message_at
+	FROM conv
+), chg AS (
+	INSERT INTO ` + s + `.changes (` + changeInsertColumns + `)
+	SELECT 'message.posted', conv.channel, conv.id, conv.user_id, conv.datasource_id, $3::text,
+		conv.last_message_id, conv.last_seq, '', conv.last_message_at
 	FROM conv
 )
 SELECT conv.id IS NOT NULL, ` + coalesced(convColumns, "conv") + `, false, '', 0::bigint, 0::bigint
@@ -211,8 +242,20 @@ LEFT JOIN ` + s + `.conversations AS c ON (c.channel, c.user_id, c.datasource_id
 	q.getConversation = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE id = $1`
 	q.byCode = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE code = $1`
 	q.getMessage = `SELECT ` + list(messageColumns, "") + ` FROM ` + s + `.messages WHERE id = $1`
-	q.setStatus = `UPDATE ` + s + `.conversations SET status = $2, modified_at = GREATEST(modified_at, $3)
-WHERE id = $1 AND ($4::text IS NULL OR status = $4::text) RETURNING ` + conv
+	// setStatus logs a change only when the status differs from the one
+	// the locked row had.
+	q.setStatus = `WITH old AS (
+	SELECT id, status FROM ` + s + `.conversations WHERE id = $1 FOR UPDATE
+), upd AS (
+	UPDATE ` + s + `.conversations AS c SET status = $2, modified_at = GREATEST(c.modified_at, $3)
+	FROM old WHERE c.id = old.id AND ($4::text IS NULL OR c.status = $4::text)
+	RETURNING ` + list(convColumns, "c") + `, old.status AS was
+), chg AS (
+	INSERT INTO ` + s + `.changes (` + changeInsertColumns + `)
+	SELECT 'conversation.status', upd.channel, upd.id, upd.user_id, upd.datasource_id, $5::text, 0, 0, upd.status, $3::timestamptz
+	FROM upd WHERE upd.was <> upd.status
+)
+SELECT ` + list(convColumns, "upd") + ` FROM upd`
 	q.replayKey = `SELECT i.fingerprint, i.conversation_id, i.message_id, m.id IS NOT NULL, ` + coalesced(messageColumns, "m") + `
 FROM ` + s + `.idempotency AS i LEFT JOIN ` + s + `.messages AS m ON m.id = i.message_id
 WHERE i.scope = $1 AND i.key = $2`
@@ -221,9 +264,43 @@ WHERE c.id = (SELECT conversation_id FROM ` + s + `.idempotency WHERE scope = $1
 	q.readPosition = `SELECT m.seq, (SELECT count(*) FROM ` + s + `.messages AS o
 	WHERE o.conversation_id = m.conversation_id AND o.seq > m.seq AND o.sender_kind = $3)
 FROM ` + s + `.messages AS m WHERE m.id = $1 AND m.conversation_id = $2`
-	q.setRead = `UPDATE ` + s + `.conversations SET
-	user_read_seq = $2, user_unread = $3, seller_read_seq = $4, seller_unread = $5
-WHERE id = $1 RETURNING ` + conv
+	// setRead logs the read receipt ($6 side, $7 message, $8 seq, $9
+	// time).
+	q.setRead = `WITH upd AS (
+	UPDATE ` + s + `.conversations SET
+		user_read_seq = $2, user_unread = $3, seller_read_seq = $4, seller_unread = $5
+	WHERE id = $1 RETURNING ` + conv + `
+), chg AS (
+	INSERT INTO ` + s + `.changes (` + changeInsertColumns + `)
+	SELECT 'conversation.read', upd.channel, upd.id, upd.user_id, upd.datasource_id, $6::text, $7::bigint, $8::bigint, '', $9::timestamptz
+	FROM upd
+)
+SELECT ` + list(convColumns, "upd") + ` FROM upd`
+
+	q.changeLock = `SELECT head FROM ` + s + `.change_log WHERE id = 1 FOR UPDATE`
+	q.changeSequence = `WITH p AS (
+	SELECT id, row_number() OVER (ORDER BY id) AS rn FROM ` + s + `.changes WHERE position IS NULL
+), h AS (
+	SELECT head FROM ` + s + `.change_log WHERE id = 1
+), u AS (
+	UPDATE ` + s + `.changes AS c SET position = h.head + p.rn FROM p, h WHERE c.id = p.id RETURNING 1
+), fin AS (
+	UPDATE ` + s + `.change_log SET head = head + (SELECT count(*) FROM u)
+	WHERE id = 1 AND EXISTS (SELECT FROM u) RETURNING head, horizon
+)
+SELECT head, horizon FROM fin
+UNION ALL
+SELECT head, horizon FROM ` + s + `.change_log WHERE id = 1 AND NOT EXISTS (SELECT FROM fin)`
+	changes := `SELECT position, ` + changeInsertColumns + ` FROM ` + s + `.changes WHERE position > $1`
+	q.changesAll = changes + ` ORDER BY position LIMIT $2`
+	q.changesChannel = changes + ` AND channel = $2 ORDER BY position LIMIT $3`
+	q.changesUser = changes + ` AND channel = $2 AND user_id = $3 ORDER BY position LIMIT $4`
+	q.changesDataSource = changes + ` AND channel = $2 AND datasource_id = $3 ORDER BY position LIMIT $4`
+	q.trimChanges = `WITH d AS (
+	DELETE FROM ` + s + `.changes WHERE at < $1 AND position IS NOT NULL RETURNING position
+)
+UPDATE ` + s + `.change_log SET horizon = GREATEST(horizon, coalesce((SELECT max(position) FROM d), 0))
+WHERE id = 1 RETURNING (SELECT count(*) FROM d)`
 
 	msgs := list(messageColumns, "")
 	q.listMessages = `SELECT ` + msgs + ` FROM ` + s + `.messages

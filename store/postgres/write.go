@@ -105,6 +105,7 @@ func (s *Store) create(ctx context.Context, p *store.CreateParams) (store.Create
 	normalizeMessage(&m)
 	c.ID, c.LastMessageID = convID, msgID
 	m.ID, m.ConversationID, m.Seq = msgID, convID, 1
+	s.ann.add(convID, 0) // the change log's start (store.ChangeLog)
 	return store.CreateResult{Conversation: c, Message: m}, nil
 }
 
@@ -444,7 +445,7 @@ func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversati
 		}
 		cs := newConvScan()
 		err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
-			return conn.QueryRow(ctx, s.q.setStatus, p.ConversationID, string(p.Status), p.At, guard).Scan(cs.dest[:]...)
+			return conn.QueryRow(ctx, s.q.setStatus, p.ConversationID, string(p.Status), p.At, guard, string(p.Side)).Scan(cs.dest[:]...)
 		})
 		switch {
 		case errors.Is(err, pgx.ErrNoRows) && guard != nil:
@@ -455,6 +456,7 @@ func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversati
 			return err
 		}
 		res = cs.result()
+		s.ann.add(res.ID, 0) // a logged status change wakes streams
 		return nil
 	})
 	return res, err
@@ -506,10 +508,12 @@ func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.
 		cs := newConvScan()
 		scan := func(row pgx.Row) error { return row.Scan(cs.dest[:]...) }
 		if err := t.commit(ctx, scan, s.q.setRead, c.ID,
-			c.UserRead.ReadSeq, c.UserRead.Unread, c.SellerRead.ReadSeq, c.SellerRead.Unread); err != nil {
+			c.UserRead.ReadSeq, c.UserRead.Unread, c.SellerRead.ReadSeq, c.SellerRead.Unread,
+			string(p.Side), p.UpToMessageID, seq, p.At); err != nil {
 			return err
 		}
 		res = cs.result()
+		s.ann.add(res.ID, 0) // a read receipt wakes streams
 		return nil
 	})
 	return res, err

@@ -11,9 +11,14 @@ import (
 
 var _ store.MessageFeed = (*Store)(nil)
 
-// sqlNewMessages returns, for each conversation with messages after the
-// id ?, its newest message id: one range of the messages' primary key.
-const sqlNewMessages = `SELECT conversation_id, max(id) FROM messages WHERE id > ? GROUP BY conversation_id`
+// sqlNewChanges returns, for each conversation with changes after the
+// position ?, its newest position: one range of the change log's primary
+// key. Every message appended is logged there (store.ChangeLog), and so
+// are status changes and read receipts, which wake streams.
+const sqlNewChanges = `SELECT conversation_id, max(position) FROM changes WHERE position > ? GROUP BY conversation_id`
+
+// sqlChangeHead is the newest position drawn in the change log.
+const sqlChangeHead = `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`
 
 // WatchMessages implements store.MessageFeed, so that a parley Service
 // with Listen wakes its waiters when any process writes to the file. It
@@ -26,11 +31,13 @@ const sqlNewMessages = `SELECT conversation_id, max(id) FROM messages WHERE id >
 // once per Options.FeedInterval whatever the number of waiters: it asks
 // its own read-only connection for PRAGMA data_version, a counter in the
 // file's shared memory that moves when another connection commits, and
-// only when it has moved reads the messages with an id above the last one
-// it has seen (a range of the primary key; message ids grow with every
-// commit, since the file has one writer at a time). A message is reported
-// within FeedInterval of its commit, plus that read. A conversation may be
-// reported more than once (this process's own writes are reported too).
+// only when it has moved reads the change log after the last position it
+// has seen (a range of the primary key; positions grow with every commit,
+// since the file has one writer at a time). A message is reported within
+// FeedInterval of its commit, plus that read; so are the other changes of
+// the log (a status changed, a read position moved), for the streams of
+// parley.Service.Stream. A conversation may be reported more than once
+// (this process's own writes are reported too).
 //
 // An in-memory database has no other process: WatchMessages reports its
 // own Store's messages, reading the new ones at every interval.
@@ -84,7 +91,7 @@ type watch struct {
 	s       *Store
 	conn    *sql.Conn // nil for an in-memory database: its queries go to s.r
 	version int64     // the last data_version read
-	last    int64     // the newest message id reported
+	last    int64     // the newest change position reported
 }
 
 func (w *watch) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
@@ -94,7 +101,7 @@ func (w *watch) queryRow(ctx context.Context, query string, args ...any) *sql.Ro
 	return w.conn.QueryRowContext(ctx, query, args...)
 }
 
-// start reads the current data version and the newest message id: what
+// start reads the current data version and the change log's newest position: what
 // was committed before is not reported.
 func (w *watch) start(ctx context.Context) error {
 	if w.conn != nil {
@@ -102,7 +109,7 @@ func (w *watch) start(ctx context.Context) error {
 			return err
 		}
 	}
-	return w.queryRow(ctx, "SELECT coalesce(max(id), 0) FROM messages").Scan(&w.last)
+	return w.queryRow(ctx, sqlChangeHead).Scan(&w.last)
 }
 
 // poll reports the conversations of the messages committed since the last
@@ -123,9 +130,9 @@ func (w *watch) poll(ctx context.Context, fn func(int64)) error {
 		err  error
 	)
 	if w.conn == nil {
-		rows, err = w.s.r.QueryContext(ctx, sqlNewMessages, w.last)
+		rows, err = w.s.r.QueryContext(ctx, sqlNewChanges, w.last)
 	} else {
-		rows, err = w.conn.QueryContext(ctx, sqlNewMessages, w.last)
+		rows, err = w.conn.QueryContext(ctx, sqlNewChanges, w.last)
 	}
 	if err != nil {
 		return err

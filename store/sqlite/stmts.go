@@ -23,6 +23,9 @@ const (
 	recipient_kind, recipient_id, sender_kind, sender_id,
 	created_at, due_at, digest_key, state, attempts, last_error`
 
+	changeColumns = `position, kind, channel, conversation_id, user_id, datasource_id, side,
+	message_id, seq, status, at`
+
 	// notLeased holds for events that no unexpired lease holds at ?now.
 	notLeased = `(lease_until IS NULL OR lease_until <= ?)`
 )
@@ -129,6 +132,24 @@ WHERE id = ? AND state = 'dead'`
 	sqlPruneEvents = `DELETE FROM events WHERE id IN (
 SELECT id FROM events WHERE state = 'done' AND done_at < ? ORDER BY done_at, id LIMIT ?)`
 
+	sqlInsertChange = `INSERT INTO changes (kind, channel, conversation_id, user_id, datasource_id, side,
+	message_id, seq, status, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+	// sqlChangeBounds reads Head (the newest position ever drawn, which
+	// survives trimming) and Horizon.
+	sqlChangeBounds = `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0),
+	(SELECT position FROM change_horizon WHERE id = 1)`
+
+	// The change queries: the whole log, a channel, a user's and a data
+	// source's changes (one range of changes_user, changes_datasource).
+	sqlChangesAll        = `SELECT ` + changeColumns + ` FROM changes WHERE position > ? ORDER BY position LIMIT ?`
+	sqlChangesChannel    = `SELECT ` + changeColumns + ` FROM changes WHERE position > ? AND channel = ? ORDER BY position LIMIT ?`
+	sqlChangesUser       = `SELECT ` + changeColumns + ` FROM changes WHERE position > ? AND channel = ? AND user_id = ? ORDER BY position LIMIT ?`
+	sqlChangesDataSource = `SELECT ` + changeColumns + ` FROM changes WHERE position > ? AND channel = ? AND datasource_id = ? ORDER BY position LIMIT ?`
+
+	sqlTrimHorizon = `UPDATE change_horizon SET position = max(position, coalesce((SELECT max(position) FROM changes WHERE at < ?), 0)) WHERE id = 1`
+	sqlTrimChanges = `DELETE FROM changes WHERE at < ?`
+
 	// The savepoint of each write of a batch (see write).
 	sqlSavepoint  = `SAVEPOINT write`
 	sqlRelease    = `RELEASE write`
@@ -147,13 +168,16 @@ type stmts struct {
 	failEventRetry, failEventDead, retryDeadEvent        *sql.Stmt
 	pruneEvents, deleteDeadEvent                         *sql.Stmt
 	savepoint, release, rollbackTo                       *sql.Stmt
+	insertChange, trimHorizon, trimChanges               *sql.Stmt
 	// readers
 	getConversation, conversationByCode        *sql.Stmt
 	getIdempotencyR, getMessageR               *sql.Stmt
 	listMessages, messageCount                 *sql.Stmt
 	messagesAfter, partyTotals, listDeadEvents *sql.Stmt
 
-	mod modStmts
+	mod                                      modStmts
+	changeBounds, changesAll, changesChannel *sql.Stmt
+	changesUser, changesDataSource           *sql.Stmt
 
 	all []*sql.Stmt
 }
@@ -193,6 +217,9 @@ func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		{w, &st.savepoint, sqlSavepoint},
 		{w, &st.release, sqlRelease},
 		{w, &st.rollbackTo, sqlRollbackTo},
+		{w, &st.insertChange, sqlInsertChange},
+		{w, &st.trimHorizon, sqlTrimHorizon},
+		{w, &st.trimChanges, sqlTrimChanges},
 		{r, &st.getConversation, sqlGetConversation},
 		{r, &st.conversationByCode, sqlConversationByCode},
 		{r, &st.getIdempotencyR, sqlGetIdempotency},
@@ -202,6 +229,11 @@ func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		{r, &st.messagesAfter, sqlMessagesAfter},
 		{r, &st.partyTotals, sqlPartyTotals},
 		{r, &st.listDeadEvents, sqlListDeadEvents},
+		{r, &st.changeBounds, sqlChangeBounds},
+		{r, &st.changesAll, sqlChangesAll},
+		{r, &st.changesChannel, sqlChangesChannel},
+		{r, &st.changesUser, sqlChangesUser},
+		{r, &st.changesDataSource, sqlChangesDataSource},
 	}, st.mod.list(w, r)...) {
 		s, err := p.db.PrepareContext(ctx, p.text)
 		if err != nil {

@@ -166,6 +166,13 @@ func (t *wtx) events(events []notify.Event, conversationID, messageID int64) err
 	return nil
 }
 
+// change logs ch (store.ChangeLog) in the write's transaction.
+func (t *wtx) change(ch store.ChangeEntry) error {
+	_, err := t.stmt(t.s.st.insertChange).ExecContext(t.ctx, string(ch.Kind), ch.Channel, ch.ConversationID,
+		ch.UserID, ch.DataSourceID, string(ch.Side), ch.MessageID, ch.Seq, string(ch.Status), micros(ch.At))
+	return err
+}
+
 // CreateConversation implements store.Store. The events of p are updated in
 // place with the ids the store assigned.
 func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (store.CreateResult, error) {
@@ -205,6 +212,9 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 			return err
 		}
 		if err := t.record(p.Idempotency, c.ID, m.ID); err != nil {
+			return err
+		}
+		if err := t.change(store.ChangeOf(store.ChangeStarted, c, c.StartedBy, m.ID, m.Seq, m.CreatedAt)); err != nil {
 			return err
 		}
 		res = store.CreateResult{Conversation: storedConversation(c), Message: storedMessage(m)}
@@ -253,6 +263,9 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 			return err
 		}
 		if err := t.record(p.Idempotency, c.ID, m.ID); err != nil {
+			return err
+		}
+		if err := t.change(store.ChangeOf(store.ChangeMessage, c, conversation.Side(m.Sender.Kind), m.ID, m.Seq, m.CreatedAt)); err != nil {
 			return err
 		}
 		res = store.AppendResult{Conversation: storedConversation(c), Message: storedMessage(m)}
@@ -309,9 +322,15 @@ func (s *Store) SetStatus(ctx context.Context, p store.StatusParams) (conversati
 		if err := runCheck(p.Check, c); err != nil {
 			return err
 		}
+		was := c.Status
 		store.ApplyStatus(&c, p.Status, stored(p.At))
-		_, err = t.stmt(s.st.updateStatus).ExecContext(ctx, string(c.Status), micros(c.ModifiedAt), c.ID)
-		return err
+		if _, err = t.stmt(s.st.updateStatus).ExecContext(ctx, string(c.Status), micros(c.ModifiedAt), c.ID); err != nil {
+			return err
+		}
+		if c.Status == was {
+			return nil
+		}
+		return t.change(store.ChangeOf(store.ChangeStatus, c, p.Side, 0, 0, p.At))
 	})
 	if err != nil {
 		return conversation.Conversation{}, s.result(ctx, "set status", err)
@@ -349,9 +368,11 @@ func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.
 			return err
 		}
 		store.ApplyRead(&c, p.Side, seq, after)
-		_, err = t.stmt(s.st.updateRead).ExecContext(ctx,
-			c.UserRead.ReadSeq, c.UserRead.Unread, c.SellerRead.ReadSeq, c.SellerRead.Unread, c.ID)
-		return err
+		if _, err = t.stmt(s.st.updateRead).ExecContext(ctx,
+			c.UserRead.ReadSeq, c.UserRead.Unread, c.SellerRead.ReadSeq, c.SellerRead.Unread, c.ID); err != nil {
+			return err
+		}
+		return t.change(store.ChangeOf(store.ChangeRead, c, p.Side, p.UpToMessageID, seq, p.At))
 	})
 	if err != nil {
 		return conversation.Conversation{}, s.result(ctx, "mark read", err)

@@ -90,6 +90,39 @@ func (f factory) testMessageFeed(t *testing.T) {
 		}
 	})
 
+	t.Run("ReportsChanges", func(t *testing.T) {
+		h := f.new(t)
+		if _, ok := h.s.(store.ChangeLog); !ok {
+			t.Skip("the store keeps no change log")
+		}
+		ctx, cancel := context.WithCancel(h.ctx)
+		defer cancel()
+		a := h.create().Conversation
+		ids, _ := h.watching(ctx)
+		started := false
+		for attempt := 0; attempt < 50 && !started; attempt++ {
+			h.append(a, conversation.SideSeller)
+			select {
+			case <-ids:
+				started = true
+			case <-time.After(feedGuard / 50):
+			}
+		}
+		require.True(t, started, "the feed never reported an append")
+
+		// A status change and a read receipt are reported without a
+		// message. (Their starts are reported first: wait for those.)
+		b, cr := h.create().Conversation, h.create()
+		c, first := cr.Conversation, cr.Message
+		awaitReported(t, ids, b.ID, c.ID)
+		_, err := h.s.SetStatus(h.ctx, store.StatusParams{ConversationID: b.ID, Status: conversation.StatusClosed, At: h.tick()})
+		require.NoError(t, err)
+		awaitReported(t, ids, b.ID)
+		_, err = h.s.MarkRead(h.ctx, store.ReadParams{ConversationID: c.ID, Side: conversation.SideSeller, UpToMessageID: first.ID, At: h.tick()})
+		require.NoError(t, err)
+		awaitReported(t, ids, c.ID)
+	})
+
 	t.Run("ErrClosed", func(t *testing.T) {
 		h := f.new(t)
 		require.NoError(t, h.s.Close())

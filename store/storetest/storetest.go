@@ -84,6 +84,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Close", n.testClose)
 	t.Run("Concurrency", n.testConcurrency)
 	t.Run("MessageFeed", n.testMessageFeed)
+	t.Run("ChangeLog", n.testChangeLog)
 	t.Run("Reports", n.testReports)
 	t.Run("Audit", n.testAudit)
 	t.Run("Hiding", n.testHiding)

@@ -81,7 +81,8 @@ func StepClock(start time.Time) func() time.Time {
 // cost.
 type CountingStore struct {
 	store.Store
-	After, Get atomic.Int64
+	After, Get  atomic.Int64
+	ChangeReads atomic.Int64
 }
 
 // MessagesAfter counts and reads.
@@ -94,6 +95,25 @@ func (s *CountingStore) MessagesAfter(ctx context.Context, q message.After) ([]m
 func (s *CountingStore) GetConversation(ctx context.Context, id int64) (conversation.Conversation, error) {
 	s.Get.Add(1)
 	return s.Store.GetConversation(ctx, id)
+}
+
+// Changes counts and reads the change log (of a store that keeps one).
+func (s *CountingStore) Changes(ctx context.Context, q store.ChangeQuery) (store.ChangePage, error) {
+	s.ChangeReads.Add(1)
+	cl, ok := s.Store.(store.ChangeLog)
+	if !ok {
+		return store.ChangePage{}, errors.New("kittest: the store keeps no change log")
+	}
+	return cl.Changes(ctx, q)
+}
+
+// TrimChanges trims the change log (of a store that keeps one).
+func (s *CountingStore) TrimChanges(ctx context.Context, before time.Time) (int64, error) {
+	cl, ok := s.Store.(store.ChangeLog)
+	if !ok {
+		return 0, errors.New("kittest: the store keeps no change log")
+	}
+	return cl.TrimChanges(ctx, before)
 }
 
 // Env is a Handler serving one dialect on a real listener on 127.0.0.1.
