@@ -17,8 +17,14 @@ type PageRequest struct {
 	// Cursor continues a listing: the Next of the previous page. Cursors
 	// are opaque; an altered one is ErrInvalidCursor.
 	Cursor string
-	// WithTotal asks for the exact number of matching items, which costs
-	// a count; without it Page.Total is -1.
+	// WithTotal asks for the exact number of matching items; without it
+	// Page.Total is -1. The total of a party's whole inbox (List by a user
+	// or a seller with no other filter) is read from the party's totals,
+	// which stores keep in every write: it costs the same whatever the
+	// party's size. Any other total (a filtered listing, a channel's, the
+	// public listings) is a count of the matches over the listing's
+	// index, which grows with the number of matches: ask for it only when
+	// it is shown.
 	WithTotal bool
 }
 

@@ -24,13 +24,45 @@
 //     on the conversation as the write finds it, and nothing is written
 //     when they fail;
 //   - the outbox: the events of a write are stored in the same transaction
-//     as the write (see notify.Outbox).
+//     as the write (see notify.Outbox);
+//   - the party totals: every committed state satisfies the invariant of
+//     the party totals below.
 //
 // The arithmetic of the writes (a message's Seq and time, read state,
-// unread counts, filter bounds) is written once, in the helpers of this
-// package (ApplyFirst, ApplyMessage, ApplyStatus, ApplyRead,
-// NormalizeFilter, ConversationQuery.Matches); SQL stores may compute the
-// same in SQL, and the conformance suite checks that they agree.
+// unread counts, party totals, filter bounds) is written once, in the
+// helpers of this package (ApplyFirst, ApplyMessage, ApplyStatus,
+// ApplyRead, Contribution, Change, NormalizeFilter,
+// ConversationQuery.Matches); SQL stores may compute the same in SQL, and
+// the conformance suite checks that they agree.
+//
+// # Party totals
+//
+// Reads that sum over a party's conversations (Unread, and the total of a
+// party's inbox listing) must cost the same for a party with 10 or
+// 100,000 conversations. A store therefore keeps PartyTotals for every
+// (channel, side, party id), and keeps them in the transaction of every
+// write that changes them, with this invariant:
+//
+//   - in every committed state, and in what any read sees, the totals of
+//     a party equal the sum of Contribution(c, side) over the party's
+//     conversations c (its conversations count, the sum of its side's
+//     Unread, and how many of them have an Unread above zero);
+//   - a write that turns conversation before into after adds
+//     Change(before, after, side) to the totals of both of its parties
+//     (the user on SideUser, the data source on SideSeller), in the same
+//     transaction; CreateConversation adds Change(nil, c, side). The
+//     parties of a conversation never change.
+//
+// CreateConversation, AppendMessage and MarkRead change Unread and so the
+// totals; SetStatus changes neither (it is a write that leaves them
+// alone, and the conformance suite checks that too). A party without
+// conversations has zero totals. A store may keep a party's totals in
+// several parts (rows) that it sums on reading, so that concurrent
+// writers of one party's conversations do not wait on one row, as long as
+// the number of parts does not grow with the party. SQL stores may keep
+// them with triggers on the conversations table. The conformance suite
+// recounts the totals from the conversations after random sequences of
+// writes, sequential and concurrent, and compares.
 //
 // # Callbacks
 //
@@ -61,7 +93,12 @@
 //     statement that applies only if Status is still what the callback
 //     saw, and when it is not, read again and call the callback again, as
 //     store/postgres does for AppendMessage and SetStatus, so that no lock
-//     waits on a round trip to the client.
+//     waits on a round trip to the client. The conversation may be one
+//     the store read or wrote earlier and remembers (store/postgres does
+//     so for AppendMessage without an idempotency key, to write in one
+//     round trip), provided that the write also checks that it is the
+//     same conversation, and that a refusal is decided again on a fresh
+//     read (a remembered Status may be out of date).
 //
 // The package store/storetest is the definition of a Store: every backend
 // runs the whole suite with one line, storetest.Run(t, newStore).
@@ -206,7 +243,10 @@ type Store interface {
 	// bounds: a store must not scan the conversation from its start.
 	MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error)
 
-	// Unread returns the unread totals of one party in one channel.
+	// Unread returns the unread totals of one party in one channel: the
+	// unread part of its PartyTotals (see Party totals), read in a number
+	// of steps that does not grow with the party's conversations. An
+	// unknown party has zero totals.
 	Unread(ctx context.Context, q UnreadQuery) (UnreadSummary, error)
 
 	// The outbox of notification events.
@@ -310,7 +350,11 @@ type ConversationQuery struct {
 	// Limit is the page size (at least 1).
 	Limit int
 	// WithTotal asks for the number of conversations that match (without
-	// After); otherwise Page.Total is -1.
+	// After); otherwise Page.Total is -1. The total of a party's whole
+	// inbox (see InboxParty) is read from the party's PartyTotals, at a
+	// cost that does not grow with the party; any other total is a count
+	// of the matches over the index that serves the listing, which grows
+	// with the number of matches.
 	WithTotal bool
 	// Visible keeps only the conversations that are not Hidden (the
 	// public listings).

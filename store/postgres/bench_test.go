@@ -71,6 +71,7 @@ var benchData = struct {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	dropDatasets()
+	flatData.drop()
 	os.Exit(code)
 }
 
@@ -412,7 +413,7 @@ func rawAppend(ctx context.Context, pool *pgxpool.Pool, q *queries, p *store.App
 	var ic, im int64
 	dest := append([]any{&written}, rawConvDest(&c)...)
 	dest = append(dest, &found, &fp, &ic, &im)
-	err = pool.QueryRow(ctx, q.appendMessage, appendArgs(p, evs, &c.Status)...).Scan(dest...)
+	err = pool.QueryRow(ctx, q.appendMessage, appendArgs(p, evs, &c)...).Scan(dest...)
 	m := p.Message
 	m.ID, m.ConversationID, m.Seq = c.LastMessageID, c.ID, c.LastSeq
 	return m, err

@@ -4,6 +4,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
+
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/notify"
@@ -202,7 +205,7 @@ func utc(t time.Time) time.Time { return t.UTC() }
 // id, in convColumns order.
 func conversationArgs(c *conversation.Conversation) []any {
 	return []any{
-		c.Code, c.Channel, string(c.Type), c.UserID, c.DataSourceID,
+		uuidArg(c.Code), c.Channel, string(c.Type), c.UserID, c.DataSourceID,
 		string(c.Item.Kind), c.Item.ID, c.Subject, string(c.Status), string(c.StartedBy), c.Language,
 		c.Attributes.UserFirstName, c.Attributes.UserLastName,
 		c.Attributes.ProductBaseCode, c.Attributes.OrderNumber,
@@ -212,9 +215,24 @@ func conversationArgs(c *conversation.Conversation) []any {
 	}
 }
 
+// uuidArg returns u as a parameter that pgx encodes directly (a
+// uuid.UUID goes through its driver.Valuer: a string, parsed again).
+func uuidArg(u uuid.UUID) pgtype.UUID { return pgtype.UUID{Bytes: u, Valid: true} }
+
+// noEvents are the column arrays of no events, made once: they are only
+// read.
+var noEvents = makeEventArrays(nil)
+
 // eventArrays returns the events as the column arrays that the write
 // statements unnest, in the order of eventsInsert.
 func eventArrays(events []notify.Event) []any {
+	if len(events) == 0 {
+		return noEvents
+	}
+	return makeEventArrays(events)
+}
+
+func makeEventArrays(events []notify.Event) []any {
 	n := len(events)
 	ids, kinds, channels, ctypes := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	rkinds, rids, skinds, sids := make([]string, n), make([]string, n), make([]string, n), make([]string, n)

@@ -71,6 +71,10 @@ func backToVersion1(t *testing.T, path string) {
 	t.Helper()
 	rawExec(t, path,
 		"DROP INDEX messages_conversation_id", "DROP INDEX conversations_code", // 0002
+		"DROP TRIGGER party_totals_insert", "DROP TRIGGER party_totals_user_unread", "DROP TRIGGER party_totals_seller_unread", // 0003
+		"DROP TABLE party_totals",
+		"CREATE INDEX conversations_user_unread ON conversations (channel, user_id, user_unread) WHERE user_unread > 0",
+		"CREATE INDEX conversations_seller_unread ON conversations (channel, datasource_id, seller_unread) WHERE seller_unread > 0",
 		"DROP TABLE reports", "DROP TABLE audit", "ALTER TABLE conversations DROP COLUMN hidden", // 0004
 		"ALTER TABLE conversations DROP COLUMN hidden_messages", "ALTER TABLE messages DROP COLUMN hidden",
 		"DELETE FROM parley_migrations WHERE version > 1")
@@ -197,6 +201,11 @@ func TestOpen_MigratesVersion1(t *testing.T) {
 		_, err := s.AppendMessage(ctx, newAppend(res.Conversation.ID, message.DataSource("d"), "m", t0.Add(time.Duration(i+1)*time.Second)))
 		require.NoError(t, err)
 	}
+	// A second conversation of the same seller, read by it.
+	res2, err := s.CreateConversation(ctx, newCreate("c", "u2", "d", conversation.TypeMessage, conversation.Item{}, t0))
+	require.NoError(t, err)
+	_, err = s.MarkRead(ctx, store.ReadParams{ConversationID: res2.Conversation.ID, Side: conversation.SideSeller, UpToMessageID: res2.Message.ID})
+	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	backToVersion1(t, path)
 
@@ -204,6 +213,22 @@ func TestOpen_MigratesVersion1(t *testing.T) {
 	v, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
 	require.Equal(t, latestVersion(), v)
+	// The totals of version 3 count what version 1 stored.
+	for _, tc := range []struct {
+		q    store.UnreadQuery
+		want store.UnreadSummary
+	}{
+		{store.UnreadQuery{Channel: "c", Side: conversation.SideUser, PartyID: "u"}, store.UnreadSummary{Messages: 3, Conversations: 1}},
+		{store.UnreadQuery{Channel: "c", Side: conversation.SideUser, PartyID: "u2"}, store.UnreadSummary{}},
+		{store.UnreadQuery{Channel: "c", Side: conversation.SideSeller, PartyID: "d"}, store.UnreadSummary{}},
+	} {
+		u, err := s.Unread(ctx, tc.q)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, u, "%+v", tc.q)
+	}
+	inbox, err := s.ListConversations(ctx, store.ConversationQuery{Channel: "c", Filter: conversation.Filter{DataSourceID: "d"}, Limit: 1, WithTotal: true})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), inbox.Total)
 	names, err := schemaObjects(ctx, s.r)
 	require.NoError(t, err)
 	require.True(t, names["messages_conversation_id"])

@@ -91,11 +91,12 @@ WHERE conversation_id = ?1 AND id > max(?2, ifnull((SELECT id FROM messages
 	WHERE conversation_id = ?1 AND seq <= ?3 ORDER BY seq DESC LIMIT 1), 0))
 ORDER BY id LIMIT ?4`
 
-	sqlUnreadUser = `SELECT coalesce(sum(user_unread), 0), count(*) FROM conversations
-WHERE channel = ? AND user_id = ? AND user_unread > 0`
-
-	sqlUnreadSeller = `SELECT coalesce(sum(seller_unread), 0), count(*) FROM conversations
-WHERE channel = ? AND datasource_id = ? AND seller_unread > 0`
+	// sqlPartyTotals reads a party's totals (kept by the triggers of
+	// migration 3): one seek, whatever the party's size; a party without
+	// conversations has no row.
+	sqlPartyTotals = `SELECT coalesce(max(conversations), 0), coalesce(max(unread_messages), 0),
+	coalesce(max(unread_conversations), 0)
+FROM party_totals WHERE channel = ? AND side = ? AND party_id = ?`
 
 	sqlClaimDue = `SELECT ` + eventColumns + ` FROM events
 WHERE state = 'pending' AND due_at <= ? AND ` + notLeased + `
@@ -139,11 +140,10 @@ type stmts struct {
 	failEventRetry, failEventDead, retryDeadEvent        *sql.Stmt
 	savepoint, release, rollbackTo                       *sql.Stmt
 	// readers
-	getConversation, conversationByCode     *sql.Stmt
-	getIdempotencyR, getMessageR            *sql.Stmt
-	listMessages, messageCount              *sql.Stmt
-	messagesAfter, unreadUser, unreadSeller *sql.Stmt
-	listDeadEvents                          *sql.Stmt
+	getConversation, conversationByCode        *sql.Stmt
+	getIdempotencyR, getMessageR               *sql.Stmt
+	listMessages, messageCount                 *sql.Stmt
+	messagesAfter, partyTotals, listDeadEvents *sql.Stmt
 
 	mod modStmts
 
@@ -190,8 +190,7 @@ func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		{r, &st.listMessages, sqlListMessages},
 		{r, &st.messageCount, sqlMessageCount},
 		{r, &st.messagesAfter, sqlMessagesAfter},
-		{r, &st.unreadUser, sqlUnreadUser},
-		{r, &st.unreadSeller, sqlUnreadSeller},
+		{r, &st.partyTotals, sqlPartyTotals},
 		{r, &st.listDeadEvents, sqlListDeadEvents},
 	}, st.mod.list(w, r)...) {
 		s, err := p.db.PrepareContext(ctx, p.text)

@@ -26,7 +26,10 @@
 // message sequence numbers with ids in the same order, message times that
 // never decrease, reading the messages after any id or read position, read
 // state and unread counts, every conversation filter and its time bounds,
-// keyset paging, the message listings, the unread summary, the
+// keyset paging, the message listings, the unread summary, the party
+// totals (Unread and a party's inbox total equal a recount of the
+// conversations after random sequences of writes, sequential and from
+// many goroutines at once), the
 // notification outbox (claims, leases, digests, failures, dead events),
 // times in UTC at microsecond precision, the round trip of every field,
 // cancelled contexts, Close, the rules that must hold under concurrency
@@ -68,6 +71,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("ListMessages", n.testListMessages)
 	t.Run("MessagesAfter", n.testMessagesAfter)
 	t.Run("Unread", n.testUnread)
+	t.Run("PartyTotals", n.testPartyTotals)
 	t.Run("ClaimEvents", n.testClaimEvents)
 	t.Run("CompleteEvents", n.testCompleteEvents)
 	t.Run("FailEvent", n.testFailEvent)
