@@ -93,7 +93,7 @@ func (d *dialect) listConversations(c *httpapi.Call) error {
 }
 
 // renderConversations renders a page of conversations with their newest
-// messages and the Directory's objects.
+// messages and the World's objects.
 func (d *dialect) renderConversations(c *httpapi.Call, convs []conversation.Conversation, public bool) ([]conversationJSON, error) {
 	ctx := c.R.Context()
 	channel := c.Actor.Channel()
