@@ -13,7 +13,7 @@ import (
 
 // moderator returns the store's moderation operations, or ErrUnsupported.
 func (s *Service) moderator() (store.Moderation, error) {
-	m, ok := s.store.(store.Moderation)
+	m, ok := store.As[store.Moderation](s.store)
 	if !ok {
 		return nil, fmt.Errorf("parley: %T does not implement store.Moderation: %w", s.store, ErrUnsupported)
 	}

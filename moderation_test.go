@@ -207,3 +207,18 @@ func TestService_ModerationUnsupported(t *testing.T) {
 	_, err = svc.Audit(ctx, staff, 0, parley.PageRequest{})
 	assert.ErrorIs(t, err, parley.ErrUnsupported)
 }
+
+// wrapped is a decorator that says what it wraps.
+type wrapped struct{ store.Store }
+
+func (w wrapped) Unwrap() store.Store { return w.Store }
+
+func TestService_ModerationThroughWrapper(t *testing.T) {
+	h := newHarness(t)
+	svc, err := parley.New(wrapped{wrapped{h.store}}, parley.DefaultOptions())
+	require.NoError(t, err)
+	c := h.mustStart(t, alice, question("1", conversation.Item{}, "q")).Conversation
+	_, created, err := svc.Report(ctx, bob, parley.ReportRequest{ConversationID: c.ID, MessageID: c.LastMessageID, Reason: moderation.ReasonSpam})
+	require.NoError(t, err, "found through the chain of wrappers")
+	assert.True(t, created)
+}

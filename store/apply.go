@@ -231,14 +231,15 @@ func PartyOf(c conversation.Conversation, s conversation.Side) string {
 
 // InboxParty reports whether q selects the whole inbox of one party, and
 // which: a channel and exactly one of Filter.UserID and
-// Filter.DataSourceID, with no other filter field and no Types. The
+// Filter.DataSourceID, with no other filter field, no Types and not
+// Visible (which leaves hidden conversations out). The
 // number of such a listing's conversations is the party's
 // PartyTotals.Conversations, which a store reads instead of counting
 // (see ConversationQuery.WithTotal).
 func (q ConversationQuery) InboxParty() (conversation.Side, string, bool) {
 	f := q.Filter
 	f.UserID, f.DataSourceID = "", ""
-	if len(q.Types) > 0 || f != (conversation.Filter{}) {
+	if len(q.Types) > 0 || q.Visible || f != (conversation.Filter{}) {
 		return "", "", false
 	}
 	switch u, d := q.Filter.UserID, q.Filter.DataSourceID; {

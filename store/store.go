@@ -728,3 +728,28 @@ type AuditQuery struct {
 	// Limit is the page size (at least 1).
 	Limit int
 }
+
+// Wrapper is implemented by a store that wraps another (a decorator that
+// counts, logs or caches calls): Unwrap returns the wrapped store, so that
+// the Service finds the optional interfaces (Moderation) of the store
+// underneath with As.
+type Wrapper interface {
+	Unwrap() Store
+}
+
+// As returns the first store of the chain s, s.Unwrap(), ... that
+// implements T, and whether there is one.
+func As[T any](s Store) (T, bool) {
+	for s != nil {
+		if t, ok := s.(T); ok {
+			return t, true
+		}
+		w, ok := s.(Wrapper)
+		if !ok {
+			break
+		}
+		s = w.Unwrap()
+	}
+	var zero T
+	return zero, false
+}

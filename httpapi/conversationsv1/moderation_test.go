@@ -11,6 +11,9 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/conversationsv1"
+	"github.com/parleyhq/parley/screen"
 )
 
 // TestPublic_HiddenContent: what an operator hides leaves the public
@@ -51,4 +54,23 @@ func TestPublic_HiddenContent(t *testing.T) {
 			assert.True(t, strings.Contains(e.do(http.MethodGet, "/public-reviews/", "", nil).Raw, "idiot"))
 		})
 	}
+}
+
+// TestScreener_HTTP: a rejected message is a 400 naming the field, with
+// nothing written; a masked one is stored and answered masked.
+func TestScreener_HTTP(t *testing.T) {
+	e := newEnv(t, func(o *parley.Options, _ *httpapi.Config, _ *conversationsv1.Options) {
+		o.Screener = screen.Contacts{Channels: map[string]screen.Rules{"1": {Action: parley.Reject}}}
+	})
+	body := seedRemote("message", "product")
+	body["message_content"] = "Call me on 0555 123 45 67"
+	r := e.do(http.MethodPost, remoteConvs, tokChannel, body)
+	require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+	assert.Contains(t, r.Object(t), "message_content")
+	assert.EqualValues(t, 0, e.list(remoteConvs, tokChannel).Count, "nothing written")
+
+	m := newEnv(t, func(o *parley.Options, _ *httpapi.Config, _ *conversationsv1.Options) { o.Screener = screen.Contacts{} })
+	r = m.do(http.MethodPost, remoteConvs, tokChannel, body)
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	assert.Equal(t, "Call me on [contact removed]", r.Object(t)["message_content"])
 }

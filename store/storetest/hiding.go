@@ -118,6 +118,8 @@ func (f factory) testHiding(t *testing.T) {
 		assert.Equal(t, []int64{c.ID, a.ID}, convIDs(h.pageAll(q, 2)), "hidden conversations leave Visible listings at once")
 		q.Filter.DataSourceID = "ds-1"
 		assert.Equal(t, []int64{c.ID, a.ID}, convIDs(h.pageAll(q, 2)))
+		inbox := store.ConversationQuery{Channel: chMain, Filter: conversation.Filter{DataSourceID: "ds-1"}, Visible: true, Limit: 1}
+		assert.Equal(t, []int64{c.ID, a.ID}, convIDs(h.pageAll(inbox, 2)), "a party's whole inbox too, its total included")
 		q.Visible = false
 		assert.Equal(t, []int64{c.ID, b.ID, a.ID}, convIDs(h.pageAll(q, 3)), "and stay in the others")
 

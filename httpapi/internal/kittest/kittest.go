@@ -85,6 +85,10 @@ type CountingStore struct {
 	ChangeReads atomic.Int64
 }
 
+// Unwrap returns the counted store (store.Wrapper): the Service finds its
+// optional interfaces through it.
+func (s *CountingStore) Unwrap() store.Store { return s.Store }
+
 // MessagesAfter counts and reads.
 func (s *CountingStore) MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error) {
 	s.After.Add(1)
