@@ -48,6 +48,8 @@ var convColumns = []column{
 	{"user_unread", "0"},
 	{"seller_read_seq", "0"},
 	{"seller_unread", "0"},
+	{"hidden", "false"},
+	{"hidden_messages", "0"},
 }
 
 // messageColumns are the columns of messages, in the order of
@@ -63,6 +65,7 @@ var messageColumns = []column{
 	{"content", "''"},
 	{"language", "''"},
 	{"created_at", "'epoch'::timestamptz"},
+	{"hidden", "false"},
 }
 
 // eventColumns are the columns of events, in the order of scanEvent.
@@ -118,7 +121,7 @@ func coalesced(cols []column, alias string) string {
 // convScan holds the destinations of one conversation row.
 type convScan struct {
 	c    conversation.Conversation
-	dest [26]any
+	dest [28]any
 }
 
 // newConvScan returns a convScan whose dest points into its own
@@ -126,7 +129,7 @@ type convScan struct {
 func newConvScan() *convScan {
 	s := &convScan{}
 	c := &s.c
-	s.dest = [26]any{
+	s.dest = [28]any{
 		&c.ID, &c.Code, &c.Channel, &c.Type, &c.UserID, &c.DataSourceID,
 		&c.Item.Kind, &c.Item.ID, &c.Subject, &c.Status, &c.StartedBy, &c.Language,
 		&c.Attributes.UserFirstName, &c.Attributes.UserLastName,
@@ -134,6 +137,7 @@ func newConvScan() *convScan {
 		&c.CreatedAt, &c.ModifiedAt, &c.LastMessageAt,
 		&c.LastMessageID, &c.LastSeq, &c.MessageCount,
 		&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread,
+		&c.Hidden, &c.HiddenMessages,
 	}
 	return s
 }
@@ -150,16 +154,16 @@ func (s *convScan) result() conversation.Conversation {
 // messageScan holds the destinations of one message row.
 type messageScan struct {
 	m    message.Message
-	dest [10]any
+	dest [11]any
 }
 
 func newMessageScan() *messageScan {
 	s := &messageScan{}
 	m := &s.m
-	s.dest = [10]any{
+	s.dest = [11]any{
 		&m.ID, &m.Code, &m.ConversationID, &m.Seq,
 		&m.Sender.Kind, &m.Sender.ID, &m.Sender.UserType,
-		&m.Content, &m.Language, &m.CreatedAt,
+		&m.Content, &m.Language, &m.CreatedAt, &m.Hidden,
 	}
 	return s
 }

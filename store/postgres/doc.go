@@ -93,9 +93,16 @@
 // read in order from an index on (channel, ..., last_message_at DESC, id
 // DESC): the channel's listing, a user's inbox, a seller's inbox, an item's
 // conversations (product pages), and the public listings (a generated
-// column public is true for questions and reviews). Unread badges read
-// partial indexes of the conversations with something unread. The tests
-// check these plans with EXPLAIN on a seeded database.
+// column public is true for questions and reviews). Unread badges and
+// the total of a party's inbox read the party's totals (store.PartyTotals)
+// in party_totals, kept by a trigger on conversations in the transaction
+// of every write, in 32 parts per party (part = conversation id % 32) so
+// that concurrent writers of one seller's conversations seldom wait on
+// one row: at most 32 rows whatever the party's size. (A program that
+// loads many conversations of one party with its own SQL should commit
+// every few thousand rows: within one transaction, each part's row keeps
+// every version it went through.) The tests check
+// these plans with EXPLAIN on a seeded database.
 //
 // The tables live in one PostgreSQL schema, Options.Schema ("parley" by
 // default), so that Parley can share a database with the program's own

@@ -160,8 +160,7 @@ func TestExplain_HotQueries(t *testing.T) {
 		"MessagesAfterID":    {q.messagesAfter, []any{int64(42), int64(100), int64(0), 50}, true},
 		"MessagesAfterSeq":   {q.messagesAfter, []any{int64(42), int64(0), int64(3), 50}, true},
 		"ReadPosition":       {q.readPosition, []any{int64(100), int64(42), "datasource"}, false},
-		"UnreadSeller":       {q.unreadSeller, []any{"web", "d7"}, false},
-		"UnreadUser":         {q.unreadUser, []any{"web", "u7"}, false},
+		"PartyTotals":        {q.partyTotals, []any{"web", "datasource", "d7"}, false},
 		"ClaimEvents":        {q.claimEvents, []any{at, "w", at.Add(time.Minute), 10}, false},
 		"ClaimEventsDigest":  {q.claimEventsDigest, []any{at, "w", at.Add(time.Minute), 10}, false},
 		"ListDeadEvents":     {q.listDeadEvents, []any{"", 10}, true},
@@ -183,7 +182,7 @@ func TestExplain_HotQueries(t *testing.T) {
 			plan.walk(func(n planNode) {
 				if n.NodeType == "Seq Scan" {
 					switch n.RelationName {
-					case "conversations", "messages", "events", "idempotency":
+					case "conversations", "messages", "events", "idempotency", "party_totals":
 						t.Errorf("sequential scan of %s", n.RelationName)
 					}
 				}

@@ -12,6 +12,8 @@ import (
 type queries struct {
 	schema string // the quoted schema identifier
 
+	mod modQueries // store.Moderation
+
 	// createConversation checks the idempotency record and, if there is
 	// none, inserts the conversation, its first message, the events and
 	// the idempotency record. Its one row is (conversation id, message id,
@@ -70,8 +72,7 @@ type queries struct {
 	listMessages       string
 	messageTotal       string
 	messagesAfter      string
-	unreadUser         string
-	unreadSeller       string
+	partyTotals        string
 	claimEvents        string
 	claimEventsDigest  string
 	completeEvents     string
@@ -128,6 +129,7 @@ func newQueries(schema string) queries {
 	conv := list(convColumns, "")
 	var q queries
 	q.schema = s
+	q.mod = newModQueries(s)
 	q.conversationsTable = s + ".conversations"
 
 	q.createConversation = `WITH idem AS (
@@ -235,12 +237,12 @@ WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`
 WHERE conversation_id = $1 AND id > GREATEST($2::bigint, coalesce((SELECT id FROM ` + s + `.messages
 	WHERE conversation_id = $1 AND seq <= $3::bigint ORDER BY seq DESC LIMIT 1), 0))
 ORDER BY id LIMIT $4`
-	// The unread sums read the partial unread indexes: conversations
-	// without unread messages add nothing.
-	q.unreadUser = `SELECT coalesce(sum(user_unread), 0)::bigint, count(*)
-FROM ` + s + `.conversations WHERE channel = $1 AND user_id = $2 AND user_unread > 0`
-	q.unreadSeller = `SELECT coalesce(sum(seller_unread), 0)::bigint, count(*)
-FROM ` + s + `.conversations WHERE channel = $1 AND datasource_id = $2 AND seller_unread > 0`
+	// partyTotals sums the parts of a party's totals (kept by the trigger
+	// of migration 3): at most 32 rows of one index range, whatever the
+	// party's size.
+	q.partyTotals = `SELECT coalesce(sum(conversations), 0)::bigint, coalesce(sum(unread_messages), 0)::bigint,
+	coalesce(sum(unread_conversations), 0)::bigint
+FROM ` + s + `.party_totals WHERE channel = $1 AND side = $2 AND party_id = $3`
 
 	ev := list(eventColumns, "e")
 	// The claims lock their rows with SKIP LOCKED: concurrent workers
