@@ -102,6 +102,14 @@ var fieldNames = map[string]string{
 	parley.FieldLimit:            qPerPage,
 	parley.FieldCursor:           qCursor,
 	parley.FieldFilter:           "filter",
+	// The moderation fields: no route of this dialect moderates, so
+	// they are reported without a field of their own.
+	parley.FieldStaff:   "filter",
+	parley.FieldReason:  "filter",
+	parley.FieldNote:    "filter",
+	parley.FieldReport:  "filter",
+	parley.FieldOutcome: "filter",
+	parley.FieldState:   "filter",
 }
 
 // render writes a Problem as Laravel does, with seed 002's result flag:

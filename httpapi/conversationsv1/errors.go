@@ -31,6 +31,14 @@ var fieldNames = map[string]string{
 	parley.FieldLimit:            qPageSize,
 	parley.FieldCursor:           qCursor,
 	parley.FieldFilter:           "non_field_errors",
+	// The moderation fields: no route of this dialect moderates, so
+	// they are reported without a field of their own.
+	parley.FieldStaff:   "non_field_errors",
+	parley.FieldReason:  "non_field_errors",
+	parley.FieldNote:    "non_field_errors",
+	parley.FieldReport:  "non_field_errors",
+	parley.FieldOutcome: "non_field_errors",
+	parley.FieldState:   "non_field_errors",
 }
 
 // filterNames names the Service's fields as the listings' query

@@ -135,6 +135,14 @@ var fieldNames = map[string]string{
 	parley.FieldLimit:            qPageSize,
 	parley.FieldCursor:           qPageToken,
 	parley.FieldFilter:           "filter",
+	// The moderation fields: no route of this dialect moderates, so
+	// they are reported without a field of their own.
+	parley.FieldStaff:   "filter",
+	parley.FieldReason:  "filter",
+	parley.FieldNote:    "filter",
+	parley.FieldReport:  "filter",
+	parley.FieldOutcome: "filter",
+	parley.FieldState:   "filter",
 }
 
 // render writes a Problem as seed 001's envelope: status "Failure", a

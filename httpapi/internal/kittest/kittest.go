@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -28,6 +29,7 @@ import (
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/moderation"
 	"github.com/parleyhq/parley/store"
 	"github.com/parleyhq/parley/store/memory"
 )
@@ -306,4 +308,70 @@ func (e *Env) Created(r Response, field string) (string, int64) {
 	id, ok := r.Object(e.T)[field].(float64)
 	require.True(e.T, ok, "no %s in %s", field, r.Raw)
 	return strconv.FormatInt(int64(id), 10), int64(id)
+}
+
+// The moderation operations pass through to the wrapped store, so that a
+// Service over a CountingStore moderates as it would over the store.
+var _ store.Moderation = (*CountingStore)(nil)
+
+func (s *CountingStore) moderation() (store.Moderation, error) {
+	m, ok := s.Store.(store.Moderation)
+	if !ok {
+		return nil, fmt.Errorf("kittest: %T does not implement store.Moderation", s.Store)
+	}
+	return m, nil
+}
+
+// CreateReport passes through.
+func (s *CountingStore) CreateReport(ctx context.Context, r moderation.Report) (moderation.Report, bool, error) {
+	m, err := s.moderation()
+	if err != nil {
+		return moderation.Report{}, false, err
+	}
+	return m.CreateReport(ctx, r)
+}
+
+// GetReport passes through.
+func (s *CountingStore) GetReport(ctx context.Context, id int64) (moderation.Report, error) {
+	m, err := s.moderation()
+	if err != nil {
+		return moderation.Report{}, err
+	}
+	return m.GetReport(ctx, id)
+}
+
+// ListReports passes through.
+func (s *CountingStore) ListReports(ctx context.Context, q store.ReportQuery) (store.Page[moderation.Report], error) {
+	m, err := s.moderation()
+	if err != nil {
+		return store.Page[moderation.Report]{}, err
+	}
+	return m.ListReports(ctx, q)
+}
+
+// ResolveReport passes through.
+func (s *CountingStore) ResolveReport(ctx context.Context, p store.ResolveParams) (moderation.Report, error) {
+	m, err := s.moderation()
+	if err != nil {
+		return moderation.Report{}, err
+	}
+	return m.ResolveReport(ctx, p)
+}
+
+// SetHidden passes through.
+func (s *CountingStore) SetHidden(ctx context.Context, p store.HideParams) (conversation.Conversation, error) {
+	m, err := s.moderation()
+	if err != nil {
+		return conversation.Conversation{}, err
+	}
+	return m.SetHidden(ctx, p)
+}
+
+// ListAudit passes through.
+func (s *CountingStore) ListAudit(ctx context.Context, q store.AuditQuery) (store.Page[moderation.Entry], error) {
+	m, err := s.moderation()
+	if err != nil {
+		return store.Page[moderation.Entry]{}, err
+	}
+	return m.ListAudit(ctx, q)
 }
