@@ -77,4 +77,16 @@
 // Package store defines what a store is and store/storetest checks it.
 // Backends: store/memory (tests and examples), store/sqlite (the embedded
 // default) and store/postgres.
+//
+// # Replicas and read-your-writes
+//
+// store/postgres may read listings, message pages and unread totals from
+// streaming replicas (postgres.Options.Replicas). A caller that must see
+// its own writes runs its calls with a store.Session in the context
+// (store.WithSession): the Service passes the context to the store, whose
+// writes advance the Session and whose reads wait for a replica to have
+// replayed it, or read the primary. The HTTP kit does this for every
+// request, carrying the Session's position to the client and back in the
+// Parley-Consistency header (httpapi.ConsistencyHeader). docs/scaling.md
+// measures what a primary and its replicas hold.
 package parley

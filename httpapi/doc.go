@@ -24,7 +24,12 @@
 //   - one table from the Service's errors to problems (Classify), used by
 //     every dialect, so a Service error never becomes a 500 in one dialect
 //     only;
-//   - a dialect's OpenAPI description, served as it is.
+//   - a dialect's OpenAPI description, served as it is;
+//   - read-your-writes across replicas: every request runs with a
+//     store.Session at the position of its Parley-Consistency header
+//     (ConsistencyHeader), and a write's response carries the position
+//     after it, so that a client that sends it back sees its own writes
+//     even when a store reads from replicas.
 //
 // A program mounts one Handler for any set of dialects; each renders the
 // program's users, data sources and items from the Service's World
