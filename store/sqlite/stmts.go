@@ -90,6 +90,16 @@ WHERE conversation_id = ?1 AND id > max(?2, ifnull((SELECT id FROM messages
 	WHERE conversation_id = ?1 AND seq <= ?3 ORDER BY seq DESC LIMIT 1), 0))
 ORDER BY id LIMIT ?4`
 
+	// sqlMessageSets reads the newest ?2 messages of each conversation of
+	// the JSON array ?1 (distinct ids): per conversation one seek in
+	// messages_seq finds the Seq before the newest ?2 messages, and one
+	// range of the same index reads them. Rows come in no particular
+	// order.
+	sqlMessageSets = `WITH ids(cid) AS (SELECT value FROM json_each(?1))
+SELECT ` + messageColumns + ` FROM ids, messages
+WHERE conversation_id = ids.cid AND seq > ifnull((SELECT n.seq FROM messages AS n
+	WHERE n.conversation_id = ids.cid ORDER BY n.seq DESC LIMIT 1 OFFSET ?2), 0)`
+
 	sqlUnreadUser = `SELECT coalesce(sum(user_unread), 0), count(*) FROM conversations
 WHERE channel = ? AND user_id = ? AND user_unread > 0`
 
@@ -142,7 +152,7 @@ type stmts struct {
 	getIdempotencyR, getMessageR            *sql.Stmt
 	listMessages, messageCount              *sql.Stmt
 	messagesAfter, unreadUser, unreadSeller *sql.Stmt
-	listDeadEvents                          *sql.Stmt
+	listDeadEvents, messageSets             *sql.Stmt
 
 	all []*sql.Stmt
 }
@@ -187,6 +197,7 @@ func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		{r, &st.unreadUser, sqlUnreadUser},
 		{r, &st.unreadSeller, sqlUnreadSeller},
 		{r, &st.listDeadEvents, sqlListDeadEvents},
+		{r, &st.messageSets, sqlMessageSets},
 	} {
 		s, err := p.db.PrepareContext(ctx, p.text)
 		if err != nil {
