@@ -2,7 +2,6 @@ package conversationsv1
 
 import (
 	"net/http"
-	"slices"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
@@ -113,12 +112,11 @@ func (d *dialect) renderConversations(c *httpapi.Call, convs []parley.Conversati
 		channel = d.publicChannelOf(c)
 	}
 	plain := make([]conversation.Conversation, len(convs))
-	var all []message.Message
+	sets := make([][]message.Message, len(convs))
 	for i, item := range convs {
-		plain[i] = item.Conversation
-		all = append(all, item.Messages...)
+		plain[i], sets[i] = item.Conversation, item.Messages
 	}
-	o, err := d.lookup(ctx, channel, public, plain, all)
+	o, err := d.lookup(ctx, channel, public, plain, sets...)
 	if err != nil {
 		return nil, err
 	}
@@ -128,9 +126,7 @@ func (d *dialect) renderConversations(c *httpapi.Call, convs []parley.Conversati
 	}
 	out := make([]conversationJSON, 0, len(convs))
 	for _, item := range convs {
-		set := slices.Clone(item.Messages)
-		slices.Reverse(set) // oldest first, as seed 000 shows them
-		out = append(out, o.conversation(item.Conversation, set, s))
+		out = append(out, o.conversation(item.Conversation, item.Messages, s))
 	}
 	return out, nil
 }
