@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 )
 
 // Call is one request being served by a route.
@@ -78,11 +77,8 @@ func encodeJSON(b []byte, v any) ([]byte, error) {
 		b, err := a.AppendJSON(b)
 		return append(b, '\n'), err
 	}
-	w := bytes.NewBuffer(b)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(v)
-	return w.Bytes(), err
+	b, err := wire.Marshal(b, v)
+	return append(b, '\n'), err
 }
 
 func (c *Call) write(status int, contentType string, b []byte) {

@@ -1,8 +1,6 @@
 package conversationsv1
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -67,13 +65,11 @@ func appendValue(b []byte, v any) ([]byte, error) {
 
 // appendReflect appends v with encoding/json, without HTML escaping.
 func appendReflect(b []byte, v any) ([]byte, error) {
-	w := bytes.NewBuffer(b)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	b, err := wire.Marshal(b, v)
+	if err != nil {
 		return b, fmt.Errorf("conversationsv1: encode %T: %w", v, err)
 	}
-	return bytes.TrimSuffix(w.Bytes(), []byte{'\n'}), nil
+	return b, nil
 }
 
 func appendOptID(b []byte, id *httpapi.FlexID) []byte {

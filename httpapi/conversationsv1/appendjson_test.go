@@ -1,13 +1,12 @@
 package conversationsv1
 
 import (
-	"bytes"
-	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 )
 
 // reflected is what encoding/json writes for v without HTML escaping
@@ -15,11 +14,9 @@ import (
 // reflection encoder).
 func reflected(t *testing.T, v any) string {
 	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	require.NoError(t, enc.Encode(v))
-	return string(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
+	b, err := wire.Marshal(nil, v)
+	require.NoError(t, err)
+	return string(b)
 }
 
 // TestAppendJSON checks that every appender writes what encoding/json

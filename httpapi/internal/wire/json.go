@@ -1,6 +1,10 @@
 package wire
 
-import "unicode/utf8"
+import (
+	"bytes"
+	"encoding/json"
+	"unicode/utf8"
+)
 
 const hex = "0123456789abcdef"
 
@@ -63,4 +67,16 @@ func AppendOptString(b []byte, s *string) []byte {
 		return append(b, "null"...)
 	}
 	return AppendString(b, *s)
+}
+
+// Marshal appends v as encoding/json writes it without HTML escaping
+// (compact, no newline).
+func Marshal(b []byte, v any) ([]byte, error) {
+	w := bytes.NewBuffer(b)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return b, err
+	}
+	return bytes.TrimSuffix(w.Bytes(), []byte{'\n'}), nil
 }

@@ -1,8 +1,6 @@
 package wire
 
 import (
-	"bytes"
-	"encoding/json"
 	"math/rand/v2"
 	"testing"
 
@@ -12,11 +10,9 @@ import (
 // reference is what encoding/json writes for s without HTML escaping.
 func reference(t *testing.T, s string) string {
 	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	require.NoError(t, enc.Encode(s))
-	return string(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
+	b, err := Marshal([]byte("x"), s)
+	require.NoError(t, err)
+	return string(b[1:])
 }
 
 func TestAppendString(t *testing.T) {
@@ -42,4 +38,13 @@ func TestAppendString(t *testing.T) {
 	require.Equal(t, "null", string(AppendOptString(nil, nil)))
 	s := "x<y"
 	require.Equal(t, `"x<y"`, string(AppendOptString(nil, &s)))
+}
+
+func TestMarshal(t *testing.T) {
+	b, err := Marshal([]byte("["), map[string]any{"a": "<&>", "b": []int{1}})
+	require.NoError(t, err)
+	require.Equal(t, `[{"a":"<&>","b":[1]}`, string(b), "compact, no HTML escaping, no newline")
+	b, err = Marshal([]byte("["), func() {})
+	require.Error(t, err)
+	require.Equal(t, "[", string(b), "nothing appended on error")
 }
