@@ -17,8 +17,14 @@ type PageRequest struct {
 	// Cursor continues a listing: the Next of the previous page. Cursors
 	// are opaque; an altered one is ErrInvalidCursor.
 	Cursor string
-	// WithTotal asks for the exact number of matching items, which costs
-	// a count; without it Page.Total is -1.
+	// WithTotal asks for the exact number of matching items; without it
+	// Page.Total is -1. The total of a party's whole inbox (List by a user
+	// or a seller with no other filter) is read from the party's totals,
+	// which stores keep in every write: it costs the same whatever the
+	// party's size. Any other total (a filtered listing, a channel's, the
+	// public listings) is a count of the matches over the listing's
+	// index, which grows with the number of matches: ask for it only when
+	// it is shown.
 	WithTotal bool
 }
 
@@ -59,7 +65,7 @@ func (s *Service) List(ctx context.Context, a Actor, f conversation.Filter, p Pa
 		}
 		*own = sender.ID
 	}
-	return s.list(ctx, a.channel, f, nil, p)
+	return s.list(ctx, a.channel, f, nil, false, p)
 }
 
 func emptyTotal(p PageRequest) int64 {
@@ -73,9 +79,10 @@ func emptyTotal(p PageRequest) int64 {
 // public questions and reviews): t is conversation.TypeQuestion or
 // conversation.TypeReview, or "" for both. Only the public filters apply
 // (dates, user, product, order item, item type, data source, product base
-// code); the others are ignored. The conversations carry no private data:
-// their attributes other than the product base code and their read state
-// are cleared.
+// code); the others are ignored. Conversations an operator has hidden are
+// left out. The conversations carry no private data: their attributes
+// other than the product base code and their read state are cleared, and
+// their MessageCount leaves hidden messages out.
 func (s *Service) PublicList(ctx context.Context, channel string, t conversation.Type, f conversation.Filter, p PageRequest) (Page[conversation.Conversation], error) {
 	var fe fieldErrors
 	s.opts.Limits.id(&fe, FieldChannel, channel)
@@ -90,7 +97,7 @@ func (s *Service) PublicList(ctx context.Context, channel string, t conversation
 		types = []conversation.Type{t}
 	}
 	f.Type, f.Status, f.UserFirstName, f.UserLastName, f.OrderNumber = "", "", "", "", ""
-	page, err := s.list(ctx, channel, f, types, p)
+	page, err := s.list(ctx, channel, f, types, true, p)
 	for i := range page.Items {
 		page.Items[i] = Public(page.Items[i])
 	}
@@ -118,7 +125,7 @@ func (s *Service) ListWithMessages(ctx context.Context, a Actor, f conversation.
 	if err != nil {
 		return Page[ConversationMessages]{}, err
 	}
-	return s.withMessages(ctx, page, n)
+	return s.withMessages(ctx, &a, page, n)
 }
 
 // PublicListWithMessages is PublicList with each conversation's newest
@@ -131,7 +138,7 @@ func (s *Service) PublicListWithMessages(ctx context.Context, channel string, t 
 	if err != nil {
 		return Page[ConversationMessages]{}, err
 	}
-	return s.withMessages(ctx, page, n)
+	return s.withMessages(ctx, nil, page, n)
 }
 
 // GetWithMessages is Get with the conversation's newest messages, as
@@ -144,7 +151,7 @@ func (s *Service) GetWithMessages(ctx context.Context, a Actor, id int64, n int)
 	if err != nil {
 		return ConversationMessages{}, err
 	}
-	page, err := s.withMessages(ctx, Page[conversation.Conversation]{Items: []conversation.Conversation{c}}, n)
+	page, err := s.withMessages(ctx, &a, Page[conversation.Conversation]{Items: []conversation.Conversation{c}}, n)
 	if err != nil {
 		return ConversationMessages{}, err
 	}
@@ -158,9 +165,11 @@ func checkSetSize(n int) error {
 	return nil
 }
 
-// withMessages adds to the conversations of a page, which the actor may
-// see, their newest n messages: one store read for the whole page.
-func (s *Service) withMessages(ctx context.Context, page Page[conversation.Conversation], n int) (Page[ConversationMessages], error) {
+// withMessages adds to the conversations of a page, which actor a may see,
+// their newest n messages, as Messages shows them: one store read for the
+// whole page. A nil a is the public listings: hidden messages are left
+// out, as PublicMessages does.
+func (s *Service) withMessages(ctx context.Context, a *Actor, page Page[conversation.Conversation], n int) (Page[ConversationMessages], error) {
 	out := Page[ConversationMessages]{Items: make([]ConversationMessages, len(page.Items)), Next: page.Next, Total: page.Total}
 	for i, c := range page.Items {
 		out.Items[i].Conversation = c
@@ -172,25 +181,32 @@ func (s *Service) withMessages(ctx context.Context, page Page[conversation.Conve
 	for i, c := range page.Items {
 		ids[i] = c.ID
 	}
-	sets, err := s.store.MessageSets(ctx, store.MessageSetQuery{ConversationIDs: ids, Limit: min(n, s.opts.Limits.MaxPageSize)})
+	q := store.MessageSetQuery{ConversationIDs: ids, Limit: min(n, s.opts.Limits.MaxPageSize), Visible: a == nil}
+	sets, err := s.store.MessageSets(ctx, q)
 	if err != nil {
 		return Page[ConversationMessages]{}, fmt.Errorf("parley: message sets: %w", err)
 	}
 	for i := range out.Items {
 		out.Items[i].Messages = sets[i]
+		if a != nil {
+			out.Items[i].Messages = s.shown(*a, out.Items[i].Conversation, sets[i])
+		}
 	}
 	return out, nil
 }
 
 // Public returns c without its private data: the user's names, the order
-// number and both sides' read state.
+// number and both sides' read state; and without what an operator hid:
+// MessageCount counts the visible messages only.
 func Public(c conversation.Conversation) conversation.Conversation {
 	c.Attributes = conversation.Attributes{ProductBaseCode: c.Attributes.ProductBaseCode}
 	c.UserRead, c.SellerRead = conversation.ReadState{}, conversation.ReadState{}
+	c.MessageCount -= c.HiddenMessages
+	c.HiddenMessages = 0
 	return c
 }
 
-func (s *Service) list(ctx context.Context, channel string, f conversation.Filter, types []conversation.Type, p PageRequest) (Page[conversation.Conversation], error) {
+func (s *Service) list(ctx context.Context, channel string, f conversation.Filter, types []conversation.Type, visible bool, p PageRequest) (Page[conversation.Conversation], error) {
 	var out Page[conversation.Conversation]
 	if err := s.checkFilter(f); err != nil {
 		return out, err
@@ -203,7 +219,7 @@ func (s *Service) list(ctx context.Context, channel string, f conversation.Filte
 	if err != nil {
 		return out, err
 	}
-	q := store.ConversationQuery{Channel: channel, Filter: f, Types: types, After: after, Limit: limit, WithTotal: p.WithTotal}
+	q := store.ConversationQuery{Channel: channel, Filter: f, Types: types, After: after, Limit: limit, WithTotal: p.WithTotal, Visible: visible}
 	page, err := s.store.ListConversations(ctx, q)
 	if err != nil {
 		return out, fmt.Errorf("parley: list conversations: %w", err)
@@ -254,24 +270,42 @@ func (s *Service) Messages(ctx context.Context, a Actor, conversationID int64, p
 	if err != nil {
 		return Page[message.Message]{}, err
 	}
-	return s.messages(ctx, c.ID, p)
+	page, err := s.messages(ctx, c.ID, false, p)
+	page.Items = s.shown(a, c, page.Items)
+	return page, err
 }
 
 // PublicMessages returns a page of a public conversation's messages,
-// newest first, for the public listings. A private conversation is not
-// found.
+// newest first, for the public listings. A private conversation, and one
+// an operator has hidden, is not found; hidden messages are left out.
 func (s *Service) PublicMessages(ctx context.Context, channel string, conversationID int64, p PageRequest) (Page[message.Message], error) {
 	c, err := s.conversation(ctx, Integration(channel), conversationID)
 	if err != nil {
 		return Page[message.Message]{}, err
 	}
-	if !c.Type.Public() {
+	if !c.Type.Public() || c.Hidden {
 		return Page[message.Message]{}, fmt.Errorf("parley: conversation %d: %w", conversationID, ErrNotFound)
 	}
-	return s.messages(ctx, c.ID, p)
+	return s.messages(ctx, c.ID, true, p)
 }
 
-func (s *Service) messages(ctx context.Context, id int64, p PageRequest) (Page[message.Message], error) {
+// shown returns msgs as actor a sees them in conversation c: an operator
+// sees everything; anyone else sees a hidden message, and every message
+// of a hidden conversation, as Hidden without its Content, unless
+// Options.ShowHiddenToParties.
+func (s *Service) shown(a Actor, c conversation.Conversation, msgs []message.Message) []message.Message {
+	if a.kind == ActorOperator || s.opts.ShowHiddenToParties {
+		return msgs
+	}
+	for i := range msgs {
+		if msgs[i].Hidden || c.Hidden {
+			msgs[i].Hidden, msgs[i].Content = true, ""
+		}
+	}
+	return msgs
+}
+
+func (s *Service) messages(ctx context.Context, id int64, visible bool, p PageRequest) (Page[message.Message], error) {
 	var out Page[message.Message]
 	limit, err := s.limit(p)
 	if err != nil {
@@ -281,7 +315,7 @@ func (s *Service) messages(ctx context.Context, id int64, p PageRequest) (Page[m
 	if err != nil {
 		return out, err
 	}
-	page, err := s.store.ListMessages(ctx, store.MessageQuery{ConversationID: id, BeforeSeq: before, Limit: limit, WithTotal: p.WithTotal})
+	page, err := s.store.ListMessages(ctx, store.MessageQuery{ConversationID: id, BeforeSeq: before, Limit: limit, WithTotal: p.WithTotal, Visible: visible})
 	if err != nil {
 		return out, fmt.Errorf("parley: list messages: %w", err)
 	}

@@ -250,3 +250,36 @@ func TestService_ListWithMessagesReads(t *testing.T) {
 		}
 	}
 }
+
+// TestService_ListWithMessagesHidden checks that the sets show what an
+// operator hid as Messages and PublicMessages do: to the parties as hidden
+// without content, not at all in the public listings.
+func TestService_ListWithMessagesHidden(t *testing.T) {
+	h := newHarness(t)
+	q := h.mustStart(t, alice, question("1", conversation.Product("1"), "q"))
+	leak := h.mustPost(t, shop1, q.Conversation.ID, "call me on +90 555").Message
+	h.mustPost(t, alice, q.Conversation.ID, "thanks")
+	_, err := h.svc.Hide(ctx, staff, parley.HideRequest{ConversationID: q.Conversation.ID, MessageID: leak.ID, Reason: "phone number"})
+	require.NoError(t, err)
+
+	got, err := h.svc.ListWithMessages(ctx, alice, conversation.Filter{}, parley.PageRequest{}, 10)
+	require.NoError(t, err)
+	require.Len(t, got.Items, 1)
+	want, err := h.svc.Messages(ctx, alice, q.Conversation.ID, parley.PageRequest{Limit: 10})
+	require.NoError(t, err)
+	assert.Equal(t, want.Items, got.Items[0].Messages)
+	require.Len(t, got.Items[0].Messages, 3)
+	assert.True(t, got.Items[0].Messages[1].Hidden)
+	assert.Empty(t, got.Items[0].Messages[1].Content, "a hidden message's content is not shown to the parties")
+
+	pub, err := h.svc.PublicListWithMessages(ctx, "1", "", conversation.Filter{}, parley.PageRequest{}, 2)
+	require.NoError(t, err)
+	require.Len(t, pub.Items, 1)
+	wantPub, err := h.svc.PublicMessages(ctx, "1", q.Conversation.ID, parley.PageRequest{Limit: 2})
+	require.NoError(t, err)
+	assert.Equal(t, wantPub.Items, pub.Items[0].Messages)
+	require.Len(t, pub.Items[0].Messages, 2, "the newest two visible messages")
+	for _, m := range pub.Items[0].Messages {
+		assert.NotEqual(t, leak.ID, m.ID, "a hidden message in a public listing")
+	}
+}

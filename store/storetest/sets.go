@@ -131,6 +131,38 @@ func (f factory) testMessageSets(t *testing.T) {
 		}
 	})
 
+	t.Run("Visible", func(t *testing.T) {
+		// With Visible, a set is the newest visible messages: hidden ones
+		// are skipped, not counted. (Hiding is the optional
+		// store.Moderation.)
+		h := f.new(t)
+		cs, msgs := setup(h, 6)
+		c := cs[5]
+		for _, m := range []message.Message{msgs[5][5], msgs[5][3], msgs[5][2]} {
+			c = h.hide(c, m.ID, true)
+		}
+		ids := []int64{c.ID, cs[1].ID}
+		for _, k := range []int{1, 2, 3, 10} {
+			got, err := h.s.MessageSets(h.ctx, store.MessageSetQuery{ConversationIDs: ids, Limit: k, Visible: true})
+			require.NoError(t, err)
+			var want []message.Message
+			for _, m := range slices.Backward(h.messages(c.ID)) {
+				if !m.Hidden && len(want) < k {
+					want = append(want, m)
+				}
+			}
+			requireMsgs(t, want, got[0], "k=%d", k)
+			page, err := h.s.ListMessages(h.ctx, store.MessageQuery{ConversationID: c.ID, Limit: k, Visible: true})
+			require.NoError(t, err)
+			requireMsgs(t, page.Items, got[0], "the first page of a Visible ListMessages, k=%d", k)
+			requireMsgs(t, newestFirst(msgs[1], k), got[1], "a conversation without hidden messages, k=%d", k)
+
+			all, err := h.s.MessageSets(h.ctx, store.MessageSetQuery{ConversationIDs: ids, Limit: k})
+			require.NoError(t, err)
+			requireMsgs(t, newestFirst(h.messages(c.ID), k), all[0], "without Visible, hidden messages count, k=%d", k)
+		}
+	})
+
 	t.Run("BadLimit", func(t *testing.T) {
 		h := f.new(t)
 		cs, _ := setup(h, 2)
