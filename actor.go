@@ -93,7 +93,7 @@ func Operator(channel, staffID string) Actor {
 // actor is returned unchanged); naming anyone else is ErrPermission.
 func (a Actor) OnBehalfOf(s message.Sender) (Actor, error) {
 	if !s.Kind.Valid() || s.ID == "" {
-		return Actor{}, &ValidationError{Field: FieldSender, Reason: "a sender needs a known kind (user or datasource) and an id"}
+		return Actor{}, &ValidationError{Field: FieldSender, Reason: "a sender needs a known kind (a user or a data source) and an id"}
 	}
 	s = normalSender(s)
 	switch a.kind {

@@ -7,8 +7,9 @@
 // A program builds a Service over a store and calls it with the acting
 // party, which the program has authenticated:
 //
-//	st, _ := sqlite.Open(ctx, "parley.db", sqlite.DefaultOptions())
-//	svc, _ := parley.New(st, parley.DefaultOptions())
+//	st, err := sqlite.Open(ctx, "parley.db", sqlite.Options{})
+//	// handle err; defer st.Close()
+//	svc, err := parley.New(st, parley.Options{World: myWorld})
 //	res, err := svc.Start(ctx, parley.User("1", "545382"), parley.StartRequest{
 //		Type: conversation.TypeQuestion, DataSourceID: "1",
 //		Item: conversation.Product("1"), Content: "Is it in stock?",
@@ -35,9 +36,13 @@
 //     anything else is ErrPermission.
 //   - Bad input is a *ValidationError naming the field, wrapping
 //     ErrInvalid, and changes nothing.
+//   - With a World (Options.World), a start naming a user, data source,
+//     product or order item that the program does not know is refused:
+//     a *ValidationError naming the field that wraps an *UnknownError
+//     (ErrUnknown). Nothing is written and nobody is notified.
 //   - A write retried with its idempotency key gets the first result,
 //     whatever changed since (the conversation was closed, the program's
-//     Lookup now refuses): the key is looked up before any rule that
+//     World no longer knows its product): the key is looked up before any rule that
 //     could have changed.
 //   - The rules that depend on a conversation's state are decided inside
 //     the store's write, on the conversation as the write finds it: a
@@ -72,4 +77,16 @@
 // Package store defines what a store is and store/storetest checks it.
 // Backends: store/memory (tests and examples), store/sqlite (the embedded
 // default) and store/postgres.
+//
+// # Replicas and read-your-writes
+//
+// store/postgres may read listings, message pages and unread totals from
+// streaming replicas (postgres.Options.Replicas). A caller that must see
+// its own writes runs its calls with a store.Session in the context
+// (store.WithSession): the Service passes the context to the store, whose
+// writes advance the Session and whose reads wait for a replica to have
+// replayed it, or read the primary. The HTTP kit does this for every
+// request, carrying the Session's position to the client and back in the
+// Parley-Consistency header (httpapi.ConsistencyHeader). docs/scaling.md
+// measures what a primary and its replicas hold.
 package parley

@@ -13,10 +13,10 @@ import (
 var (
 	// ErrInvalid: an argument failed validation. The error is (or joins)
 	// one *ValidationError per bad field. Nothing was written.
-	ErrInvalid = errors.New("invalid input")
+	ErrInvalid = errors.New("parley: invalid input")
 	// ErrPermission: the acting party may not do this (seed 000 answers
 	// 403 "You do not have permission to perform this action.").
-	ErrPermission = errors.New("you do not have permission to perform this action")
+	ErrPermission = errors.New("parley: you do not have permission to perform this action")
 	// ErrNotFound: no such conversation or message in the actor's channel.
 	ErrNotFound = store.ErrNotFound
 	// ErrConversationExists: a conversation with the same user, data
@@ -24,14 +24,14 @@ var (
 	// *ConversationExistsError carrying its id.
 	ErrConversationExists = store.ErrConversationExists
 	// ErrReviewReply: a data source tried to write into a review (seed
-	// 000: "DataSource can't reply to a review.").
-	ErrReviewReply = errors.New("DataSource can't reply to a review.")
+	// 000 answers "DataSource can't reply to a review.").
+	ErrReviewReply = errors.New("parley: a data source can't reply to a review")
 	// ErrSellerStart: a data source tried to start a question or a review;
 	// sellers start only message conversations.
-	ErrSellerStart = errors.New("a data source can only start message conversations")
+	ErrSellerStart = errors.New("parley: a data source can only start message conversations")
 	// ErrConversationClosed: the conversation is closed and takes no new
 	// messages until it is reopened.
-	ErrConversationClosed = errors.New("conversation is closed")
+	ErrConversationClosed = errors.New("parley: conversation is closed")
 	// ErrReviewStatus: a data source tried to close or reopen a review.
 	// Only the reviewer or an operator may: a seller cannot reply to a review, and
 	// closing it would silence the reviewer. It is a *PermissionError, so
@@ -42,14 +42,14 @@ var (
 	ErrIdempotencyMismatch = store.ErrIdempotencyMismatch
 	// ErrInvalidCursor: a page cursor was not produced by this Service or
 	// was altered.
-	ErrInvalidCursor = errors.New("invalid cursor")
+	ErrInvalidCursor = errors.New("parley: invalid cursor")
 	// ErrReportResolved: the report was resolved already; a report is
 	// resolved once.
 	ErrReportResolved = store.ErrReportResolved
 	// ErrUnsupported: the store does not implement what the method needs
 	// (store.Moderation for reports, hiding, the audit trail and personal
 	// data). store/memory, store/sqlite and store/postgres implement it.
-	ErrUnsupported = errors.New("the store does not support this")
+	ErrUnsupported = errors.New("parley: the store does not support this")
 )
 
 // ConversationExistsError is returned by Start when the conversation's
@@ -60,7 +60,7 @@ type ConversationExistsError struct {
 }
 
 func (e *ConversationExistsError) Error() string {
-	return fmt.Sprintf("conversation already exists (id %d)", e.ID)
+	return fmt.Sprintf("parley: conversation already exists (id %d)", e.ID)
 }
 
 // Unwrap returns ErrConversationExists.
@@ -103,18 +103,26 @@ const (
 )
 
 // ValidationError reports one field that failed validation. It unwraps to
-// ErrInvalid. When several fields fail, the Service returns them joined
-// with errors.Join: errors.As finds the first, and ValidationErrors lists
-// them all.
+// ErrInvalid, and to Err if set. When several fields fail, the Service
+// returns them joined with errors.Join: errors.As finds the first, and
+// ValidationErrors lists them all.
 type ValidationError struct {
-	Field  string // one of the Field constants
+	Field  string // one of the Field constants: a Go name, never a wire name
 	Reason string // a sentence for people
+	// Err, if set, is the cause: an *UnknownError for a party or item
+	// the World does not know.
+	Err error
 }
 
-func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
+func (e *ValidationError) Error() string { return "parley: " + e.Field + ": " + e.Reason }
 
-// Unwrap returns ErrInvalid.
-func (e *ValidationError) Unwrap() error { return ErrInvalid }
+// Unwrap returns ErrInvalid and Err, if set.
+func (e *ValidationError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrInvalid, e.Err}
+	}
+	return []error{ErrInvalid}
+}
 
 // ValidationErrors returns every *ValidationError in err's tree, in order.
 func ValidationErrors(err error) []*ValidationError {
@@ -125,6 +133,7 @@ func ValidationErrors(err error) []*ValidationError {
 		case nil:
 		case *ValidationError:
 			out = append(out, e)
+			return
 		case interface{ Unwrap() []error }:
 			for _, x := range e.Unwrap() {
 				walk(x)

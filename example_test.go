@@ -71,7 +71,7 @@ func ExampleService_Start_rules() {
 
 	// Output:
 	// already exists: true
-	// DataSource can't reply to a review.
+	// parley: a data source can't reply to a review
 }
 
 // A trusted integration writes on behalf of the party it names; users and

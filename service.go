@@ -25,15 +25,19 @@ type Service struct {
 	waiters *hub
 }
 
-// New returns a Service over st with the given options (start from
-// DefaultOptions). The Service does not own st: closing st is the
-// caller's job.
+// New returns a Service over st with the given options; their zero
+// fields take their defaults (Options{} is valid). The Service does not
+// own st: closing st is the caller's job.
 func New(st store.Store, opts Options) (*Service, error) {
 	if st == nil {
 		return nil, errors.New("parley: store is nil")
 	}
 	if err := opts.Validate(); err != nil {
 		return nil, err
+	}
+	opts = opts.withDefaults()
+	if opts.Notifier == nil {
+		opts.Notifier = notify.Nop{}
 	}
 	return &Service{store: st, opts: opts, waiters: newHub()}, nil
 }
@@ -133,9 +137,9 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 		return Result{}, err
 	}
 	var attrs conversation.Attributes
-	if s.opts.Lookup != nil {
-		// The lookup asks the program's world, which may have changed
-		// since a first attempt: a retry is answered first.
+	if s.opts.World != nil {
+		// The world is the program's, and may have changed since a first
+		// attempt: a retry is answered first.
 		if idem != nil {
 			res, ok, err := s.store.Replay(ctx, *idem)
 			if err != nil {
@@ -145,9 +149,8 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 				return Result(res), nil
 			}
 		}
-		q := LookupQuery{Channel: a.channel, UserID: userID, DataSourceID: dsID, Item: r.Item}
-		if attrs, err = s.opts.Lookup.ConversationAttributes(ctx, q); err != nil {
-			return Result{}, fmt.Errorf("parley: lookup: %w", err)
+		if attrs, err = s.startWorld(ctx, a.channel, userID, dsID, r.Item); err != nil {
+			return Result{}, err
 		}
 	}
 
@@ -361,7 +364,7 @@ func mayChangeStatus(a Actor, side conversation.Side, c conversation.Conversatio
 }
 
 // MarkRead records that the actor has read a conversation up to and
-// including the given message, and returns the conversation with its
+// including the given message (MarkAllRead reads everything), and returns the conversation with its
 // updated read state. Read positions only move forward.
 func (s *Service) MarkRead(ctx context.Context, a Actor, conversationID, upToMessageID int64) (conversation.Conversation, error) {
 	_, side, err := s.writer(a)
@@ -386,6 +389,21 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, conversationID, upToMes
 		return conversation.Conversation{}, storeError("mark read", err, refused)
 	}
 	return c, nil
+}
+
+// MarkAllRead records that the actor has read everything a conversation
+// holds now: it marks it read up to its newest message, as MarkRead does,
+// and returns the conversation with its updated read state. A message
+// posted after the conversation was read stays unread.
+func (s *Service) MarkAllRead(ctx context.Context, a Actor, conversationID int64) (conversation.Conversation, error) {
+	if _, _, err := s.writer(a); err != nil {
+		return conversation.Conversation{}, err
+	}
+	c, err := s.conversation(ctx, a, conversationID)
+	if err != nil {
+		return conversation.Conversation{}, err
+	}
+	return s.MarkRead(ctx, a, conversationID, c.LastMessageID)
 }
 
 // UnreadSummary is a party's unread totals in its channel.

@@ -72,6 +72,29 @@ var (
 	channel = parley.Integration("1")
 )
 
+// outbox selects durable delivery; the Service then has no notifier.
+func outbox(o *parley.Options) { o.Outbox, o.Notifier, o.OnNotifyError = true, nil, nil }
+
+// testWorld is a world with the harness's parties: users alice (Ada
+// Lovelace), bob and the guest, data sources 1 and 2, products 1 and 7
+// and order items 1 and 7.
+func testWorld() *parley.StaticWorld {
+	return &parley.StaticWorld{
+		UserMap: map[string]parley.UserInfo{
+			"545382": {ID: "545382", FirstName: "Ada", LastName: "Lovelace"},
+			"545383": {ID: "545383", FirstName: "Bob"},
+			"1001":   {ID: "1001", FirstName: "Guest", Guest: true},
+		},
+		DataSourceMap: map[string]parley.DataSourceInfo{"1": {ID: "1"}, "2": {ID: "2"}},
+		ItemMap: map[conversation.Item]parley.ItemInfo{
+			conversation.Product("1"):   {Item: conversation.Product("1"), BaseCode: "B-1"},
+			conversation.Product("7"):   {Item: conversation.Product("7"), BaseCode: "B-7"},
+			conversation.OrderItem("1"): {Item: conversation.OrderItem("1"), BaseCode: "B-1", OrderNumber: "O-1"},
+			conversation.OrderItem("7"): {Item: conversation.OrderItem("7"), BaseCode: "B-7", OrderNumber: "O-7"},
+		},
+	}
+}
+
 func question(ds string, item conversation.Item, text string) parley.StartRequest {
 	return parley.StartRequest{Type: conversation.TypeQuestion, DataSourceID: ds, Item: item, Content: text}
 }
@@ -233,24 +256,120 @@ func TestService_Start(t *testing.T) {
 		assert.Equal(t, parley.FieldDataSource, ve.Field)
 		assert.EqualValues(t, 0, h.count(t))
 	})
-	t.Run("Lookup", func(t *testing.T) {
-		var got parley.LookupQuery
-		h := newHarness(t, func(o *parley.Options) {
-			o.Lookup = parley.LookupFunc(func(_ context.Context, q parley.LookupQuery) (conversation.Attributes, error) {
-				got = q
-				if q.Item.ID == "404" {
-					return conversation.Attributes{}, errors.New("no such product")
-				}
-				return conversation.Attributes{UserFirstName: "Ada", UserLastName: "Lovelace", ProductBaseCode: "Q800T", OrderNumber: "ORD-1"}, nil
-			})
-		})
+	t.Run("World", func(t *testing.T) {
+		h := newHarness(t, func(o *parley.Options) { o.World = testWorld() })
 		res := h.mustStart(t, alice, question("1", conversation.Product("1"), "hi"))
-		assert.Equal(t, parley.LookupQuery{Channel: "1", UserID: "545382", DataSourceID: "1", Item: conversation.Product("1")}, got)
-		assert.Equal(t, "Q800T", res.Conversation.Attributes.ProductBaseCode)
-		_, err := h.svc.Start(ctx, alice, question("1", conversation.Product("404"), "hi"))
-		assert.ErrorContains(t, err, "no such product")
-		assert.EqualValues(t, 1, h.count(t))
+		assert.Equal(t, conversation.Attributes{UserFirstName: "Ada", UserLastName: "Lovelace", ProductBaseCode: "B-1"}, res.Conversation.Attributes)
+		res = h.mustStart(t, alice, parley.StartRequest{Type: conversation.TypeReview, DataSourceID: "1", Item: conversation.OrderItem("1"), Content: "r"})
+		assert.Equal(t, conversation.Attributes{UserFirstName: "Ada", UserLastName: "Lovelace", ProductBaseCode: "B-1", OrderNumber: "O-1"}, res.Conversation.Attributes)
+		assert.Len(t, h.notes.Notifications(), 2)
 	})
+	t.Run("ErrUnknown", func(t *testing.T) {
+		for _, tc := range []struct {
+			name   string
+			actor  parley.Actor
+			req    parley.StartRequest
+			field  string
+			entity parley.Entity
+			id     string
+		}{
+			{"DataSource", alice, question("999", conversation.Item{}, "hi"), parley.FieldDataSource, parley.EntityDataSource, "999"},
+			{"Product", alice, question("1", conversation.Product("999"), "hi"), parley.FieldItemID, parley.EntityProduct, "999"},
+			{"OrderItem", alice, parley.StartRequest{Type: conversation.TypeReview, DataSourceID: "1", Item: conversation.OrderItem("999"), Content: "r"}, parley.FieldItemID, parley.EntityOrderItem, "999"},
+			{"User", parley.User("1", "999"), question("1", conversation.Item{}, "hi"), parley.FieldUser, parley.EntityUser, "999"},
+			{"UserOfSeller", shop1, parley.StartRequest{Type: conversation.TypeMessage, UserID: "999", Content: "hi"}, parley.FieldUser, parley.EntityUser, "999"},
+			{"SellerOfIntegration", mustBehalf(t, channel, message.DataSource("999")), parley.StartRequest{Type: conversation.TypeMessage, UserID: "545382", Content: "hi"}, parley.FieldDataSource, parley.EntityDataSource, "999"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				h := newHarness(t, func(o *parley.Options) { o.World = testWorld() })
+				_, err := h.svc.Start(ctx, tc.actor, tc.req)
+				require.ErrorIs(t, err, parley.ErrUnknown)
+				require.ErrorIs(t, err, parley.ErrInvalid)
+				var ue *parley.UnknownError
+				require.ErrorAs(t, err, &ue)
+				assert.Equal(t, parley.UnknownError{Entity: tc.entity, ID: tc.id}, *ue)
+				var ve *parley.ValidationError
+				require.ErrorAs(t, err, &ve)
+				assert.Equal(t, tc.field, ve.Field)
+				assert.Len(t, parley.ValidationErrors(err), 1)
+				assert.EqualValues(t, 0, h.count(t), "nothing written")
+				assert.Empty(t, h.notes.Notifications(), "nobody notified")
+			})
+		}
+		t.Run("EveryField", func(t *testing.T) {
+			h := newHarness(t, func(o *parley.Options) { o.World = testWorld() })
+			_, err := h.svc.Start(ctx, parley.User("1", "998"), question("999", conversation.Product("997"), "hi"))
+			var fields []string
+			for _, ve := range parley.ValidationErrors(err) {
+				fields = append(fields, ve.Field)
+			}
+			assert.Equal(t, []string{parley.FieldUser, parley.FieldDataSource, parley.FieldItemID}, fields)
+		})
+		t.Run("WithoutWorld", func(t *testing.T) {
+			h := newHarness(t)
+			res := h.mustStart(t, alice, question("999", conversation.Product("999"), "hi"))
+			assert.Zero(t, res.Conversation.Attributes, "everything accepted, nothing looked up")
+		})
+	})
+	t.Run("WorldConcurrent", func(t *testing.T) {
+		// Many starts at once, half naming a product the World does not
+		// know: exactly the known ones are written.
+		h := newHarness(t, func(o *parley.Options) { o.World = testWorld() })
+		const n = 64
+		var wg sync.WaitGroup
+		var refused atomic.Int64
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				item := conversation.Product("1")
+				if i%2 == 1 {
+					item = conversation.Product(fmt.Sprint(1000 + i))
+				}
+				u := parley.User("1", []string{"545382", "545383", "1001"}[i%3])
+				_, err := h.svc.Start(ctx, u, parley.StartRequest{Type: conversation.TypeMessage, DataSourceID: "1", Item: item,
+					Content: "hi", IdempotencyKey: fmt.Sprint("k", i)})
+				switch {
+				case errors.Is(err, parley.ErrUnknown):
+					refused.Add(1)
+				case err != nil && !errors.Is(err, parley.ErrConversationExists):
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		assert.EqualValues(t, n/2, refused.Load())
+		assert.EqualValues(t, 3, h.count(t), "one conversation per user about product 1")
+	})
+	t.Run("WorldFails", func(t *testing.T) {
+		h := newHarness(t, func(o *parley.Options) { o.World = failingWorld{} })
+		_, err := h.svc.Start(ctx, alice, question("1", conversation.Product("1"), "hi"))
+		assert.ErrorContains(t, err, "database down")
+		assert.NotErrorIs(t, err, parley.ErrUnknown)
+		assert.EqualValues(t, 0, h.count(t))
+	})
+}
+
+func mustBehalf(t *testing.T, a parley.Actor, s message.Sender) parley.Actor {
+	t.Helper()
+	b, err := a.OnBehalfOf(s)
+	require.NoError(t, err)
+	return b
+}
+
+// failingWorld is a World whose tables cannot be read.
+type failingWorld struct{}
+
+func (failingWorld) Users(context.Context, string, []string) (map[string]parley.UserInfo, error) {
+	return nil, errors.New("database down")
+}
+
+func (failingWorld) DataSources(context.Context, string, []string) (map[string]parley.DataSourceInfo, error) {
+	return nil, errors.New("database down")
+}
+
+func (failingWorld) Items(context.Context, string, []conversation.Item) (map[conversation.Item]parley.ItemInfo, error) {
+	return nil, errors.New("database down")
 }
 
 func TestService_Validation(t *testing.T) {
@@ -351,7 +470,7 @@ func TestService_Post(t *testing.T) {
 		c := h.mustStart(t, alice, parley.StartRequest{Type: conversation.TypeReview, DataSourceID: "1", Content: "Great shop"}).Conversation
 		_, err := h.svc.Post(ctx, shop1, parley.PostRequest{ConversationID: c.ID, Content: "Thank you"})
 		assert.ErrorIs(t, err, parley.ErrReviewReply)
-		assert.Equal(t, "DataSource can't reply to a review.", parley.ErrReviewReply.Error())
+		assert.Equal(t, "parley: a data source can't reply to a review", parley.ErrReviewReply.Error())
 		asShop, _ := channel.OnBehalfOf(message.DataSource("1"))
 		_, err = h.svc.Post(ctx, asShop, parley.PostRequest{ConversationID: c.ID, Content: "Thank you"})
 		assert.ErrorIs(t, err, parley.ErrReviewReply)
@@ -450,11 +569,7 @@ func TestService_Idempotency(t *testing.T) {
 }
 
 func TestService_List(t *testing.T) {
-	h := newHarness(t, func(o *parley.Options) {
-		o.Lookup = parley.LookupFunc(func(_ context.Context, q parley.LookupQuery) (conversation.Attributes, error) {
-			return conversation.Attributes{UserFirstName: "U" + q.UserID, OrderNumber: "O-" + q.Item.ID, ProductBaseCode: "B-" + q.Item.ID}, nil
-		})
-	})
+	h := newHarness(t, func(o *parley.Options) { o.World = testWorld() })
 	a1 := h.mustStart(t, alice, question("1", conversation.Product("1"), "q1")).Conversation
 	a2 := h.mustStart(t, alice, parley.StartRequest{Type: conversation.TypeReview, DataSourceID: "2", Item: conversation.OrderItem("7"), Content: "r"}).Conversation
 	b1 := h.mustStart(t, bob, parley.StartRequest{Type: conversation.TypeMessage, DataSourceID: "1", Content: "m"}).Conversation
@@ -484,7 +599,7 @@ func TestService_List(t *testing.T) {
 	assert.Equal(t, []int64{a2.ID}, ids(channel, conversation.Filter{ItemKind: conversation.ItemOrderItem}))
 	assert.Equal(t, []int64{a2.ID}, ids(channel, conversation.Filter{OrderNumber: "O-7"}))
 	assert.Equal(t, []int64{a1.ID}, ids(channel, conversation.Filter{ProductBaseCode: "B-1"}))
-	assert.Equal(t, []int64{b1.ID}, ids(channel, conversation.Filter{UserFirstName: "U545383"}))
+	assert.Equal(t, []int64{b1.ID}, ids(channel, conversation.Filter{UserFirstName: "Bob"}))
 	assert.Equal(t, []int64{b1.ID}, ids(channel, conversation.Filter{UserID: "545383"}))
 	assert.Equal(t, []int64{a1.ID}, ids(channel, conversation.Filter{ModifiedFrom: a1.CreatedAt.Add(3 * time.Millisecond)}))
 	assert.Equal(t, []int64{a1.ID, a2.ID}, ids(channel, conversation.Filter{CreatedTo: a2.CreatedAt}))
@@ -673,14 +788,88 @@ func TestService_ReadState(t *testing.T) {
 	u, err = h.svc.Unread(ctx, asShop)
 	require.NoError(t, err)
 	assert.Equal(t, parley.UnreadSummary{Messages: 1, Conversations: 1}, u, "bob's question is left")
+
+	t.Run("MarkAllRead", func(t *testing.T) {
+		h := newHarness(t)
+		c := h.mustStart(t, alice, question("1", conversation.Item{}, "q")).Conversation
+		h.mustPost(t, shop1, c.ID, "a1")
+		last := h.mustPost(t, shop1, c.ID, "a2")
+		got, err := h.svc.MarkAllRead(ctx, alice, c.ID)
+		require.NoError(t, err)
+		assert.EqualValues(t, 0, got.UserRead.Unread)
+		assert.Equal(t, last.Message.Seq, got.UserRead.ReadSeq, "read up to the newest message")
+		later := h.mustPost(t, shop1, c.ID, "a3")
+		assert.EqualValues(t, 1, later.Conversation.UserRead.Unread, "a later message is unread")
+		u, err := h.svc.Unread(ctx, alice)
+		require.NoError(t, err)
+		assert.Equal(t, parley.UnreadSummary{Messages: 1, Conversations: 1}, u)
+
+		_, err = h.svc.MarkAllRead(ctx, bob, c.ID)
+		assert.ErrorIs(t, err, parley.ErrPermission)
+		_, err = h.svc.MarkAllRead(ctx, alice, 0)
+		assert.ErrorIs(t, err, parley.ErrInvalid)
+		_, err = h.svc.MarkAllRead(ctx, channel, c.ID)
+		assert.ErrorIs(t, err, parley.ErrPermission, "an integration names its party")
+		_, err = h.svc.MarkAllRead(ctx, parley.User("2", "545382"), c.ID)
+		assert.ErrorIs(t, err, parley.ErrNotFound)
+	})
+}
+
+// TestErrors_GoNames: the Service's errors start with "parley: " and name
+// Go fields, never the wire names of a dialect.
+func TestErrors_GoNames(t *testing.T) {
+	h := newHarness(t, func(o *parley.Options) { o.World = testWorld() })
+	for name, err := range map[string]error{
+		"EmptyUser": func() error {
+			_, err := h.svc.Start(ctx, parley.User("", ""), question("1", conversation.Item{}, "q"))
+			return err
+		}(),
+		"BadStart": func() error {
+			_, err := h.svc.Start(ctx, alice, parley.StartRequest{Type: "x", Item: conversation.Item{Kind: "x"}})
+			return err
+		}(),
+		"Unknown": func() error {
+			_, err := h.svc.Start(ctx, alice, question("999", conversation.Item{}, "q"))
+			return err
+		}(),
+		"Sender": func() error {
+			_, err := channel.OnBehalfOf(message.Sender{})
+			return err
+		}(),
+		"Permission": func() error {
+			_, err := h.svc.Unread(ctx, channel)
+			return err
+		}(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			require.Error(t, err)
+			for _, line := range strings.Split(err.Error(), "\n") {
+				assert.True(t, strings.HasPrefix(line, "parley: "), "%q", line)
+			}
+			for _, wire := range []string{"content_type", "content_id", "datasource", "item_content_type", "item_object_id", "conversation_type", "outletCode", "product_id"} {
+				assert.NotContains(t, err.Error(), wire)
+			}
+		})
+	}
+	_, err := h.svc.Start(ctx, parley.User("", ""), question("1", conversation.Item{}, "q"))
+	assert.Equal(t, "parley: Channel: is required\nparley: Sender: is required", err.Error())
+	for _, e := range []error{parley.ErrInvalid, parley.ErrPermission, parley.ErrReviewReply, parley.ErrSellerStart,
+		parley.ErrConversationClosed, parley.ErrReviewStatus, parley.ErrInvalidCursor, parley.ErrUnknown,
+		&parley.ConversationExistsError{ID: 1}, &parley.UnknownError{Entity: parley.EntityUser, ID: "1"}} {
+		assert.True(t, strings.HasPrefix(e.Error(), "parley: "), e.Error())
+	}
+	// The store's sentinels, which the Service returns wrapped ("parley:
+	// conversation 5: store: not found"), speak for package store.
+	for _, e := range []error{parley.ErrNotFound, parley.ErrConversationExists, parley.ErrIdempotencyMismatch, store.ErrClosed, store.ErrDuplicateCode} {
+		assert.True(t, strings.HasPrefix(e.Error(), "store: "), e.Error())
+	}
+	_, err = h.svc.Get(ctx, alice, 12345)
+	assert.True(t, strings.HasPrefix(err.Error(), "parley: conversation 12345: "), err.Error())
+	assert.True(t, strings.HasSuffix(err.Error(), ": store: not found"), err.Error())
 }
 
 func TestService_PublicList(t *testing.T) {
-	h := newHarness(t, func(o *parley.Options) {
-		o.Lookup = parley.LookupFunc(func(context.Context, parley.LookupQuery) (conversation.Attributes, error) {
-			return conversation.Attributes{UserFirstName: "Ada", UserLastName: "L", OrderNumber: "ORD-1", ProductBaseCode: "Q800T"}, nil
-		})
-	})
+	h := newHarness(t, func(o *parley.Options) { o.World = testWorld() })
 	q := h.mustStart(t, alice, question("1", conversation.Product("1"), "q")).Conversation
 	r := h.mustStart(t, bob, parley.StartRequest{Type: conversation.TypeReview, DataSourceID: "1", Content: "r"}).Conversation
 	m := h.mustStart(t, alice, parley.StartRequest{Type: conversation.TypeMessage, DataSourceID: "1", Content: "private"}).Conversation
@@ -690,7 +879,11 @@ func TestService_PublicList(t *testing.T) {
 	require.EqualValues(t, 2, p.Total)
 	for _, c := range p.Items {
 		assert.True(t, c.Type.Public())
-		assert.Equal(t, conversation.Attributes{ProductBaseCode: "Q800T"}, c.Attributes, "no private data")
+		want := conversation.Attributes{}
+		if c.ID == q.ID {
+			want.ProductBaseCode = "B-1"
+		}
+		assert.Equal(t, want, c.Attributes, "no private data")
 		assert.Zero(t, c.UserRead)
 	}
 	p, err = h.svc.PublicList(ctx, "1", conversation.TypeReview, conversation.Filter{Type: conversation.TypeQuestion, OrderNumber: "nope"}, parley.PageRequest{})
@@ -751,7 +944,7 @@ func TestService_Notifications(t *testing.T) {
 		assert.NoError(t, err, "the write stands")
 	})
 	t.Run("Outbox", func(t *testing.T) {
-		h := newHarness(t, func(o *parley.Options) { o.Outbox = true; o.DigestWindow = time.Minute })
+		h := newHarness(t, outbox, func(o *parley.Options) { o.DigestWindow = time.Minute })
 		res := h.mustStart(t, alice, question("1", conversation.Item{}, "q"))
 		h.mustPost(t, shop1, res.Conversation.ID, "a")
 		assert.Empty(t, h.notes.Notifications(), "the worker delivers, not the Service")
@@ -764,7 +957,7 @@ func TestService_Notifications(t *testing.T) {
 		assert.NotEqual(t, evs[0].DigestKey, evs[1].DigestKey, "different recipients")
 	})
 	t.Run("OutboxNothingOnError", func(t *testing.T) {
-		h := newHarness(t, func(o *parley.Options) { o.Outbox = true })
+		h := newHarness(t, outbox)
 		res := h.mustStart(t, alice, parley.StartRequest{Type: conversation.TypeReview, DataSourceID: "1", Content: "r"})
 		_, err := h.svc.Post(ctx, shop1, parley.PostRequest{ConversationID: res.Conversation.ID, Content: "no"})
 		require.ErrorIs(t, err, parley.ErrReviewReply)
@@ -1062,22 +1255,62 @@ func TestActor_OnBehalfOf(t *testing.T) {
 
 func TestOptions_Validate(t *testing.T) {
 	assert.NoError(t, parley.DefaultOptions().Validate())
-	for name, edit := range map[string]func(*parley.Options){
-		"NilNow":         func(o *parley.Options) { o.Now = nil },
-		"NilCode":        func(o *parley.Options) { o.NewCode = nil },
-		"NilNotifier":    func(o *parley.Options) { o.Notifier = nil },
-		"NilLogger":      func(o *parley.Options) { o.Logger = nil },
-		"DigestNoOutbox": func(o *parley.Options) { o.DigestWindow = time.Second },
-		"NegativeDigest": func(o *parley.Options) { o.DigestWindow = -1; o.Outbox = true },
-		"ZeroLimit":      func(o *parley.Options) { o.Limits.MaxContentRunes = 0 },
-		"DefaultOverMax": func(o *parley.Options) { o.Limits.DefaultPageSize = 500 },
-	} {
-		o := parley.DefaultOptions()
-		edit(&o)
-		assert.Error(t, o.Validate(), name)
-		_, err := parley.New(memory.New(), o)
-		assert.Error(t, err, name)
-	}
+	t.Run("Invalid", func(t *testing.T) {
+		for name, tc := range map[string]struct {
+			edit func(*parley.Options)
+			says string
+		}{
+			"DigestNoOutbox":     {func(o *parley.Options) { o.DigestWindow = time.Second }, "DigestWindow needs Outbox"},
+			"NegativeDigest":     {func(o *parley.Options) { o.DigestWindow = -1; o.Outbox = true }, "DigestWindow is negative"},
+			"NegativeLimit":      {func(o *parley.Options) { o.Limits.MaxContentRunes = -1 }, "Limits.MaxContentRunes is negative"},
+			"DefaultOverMax":     {func(o *parley.Options) { o.Limits.DefaultPageSize = 500 }, "Limits.DefaultPageSize exceeds MaxPageSize"},
+			"OutboxWithNotifier": {func(o *parley.Options) { o.Outbox, o.Notifier = true, &notify.Recorder{} }, "Notifier is never called with Outbox"},
+			"OutboxWithNotifyError": {func(o *parley.Options) {
+				o.Outbox, o.OnNotifyError = true, func(context.Context, notify.Notification, error) {}
+			}, "OnNotifyError is never called with Outbox"},
+		} {
+			t.Run(name, func(t *testing.T) {
+				o := parley.DefaultOptions()
+				tc.edit(&o)
+				err := o.Validate()
+				assert.ErrorContains(t, err, "parley: invalid options: ")
+				assert.ErrorContains(t, err, tc.says)
+				_, err = parley.New(memory.New(), o)
+				assert.ErrorContains(t, err, tc.says)
+			})
+		}
+	})
+	t.Run("ZeroFilled", func(t *testing.T) {
+		// The zero Options, and options whose fields are partly zero,
+		// take the defaults, as the stores' options do.
+		for name, o := range map[string]parley.Options{
+			"Zero":        {},
+			"NilNow":      {Now: nil, Limits: parley.Limits{MaxContentRunes: 5}},
+			"OnlyOutbox":  {Outbox: true},
+			"PartLimits":  {Limits: parley.Limits{MaxPageSize: 30}},
+			"NilNotifier": {Notifier: nil, Logger: nil},
+		} {
+			t.Run(name, func(t *testing.T) {
+				st := memory.New()
+				defer st.Close()
+				svc, err := parley.New(st, o)
+				require.NoError(t, err)
+				res, err := svc.Start(ctx, alice, question("1", conversation.Item{}, "hello"))
+				require.NoError(t, err)
+				assert.False(t, res.Conversation.CreatedAt.IsZero(), "a clock")
+				assert.NotZero(t, res.Conversation.Code, "a code source")
+				p, err := svc.List(ctx, alice, conversation.Filter{}, parley.PageRequest{Limit: 1000})
+				require.NoError(t, err)
+				assert.Len(t, p.Items, 1, "a page size cap")
+			})
+		}
+		st := memory.New()
+		defer st.Close()
+		svc, err := parley.New(st, parley.Options{Limits: parley.Limits{MaxContentRunes: 5}})
+		require.NoError(t, err)
+		_, err = svc.Start(ctx, alice, question("1", conversation.Item{}, "too long"))
+		assert.ErrorIs(t, err, parley.ErrInvalid, "a limit that is set is kept")
+	})
 	_, err := parley.New(nil, parley.DefaultOptions())
 	assert.Error(t, err)
 }
@@ -1170,20 +1403,13 @@ func TestService_RetryAfterRuleChanged(t *testing.T) {
 		_, err = h.svc.Post(ctx, alice, p)
 		assert.ErrorIs(t, err, parley.ErrIdempotencyMismatch, "another request with the key")
 	})
-	t.Run("StartAfterLookupChanged", func(t *testing.T) {
-		var refuse atomic.Bool
-		h := newHarness(t, func(o *parley.Options) {
-			o.Lookup = parley.LookupFunc(func(context.Context, parley.LookupQuery) (conversation.Attributes, error) {
-				if refuse.Load() {
-					return conversation.Attributes{}, errors.New("product withdrawn")
-				}
-				return conversation.Attributes{ProductBaseCode: "B"}, nil
-			})
-		})
+	t.Run("StartAfterWorldChanged", func(t *testing.T) {
+		w := testWorld()
+		h := newHarness(t, func(o *parley.Options) { o.World = w })
 		r := question("1", conversation.Product("1"), "Is it in stock?")
 		r.IdempotencyKey = "k"
 		first := h.mustStart(t, alice, r)
-		refuse.Store(true)
+		w.ItemMap = nil // the product is withdrawn (only safe here: no request runs)
 		again, err := h.svc.Start(ctx, alice, r)
 		require.NoError(t, err)
 		assert.True(t, again.Replayed)
@@ -1191,7 +1417,7 @@ func TestService_RetryAfterRuleChanged(t *testing.T) {
 		assert.Equal(t, first.Conversation.ID, again.Conversation.ID)
 		r.IdempotencyKey = "k2"
 		_, err = h.svc.Start(ctx, alice, r)
-		assert.ErrorContains(t, err, "product withdrawn", "a new key meets the rule")
+		assert.ErrorIs(t, err, parley.ErrUnknown, "a new key meets the rule")
 		assert.Len(t, h.notes.Notifications(), 1)
 	})
 }

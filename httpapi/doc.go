@@ -24,12 +24,20 @@
 //   - one table from the Service's errors to problems (Classify), used by
 //     every dialect, so a Service error never becomes a 500 in one dialect
 //     only;
-//   - a dialect's OpenAPI description, served as it is.
+//   - a dialect's OpenAPI description, served as it is;
+//   - read-your-writes across replicas: every request runs with a
+//     store.Session at the position of its Parley-Consistency header
+//     (ConsistencyHeader), and a write's response carries the position
+//     after it, so that a client that sends it back sees its own writes
+//     even when a store reads from replicas.
 //
-// A program mounts one Handler for any set of dialects:
+// A program mounts one Handler for any set of dialects; each renders the
+// program's users, data sources and items from the Service's World
+// (parley.Options.World):
 //
-//	conv, _ := conversationsv1.Dialect(svc, conversationsv1.Options{Directory: dir})
-//	chat, _ := chatv2.Dialect(svc, chatv2.Options{Catalog: catalog})
+//	svc, _ := parley.New(st, parley.Options{World: world})
+//	conv, _ := conversationsv1.Dialect(svc, conversationsv1.Options{})
+//	chat, _ := chatv2.Dialect(svc, chatv2.Options{})
 //	api, err := httpapi.New(httpapi.Config{
 //		Authenticator: httpapi.AuthenticatorFunc(myAuth), // request → parley.Actor
 //		BaseURL:       "https://api.example.com",

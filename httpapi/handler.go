@@ -210,7 +210,12 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request) {
 // route's admission check, then the route.
 func (h *Handler) route(d *Dialect, rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, err := withSession(w, r)
 		c := &Call{W: w, R: r, ID: RequestID(r.Context()), h: h, d: d}
+		if err != nil {
+			c.fail(err)
+			return
+		}
 		if !rt.Public {
 			a, err := h.cfg.Authenticator.Authenticate(r)
 			if err != nil {

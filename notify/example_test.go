@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -101,4 +102,22 @@ func ExampleWorker() {
 	// to datasource ds1 about "Size?": "Is it available in XL?"
 	// delivered: 1 <nil>
 	// delivered again: 0 <nil>
+}
+
+// The defaults of a Worker, as DefaultWorkerConfig documents them.
+func ExampleDefaultWorkerConfig() {
+	cfg := notify.DefaultWorkerConfig()
+	fmt.Println(strings.HasPrefix(cfg.Name, "worker-"), len(cfg.Name))
+	fmt.Println(cfg.PollInterval, cfg.BatchSize, cfg.Lease, cfg.NotifyTimeout)
+	fmt.Println(cfg.MaxAttempts, cfg.BackoffBase, cfg.BackoffMax, cfg.DigestWindow)
+	var total time.Duration
+	for n := 1; n < cfg.MaxAttempts; n++ { // the waits before attempts 2..MaxAttempts
+		total += min(cfg.BackoffBase<<(n-1), cfg.BackoffMax)
+	}
+	fmt.Println("longest retry span:", total)
+	// Output:
+	// true 23
+	// 1s 100 2m0s 30s
+	// 10 10s 1h0m0s 0s
+	// longest retry span: 1h25m10s
 }

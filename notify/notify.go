@@ -48,6 +48,17 @@
 // A retry keeps the Key and the events of the failed attempt; events that
 // arrive in between go out in a notification of their own, so a receiver
 // that drops a Key it has seen never drops an event it has not seen.
+//
+// # Retention
+//
+// Done events are the only rows Parley deletes by itself. A Worker with
+// WorkerConfig.KeepDone set (a week by default) deletes, in each cycle, up
+// to PruneBatch events that were delivered longer than KeepDone ago
+// (Outbox.PruneEvents, bounded so that no statement holds long locks);
+// Worker.PruneDone deletes the whole backlog. Pending and dead events are
+// never pruned: a dead event stays until an operator retries it
+// (Worker.RetryDeadEvent) and it is delivered, then ages like any other,
+// or deletes it (Worker.DeleteDeadEvent).
 package notify
 
 import (

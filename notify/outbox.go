@@ -32,8 +32,9 @@ type Outbox interface {
 	// not held by an unexpired lease, oldest DueAt first, increments their
 	// Attempts and returns them.
 	ClaimEvents(ctx context.Context, p ClaimParams) ([]Event, error)
-	// CompleteEvents marks the events done. Events not claimed by worker
-	// (their lease expired and another worker took them) are left alone.
+	// CompleteEvents marks the events done at now (the time PruneEvents
+	// compares with). Events not claimed by worker (their lease expired
+	// and another worker took them) are left alone.
 	CompleteEvents(ctx context.Context, worker string, ids []string, now time.Time) error
 	// FailEvent records a failed delivery: the event is pending again and
 	// due at retryAt, or dead if dead is true. lastErr is kept for
@@ -46,4 +47,20 @@ type Outbox interface {
 	// its attempts reset to zero. It returns store.ErrNotFound (wrapped)
 	// if there is no dead event with that id.
 	RetryDeadEvent(ctx context.Context, id string, now time.Time) error
+	// DeleteDeadEvent deletes the dead event id, for good: an operator's
+	// decision that it will never be delivered. It returns
+	// store.ErrNotFound (wrapped) if there is no dead event with that id;
+	// pending and done events are left alone.
+	DeleteDeadEvent(ctx context.Context, id string) error
+	// PruneEvents deletes up to limit done events that were completed
+	// (by CompleteEvents) before before, those completed first first, and
+	// returns how many it deleted. With DeleteDeadEvent it is the only
+	// deletion of the outbox, and it is bounded: a caller pruning a large
+	// backlog calls it again while it returns limit, so that no statement
+	// holds its locks for long. Pending events (claimed or not) and dead
+	// events are never pruned, whatever their age: a dead event stays
+	// until RetryDeadEvent makes it pending and it is delivered, or
+	// DeleteDeadEvent deletes it. A limit below 1 is an error and deletes
+	// nothing.
+	PruneEvents(ctx context.Context, before time.Time, limit int) (int, error)
 }

@@ -24,10 +24,11 @@ func TestWorker_Service(t *testing.T) {
 	opts := parley.DefaultOptions()
 	opts.Now = e.clock.Now
 	opts.Outbox, opts.DigestWindow = true, window
-	opts.Notifier = notify.Func(func(context.Context, notify.Notification) error {
-		t.Error("with Outbox, the Service does not notify by itself")
-		return nil
-	})
+	// With Outbox the Service has no Notifier: the worker delivers.
+	opts.Notifier = notify.Func(func(context.Context, notify.Notification) error { return nil })
+	_, err := parley.New(e.st, opts)
+	require.ErrorContains(t, err, "Notifier is never called with Outbox")
+	opts.Notifier = nil
 	svc, err := parley.New(e.st, opts)
 	require.NoError(t, err)
 	ctx := context.Background()

@@ -74,6 +74,15 @@ type WorkerConfig struct {
 	// they are delivered as one Notification. The Service delays each
 	// event's DueAt by its own digest window; see the package doc.
 	DigestWindow time.Duration
+	// KeepDone is how long delivered (done) events are kept: each cycle
+	// of Run deletes up to PruneBatch done events completed longer than
+	// KeepDone ago (see Outbox.PruneEvents; PruneDone deletes them all).
+	// Dead and pending events are never deleted. Zero keeps done events
+	// for ever.
+	KeepDone time.Duration
+	// PruneBatch is the most done events one statement deletes, so that
+	// pruning a backlog never holds long locks.
+	PruneBatch int
 	// Now is the clock. nil: time.Now.
 	Now func() time.Time
 	// Logger receives the worker's log. nil: logs are discarded.
@@ -85,8 +94,21 @@ type WorkerConfig struct {
 	OnDead func(ctx context.Context, e Event)
 }
 
-// DefaultWorkerConfig returns the default configuration, with a random
-// worker name and digests off.
+// DefaultWorkerConfig returns the default configuration:
+//
+//	Name           a random name ("worker-" and 16 hex digits)
+//	PollInterval   1s: an idle worker looks for due events every second
+//	BatchSize      100 events claimed per cycle
+//	Lease          2m: a claim a crashed worker held is taken over after 2 minutes
+//	NotifyTimeout  30s per delivery (well within the lease)
+//	MaxAttempts    10 deliveries, then the event is dead
+//	BackoffBase    10s, doubling after each failure (10s, 20s, 40s, ...)
+//	BackoffMax     1h: no retry waits longer; the 9 waits of 10 attempts sum to at most 1h25m10s
+//	Jitter         nil: a random wait between half the computed one and all of it
+//	DigestWindow   0: digests off, one notification per event
+//	Now            nil: time.Now
+//	Logger         nil: logs discarded
+//	OnDead         nil
 func DefaultWorkerConfig() WorkerConfig {
 	return WorkerConfig{
 		Name:          randomName(),
@@ -97,6 +119,8 @@ func DefaultWorkerConfig() WorkerConfig {
 		MaxAttempts:   10,
 		BackoffBase:   10 * time.Second,
 		BackoffMax:    time.Hour,
+		KeepDone:      7 * 24 * time.Hour,
+		PruneBatch:    1000,
 	}
 }
 
@@ -121,6 +145,8 @@ func (c WorkerConfig) Validate() error {
 	check(c.BackoffBase > 0, "BackoffBase must be positive")
 	check(c.BackoffMax >= c.BackoffBase, "BackoffMax must be at least BackoffBase")
 	check(c.DigestWindow >= 0, "DigestWindow must not be negative")
+	check(c.KeepDone >= 0, "KeepDone must not be negative")
+	check(c.KeepDone == 0 || c.PruneBatch >= 1, "PruneBatch must be at least 1 when KeepDone is set")
 	if len(errs) == 0 {
 		return nil
 	}
@@ -229,6 +255,35 @@ func (w *Worker) RetryDeadEvent(ctx context.Context, id string) error {
 	return w.outbox.RetryDeadEvent(ctx, id, w.now())
 }
 
+// DeleteDeadEvent deletes the dead event id for good: a thin wrapper over
+// Outbox.DeleteDeadEvent.
+func (w *Worker) DeleteDeadEvent(ctx context.Context, id string) error {
+	return w.outbox.DeleteDeadEvent(ctx, id)
+}
+
+// PruneDone deletes every done event completed more than KeepDone ago (by
+// the worker's clock), PruneBatch at a time, and returns how many it
+// deleted. Run does the same a batch per cycle; PruneDone is for a
+// program that stopped its workers or turned KeepDone on after a backlog
+// grew. With KeepDone zero it deletes nothing.
+func (w *Worker) PruneDone(ctx context.Context) (int, error) {
+	if w.cfg.KeepDone == 0 {
+		return 0, nil
+	}
+	before := w.now().Add(-w.cfg.KeepDone)
+	total := 0
+	for {
+		n, err := w.outbox.PruneEvents(ctx, before, w.cfg.PruneBatch)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("notify: prune done events: %w", err)
+		}
+		if n < w.cfg.PruneBatch {
+			return total, nil
+		}
+	}
+}
+
 // permanentError marks an error that no retry can cure.
 type permanentError struct{ err error }
 
@@ -278,6 +333,13 @@ func (w *Worker) cycle(ctx context.Context) (cycleResult, error) {
 		return res, fmt.Errorf("notify: claim events: %w", err)
 	}
 	res.claimed = len(events)
+	if w.cfg.KeepDone > 0 {
+		if _, err := w.outbox.PruneEvents(ctx, now.Add(-w.cfg.KeepDone), w.cfg.PruneBatch); err != nil {
+			// Pruning is housekeeping: deliveries go on, the next
+			// cycle prunes again.
+			w.log.ErrorContext(ctx, "notify: pruning done events failed", slog.Any("error", err))
+		}
+	}
 	leaseUntil := now.Add(w.cfg.Lease)
 	groups := w.group(events)
 	var errs []error

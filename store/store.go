@@ -115,6 +115,31 @@
 // named in their comments. Context errors are returned so that
 // errors.Is(err, context.Canceled) holds. Driver errors are translated by
 // code at the backend's boundary, never by their text.
+//
+// # Read-your-writes
+//
+// A store may serve some reads from copies of its database that lag
+// behind it (PostgreSQL streaming replicas). A caller that wrote and then
+// reads must still see its own write: it carries a Session in the context
+// of its calls (WithSession), and the store keeps the Session up to date.
+// The invariants a store that serves reads from copies keeps:
+//
+//   - every write that commits with a Session in its context advances the
+//     Session to the Position of its commit, or later (Session.Advance);
+//     a write never moves a Session back;
+//   - a read with a Session whose Position is not zero returns what the
+//     primary held at that Position or later: a copy answers it only once
+//     it has replayed that far, else (after a bounded wait) the primary
+//     does;
+//   - a read without a Session, or whose Session's Position is zero, may
+//     return any state a copy holds, however far behind (within the
+//     store's lag bound);
+//   - everything a write reads (its Prepare and Check callbacks, its
+//     idempotency lookup) reads the primary.
+//
+// A store without copies ignores Sessions: everything it reads is already
+// its latest state. Positions are the store's own (a PostgreSQL WAL LSN)
+// and only compared with positions of the same store.
 package store
 
 import (
@@ -137,22 +162,22 @@ const TimePrecision = time.Microsecond
 // Errors returned by stores. Check them with errors.Is.
 var (
 	// ErrNotFound: no conversation, message or event with that id.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = errors.New("store: not found")
 	// ErrConversationExists: the conversation key is taken. The error is a
 	// *ConversationExistsError carrying the existing conversation's id.
-	ErrConversationExists = errors.New("conversation already exists")
+	ErrConversationExists = errors.New("store: conversation already exists")
 	// ErrDuplicateCode: another conversation has the same Code. Codes
 	// are random UUIDv7s: this means the program's code source repeats
 	// itself.
-	ErrDuplicateCode = errors.New("conversation code already used")
+	ErrDuplicateCode = errors.New("store: conversation code already used")
 	// ErrIdempotencyMismatch: an idempotency key was reused by the same
 	// scope for a different request.
-	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
+	ErrIdempotencyMismatch = errors.New("store: idempotency key reused with a different request")
 	// ErrClosed: the store has been closed.
-	ErrClosed = errors.New("store closed")
+	ErrClosed = errors.New("store: closed")
 	// ErrReportResolved: the report was resolved already; a report is
 	// resolved once.
-	ErrReportResolved = errors.New("report already resolved")
+	ErrReportResolved = errors.New("store: report already resolved")
 )
 
 // ConversationExistsError is returned when a conversation with the same key
@@ -162,7 +187,7 @@ type ConversationExistsError struct {
 }
 
 func (e *ConversationExistsError) Error() string {
-	return fmt.Sprintf("conversation already exists (id %d)", e.ID)
+	return fmt.Sprintf("store: conversation already exists (id %d)", e.ID)
 }
 
 // Unwrap returns ErrConversationExists.

@@ -39,11 +39,8 @@ func newApp(ctx context.Context, path string, d delivery, logger *slog.Logger) (
 // outbox: each is written in the transaction of the change that causes
 // it, and the app's worker delivers it.
 func build(ctx context.Context, st store.Store, d delivery, logger *slog.Logger) (*app, error) {
-	opts := parley.DefaultOptions()
-	opts.Logger = logger
-	opts.Outbox = true
-	opts.DigestWindow = d.digest
-	svc, err := parley.New(st, opts)
+	wd := world()
+	svc, err := parley.New(st, parley.Options{Logger: logger, Outbox: true, DigestWindow: d.digest, World: wd})
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +51,7 @@ func build(ctx context.Context, st store.Store, d delivery, logger *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	n, err := d.notifier(logger)
+	n, err := d.notifier(wd, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -37,8 +36,8 @@ func (d *delivery) flags(fs *flag.FlagSet) {
 
 // notifier returns the email notifier: sending through SMTP, or logging
 // each composed email.
-func (d *delivery) notifier(logger *slog.Logger) (notify.Notifier, error) {
-	cfg := email.Config{From: d.from, Recipients: email.RecipientsFunc(demoAddress)}
+func (d *delivery) notifier(recipients email.Recipients, logger *slog.Logger) (notify.Notifier, error) {
+	cfg := email.Config{From: d.from, Recipients: recipients}
 	if cfg.From == "" {
 		cfg.From = defaultFrom
 	}
@@ -76,20 +75,4 @@ func (d *delivery) worker(st store.Store, n notify.Notifier, logger *slog.Logger
 		logger.LogAttrs(ctx, slog.LevelError, "notification given up", slog.String("event", ev.ID), slog.String("error", ev.LastError))
 	}
 	return notify.NewWorker(st, st, n, cfg)
-}
-
-// demoAddress is the example's address book: the users' and shops'
-// email addresses.
-func demoAddress(_ context.Context, _ string, p notify.Party) (string, string, error) {
-	book := map[notify.Party][2]string{
-		{Kind: "user", ID: "545382"}:  {"", "akinon@hotmail.com"},
-		{Kind: "user", ID: "545383"}:  {"", "user-545383@example.com"},
-		{Kind: "user", ID: "1001"}:    {"Guest", "guest-1001@example.com"},
-		{Kind: "datasource", ID: "1"}: {"Test Shop", "test-shop@example.com"},
-		{Kind: "datasource", ID: "2"}: {"Sin's Shop", "sin-shop@example.com"},
-	}
-	if e, ok := book[p]; ok {
-		return e[0], e[1], nil
-	}
-	return "", "", errors.New("no address for " + string(p.Kind) + " " + p.ID)
 }

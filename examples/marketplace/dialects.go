@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/parleyhq/parley"
@@ -18,24 +17,17 @@ import (
 // (/api/v2/chat/) and seed 001's guest-messaging API
 // (/API/V40/Interactive/, without regard to case).
 func api(svc *parley.Service, logger *slog.Logger) (*httpapi.Handler, error) {
-	conv, err := conversationsv1.Dialect(svc, conversationsv1.Options{Directory: world(), PublicChannel: channel})
+	// Every dialect renders the Service's World (the users, shops and
+	// products of world.go): none needs its own directory.
+	conv, err := conversationsv1.Dialect(svc, conversationsv1.Options{PublicChannel: channel})
 	if err != nil {
 		return nil, err
 	}
-	chat, err := chatv2.Dialect(svc, chatv2.Options{Catalog: chatv2.CatalogFunc(demoProduct)})
+	chat, err := chatv2.Dialect(svc, chatv2.Options{})
 	if err != nil {
 		return nil, err
 	}
-	guest, err := guestv40.Dialect(svc, guestv40.Options{
-		Directory: &guestv40.StaticDirectory{
-			Outlets: map[string]guestv40.Outlet{
-				"1": {Name: "Test Shop", PropertyCode: "P-1", ServiceCenterName: "Test Shop support"},
-				"2": {Name: "Sin's Shop", PropertyCode: "P-1", ServiceCenterName: "Sin's Shop support"},
-			},
-			Guests: map[string]guestv40.Guest{"1001": {FirstName: "Guest", LanguageCode: "en", RoomNumber: "101"}},
-		},
-		DefaultOutlet: firstOutlet,
-	})
+	guest, err := guestv40.Dialect(svc, guestv40.Options{DefaultOutlet: firstOutlet})
 	if err != nil {
 		return nil, err
 	}
@@ -43,15 +35,6 @@ func api(svc *parley.Service, logger *slog.Logger) (*httpapi.Handler, error) {
 		Authenticator: httpapi.AuthenticatorFunc(demoAuth()),
 		Logger:        logger,
 	}, conv, chat, guest)
-}
-
-// demoProduct is the example's catalog for seed 002: product 1, the TV,
-// sold by Test Shop.
-func demoProduct(_ context.Context, _, id string) (chatv2.Product, error) {
-	if id != "1" {
-		return chatv2.Product{}, fmt.Errorf("product %q: %w", id, chatv2.ErrUnknownProduct)
-	}
-	return chatv2.Product{DataSourceID: "1", ShopName: "Test Shop", ShopLogo: "https://example.com/test-shop.png"}, nil
 }
 
 // firstOutlet is seed 001's default outlet: a conversation that names none

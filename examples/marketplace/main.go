@@ -1,6 +1,8 @@
 // Command marketplace is Parley's example server: the three HTTP dialects
-// (seeds 000, 002 and 001) through one kit handler over a store file, seeded with seed 000's example world (two shops, three
-// users, a TV) and demo tokens to call it with.
+// (seed 000's API, seed 002's chat API and seed 001's guest-messaging API)
+// through one kit handler over a store file, with the marketplace's own
+// world in memory (three users, two shops, two products, two order items:
+// world.go), a few demo conversations and demo tokens to call it with.
 //
 //	go run ./examples/marketplace [-addr 127.0.0.1:8080] [-db parley-demo.db]
 //
@@ -111,6 +113,9 @@ func printBanner(w io.Writer, base, storeDesc string) {
 	fmt.Fprintln(w, "  seed 000's API        /users/, /api/v1/remote/1/, /public-questions/  (OpenAPI: /api/v1/openapi.json)")
 	fmt.Fprintln(w, "  seed 002's chat API   /api/v2/chat/                                   (OpenAPI: /api/v2/chat/openapi.json)")
 	fmt.Fprintln(w, "  seed 001's guest API  /API/V40/Interactive/Messages/                  (OpenAPI: /API/V40/Interactive/Messages/openapi.json)")
+	fmt.Fprintln(w, "World (world.go): users 545382 Ada Demir, 545383 Sinan Kaya, guest 1001; shops 1 Test Shop, 2 Sin's Shop;")
+	fmt.Fprintln(w, "  products 1 (TV, base code Q800T), 2 (soundbar, HWQ990); order items 1 (ORD-1001), 2 (ORD-1002).")
+	fmt.Fprintln(w, "  Starts naming anyone or anything else are refused.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "DEMO TOKENS: for this example only; never use fixed tokens in a real deployment.")
 	for _, t := range demoTokens() {
@@ -118,5 +123,7 @@ func printBanner(w io.Writer, base, storeDesc string) {
 	}
 	fmt.Fprintf(w, "\nTry:\n")
 	fmt.Fprintf(w, "  curl -s %s/users/conversations/ -H 'Authorization: Token demo-user-545382'\n", base)
+	fmt.Fprintf(w, "  curl -s '%s/api/v1/remote/1/conversations/?product_base_code=Q800T' -H 'Authorization: Token demo-channel-1'\n", base)
+	fmt.Fprintf(w, "  curl -s %s/api/v2/chat/conversations -H 'Authorization: Token demo-seller-1'\n", base)
 	fmt.Fprintf(w, "  curl -s %s/public-questions/\n\n", base)
 }

@@ -4,35 +4,82 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
-	"github.com/parleyhq/parley/httpapi/conversationsv1"
 	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/notify"
+	"github.com/parleyhq/parley/notify/email"
 )
 
-// world returns seed 000's example world: the users, data sources and
-// items that the API's responses show. A real program reads these from its
-// own tables through a conversationsv1.Directory.
-func world() *conversationsv1.StaticDirectory {
-	tv := conversationsv1.Item{ID: "1", Name: "Q800T QLED 8K Smart TV", SKU: "328187", AbsoluteURL: "/product/1/"}
-	return &conversationsv1.StaticDirectory{
-		UserMap: map[string]conversationsv1.User{
-			"545382": {ID: "545382", Email: "akinon@hotmail.com"},
-			"545383": {ID: "545383"},
-			"1001":   {ID: "1001", FirstName: "Guest"},
-		},
-		DataSourceMap: map[string]conversationsv1.DataSource{
-			"1": {ID: "1", Name: "Test Shop", Slug: "test-shop", Title: "Test shopping", SupplierCode: "ard-123",
-				PriceList: "1", StockList: "1", IsActive: true},
-			"2": {ID: "2", Name: "Sin's Shop", Slug: "sin-shop", Title: "Sin's shopping", SupplierCode: "sin-123",
-				IsActive: true},
-		},
-		ItemMap: map[conversation.Item]conversationsv1.Item{
-			conversation.Product("1"):   tv,
-			conversation.OrderItem("1"): {ID: "1", Name: tv.Name, SKU: tv.SKU, AbsoluteURL: "/account/orders/1/"},
-		},
+// demoWorld is the marketplace's own world, which Parley does not keep:
+// its users and guests, its two shops, their products and the order items
+// of its orders. A real program reads these from its own tables; the
+// Service asks it whether the parties and item of a new conversation
+// exist (and stores their names, base code and order number for seed
+// 000's filters), the three dialects render their objects from it, and
+// the notification emails go to the addresses it knows.
+type demoWorld struct {
+	parley.StaticWorld
+}
+
+var (
+	_ parley.World     = (*demoWorld)(nil)
+	_ email.Recipients = (*demoWorld)(nil)
+)
+
+// world returns seed 000's example world.
+func world() *demoWorld {
+	tv := parley.ItemInfo{Item: conversation.Product("1"), Name: "Q800T QLED 8K Smart TV", SKU: "328187",
+		AbsoluteURL: "/product/1/", DataSourceID: "1", BaseCode: "Q800T"}
+	soundbar := parley.ItemInfo{Item: conversation.Product("2"), Name: "HW-Q990C Soundbar", SKU: "412907",
+		AbsoluteURL: "/product/2/", DataSourceID: "2", BaseCode: "HWQ990"}
+	ordered := func(id, order string, p parley.ItemInfo) parley.ItemInfo {
+		p.Item, p.OrderNumber, p.AbsoluteURL = conversation.OrderItem(id), order, "/account/orders/"+order+"/"
+		return p
 	}
+	return &demoWorld{parley.StaticWorld{
+		UserMap: map[string]parley.UserInfo{
+			"545382": {ID: "545382", FirstName: "Ada", LastName: "Demir", Email: "akinon@hotmail.com", Language: "tr"},
+			"545383": {ID: "545383", FirstName: "Sinan", LastName: "Kaya", Email: "user-545383@example.com", Gender: "male"},
+			"1001": {ID: "1001", FirstName: "Guest", LastName: "Lima", Email: "guest-1001@example.com", Guest: true,
+				Language: "en", RoomNumber: "101"},
+		},
+		DataSourceMap: map[string]parley.DataSourceInfo{
+			"1": {ID: "1", Name: "Test Shop", Slug: "test-shop", Title: "Test shopping", SupplierCode: "ard-123",
+				Email: "test-shop@example.com", PriceList: "1", StockList: "1", IsActive: true,
+				Logo: "https://example.com/test-shop.png", PropertyCode: "P-1", ServiceCenterName: "Test Shop support"},
+			"2": {ID: "2", Name: "Sin's Shop", Slug: "sin-shop", Title: "Sin's shopping", SupplierCode: "sin-123",
+				Email: "sin-shop@example.com", IsActive: true, PropertyCode: "P-1", ServiceCenterName: "Sin's Shop support"},
+		},
+		ItemMap: map[conversation.Item]parley.ItemInfo{
+			tv.Item:                     tv,
+			soundbar.Item:               soundbar,
+			conversation.OrderItem("1"): ordered("1", "ORD-1001", tv),
+			conversation.OrderItem("2"): ordered("2", "ORD-1002", soundbar),
+		},
+	}}
+}
+
+// Address returns the email address of a user or a shop of the world.
+// A party it does not know, or that has no address, gets no email.
+func (w *demoWorld) Address(_ context.Context, _ string, p notify.Party) (string, string, error) {
+	switch p.Kind {
+	case message.SenderUser:
+		u, ok := w.UserMap[p.ID]
+		if !ok {
+			return "", "", nil
+		}
+		return strings.TrimSpace(u.FirstName + " " + u.LastName), u.Email, nil
+	case message.SenderDataSource:
+		ds, ok := w.DataSourceMap[p.ID]
+		if !ok {
+			return "", "", nil
+		}
+		return ds.Name, ds.Email, nil
+	}
+	return "", "", nil
 }
 
 // seedWrite is one write of the demo's starting conversations.

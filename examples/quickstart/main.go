@@ -1,12 +1,20 @@
-// Command quickstart walks through seed 000's flow on the in-memory store:
-// a user asks a seller a question about a product, the seller answers, the
+// Command quickstart is the README's program, then seed 000's flow on the
+// in-memory store.
+//
+// First, over the SQLite file parley-quickstart.db (flag -db), a user asks
+// a seller a question and the seller answers: run it again and the
+// question is found and answered once more. Then, on the memory store, a
+// user asks a seller a question about a product, the seller answers, the
 // user reads the answer and reviews the shop, and the public listings show
 // the question and the review.
+//
+//	go run ./examples/quickstart [-db parley-quickstart.db]
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -16,24 +24,63 @@ import (
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/notify"
 	"github.com/parleyhq/parley/store/memory"
+	"github.com/parleyhq/parley/store/sqlite"
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	db := flag.String("db", "parley-quickstart.db", "SQLite file of the README's program")
+	flag.Parse()
+	ctx := context.Background()
+	if err := readme(ctx, *db, os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+	if err := run(ctx, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
+// readme is the README's program: the README shows its body, which
+// TestReadme keeps in step.
+func readme(ctx context.Context, path string, out io.Writer) error {
+	// README:begin
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc, err := parley.New(st, parley.Options{})
+	if err != nil {
+		return err
+	}
+
+	user, seller := parley.User("1", "545382"), parley.Seller("1", "1")
+	q, err := svc.Start(ctx, user, parley.StartRequest{Type: conversation.TypeQuestion,
+		DataSourceID: "1", Item: conversation.Product("1"), Content: "Is it in stock?"})
+	var exists *parley.ConversationExistsError
+	switch {
+	case errors.As(err, &exists): // asked on an earlier run: answer it again
+		q.Conversation.ID = exists.ID
+	case err != nil:
+		return err
+	}
+	a, err := svc.Post(ctx, seller, parley.PostRequest{ConversationID: q.Conversation.ID, Content: "Yes!"})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "conversation %d has %d messages\n", a.Conversation.ID, a.Conversation.MessageCount)
+	return nil
+	// README:end
+}
+
+// run walks through seed 000's flow on the memory store.
 func run(ctx context.Context, out io.Writer) error {
 	st := memory.New()
 	defer st.Close()
 
-	opts := parley.DefaultOptions()
-	opts.Notifier = notify.Func(func(_ context.Context, n notify.Notification) error {
+	svc, err := parley.New(st, parley.Options{Notifier: notify.Func(func(_ context.Context, n notify.Notification) error {
 		fmt.Fprintf(out, "  [notify %s %s: %s]\n", n.Recipient.Kind, n.Recipient.ID, n.Events[0].Kind)
 		return nil
-	})
-	svc, err := parley.New(st, opts)
+	})})
 	if err != nil {
 		return err
 	}

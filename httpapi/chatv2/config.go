@@ -18,10 +18,13 @@ const (
 	MaxPerPage = 100
 )
 
-// Options configure seed 002's dialect. Catalog is required.
+// Options configure seed 002's dialect. Without a Catalog the Service
+// must have a World.
 type Options struct {
 	// Catalog tells which seller sells a product: a conversation started
-	// with create-conversation is with the product's data source.
+	// with create-conversation is with the product's data source. nil:
+	// the Service's World tells it (parley.ItemInfo.DataSourceID, and the
+	// shop from its parley.DataSourceInfo).
 	Catalog Catalog
 
 	// PerPage is the page size of the listings when the request names
@@ -67,8 +70,11 @@ type Product struct {
 // fields.
 func (o Options) withDefaults(svc *parley.Service) (Options, error) {
 	var errs []error
+	if o.Catalog == nil && svc != nil && svc.World() != nil {
+		o.Catalog = worldCatalog{svc.World()}
+	}
 	if o.Catalog == nil {
-		errs = append(errs, errors.New("Catalog is nil"))
+		errs = append(errs, errors.New("Catalog is nil and the Service has no World"))
 	}
 	if o.PerPage < 0 || o.PerPage > MaxPerPage {
 		errs = append(errs, fmt.Errorf("PerPage must be between 0 and %d", MaxPerPage))

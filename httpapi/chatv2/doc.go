@@ -3,9 +3,8 @@
 // API can move to Parley unchanged: customers talk with the seller of a
 // product, one conversation per customer and product.
 //
-//	chat, err := chatv2.Dialect(svc, chatv2.Options{
-//		Catalog: catalog, // who sells a product
-//	})
+//	svc, err := parley.New(st, parley.Options{World: world}) // who sells a product, shop names
+//	chat, err := chatv2.Dialect(svc, chatv2.Options{})
 //	h, err := httpapi.New(httpapi.Config{Authenticator: auth}, chat)
 //	mux.Handle("/api/v2/chat/", h)
 //
@@ -60,7 +59,8 @@
 //
 // # Creating a conversation
 //
-// create-conversation asks the program's Catalog who sells product_id and
+// create-conversation asks the program's Catalog (by default the Service's
+// World: the product's parley.ItemInfo.DataSourceID) who sells product_id and
 // starts the conversation with that data source; it answers {result: true,
 // message: "Conversation created", conversation_id, shop_name, shop_logo,
 // title}, shop_name being "In House Product" for the marketplace's own

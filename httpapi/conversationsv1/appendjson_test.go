@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/httpapi/internal/wire"
 )
@@ -35,8 +36,8 @@ func TestAppendJSON(t *testing.T) {
 	nilExtras := ds
 	nilExtras.Extras = nil
 	o := objects{encoded: map[objectKey]encodedObject{}}
-	o.dss = map[string]DataSource{"7": {ID: "7", Name: odd, Extras: map[string]any{"x": "<y>"}}}
-	o.users = map[string]User{"9": {ID: "9", FirstName: odd}}
+	o.dss = map[string]parley.DataSourceInfo{"7": {ID: "7", Name: odd, Extras: map[string]any{"x": "<y>"}}}
+	o.users = map[string]parley.UserInfo{"9": {ID: "9", FirstName: odd}}
 	msgs := []messageJSON{
 		{ID: 1, MessageContent: odd, UserType: str("registered"), ContentType: "user", ContentID: "545382", ContentObject: user, CreatedDate: "2023-07-19T10:25:40.208173Z"},
 		{ID: 2, Conversation: 5, MessageContent: "", ContentType: "datasource", ContentID: "007", ContentObject: ds},
@@ -76,7 +77,7 @@ func TestAppendJSON(t *testing.T) {
 		bad.Extras = map[string]any{"f": func() {}}
 		_, err := pageJSON{Results: []messageJSON{{ContentObject: bad}}}.AppendJSON(nil)
 		require.Error(t, err)
-		o := objects{encoded: map[objectKey]encodedObject{}, dss: map[string]DataSource{"1": {Extras: map[string]any{"f": func() {}}}}}
+		o := objects{encoded: map[objectKey]encodedObject{}, dss: map[string]parley.DataSourceInfo{"1": {Extras: map[string]any{"f": func() {}}}}}
 		_, err = conversationJSON{DataSource: o.dataSource("1")}.AppendJSON(nil)
 		require.Error(t, err, "an object that does not encode is not cached, and fails the response")
 	})

@@ -104,7 +104,7 @@ func (d *dialect) setSize(p parley.PageRequest) int {
 
 // renderConversations renders a page of conversations with their newest
 // messages (newest first, as the Service returns them) and the
-// Directory's objects.
+// World's objects.
 func (d *dialect) renderConversations(c *httpapi.Call, convs []parley.ConversationMessages, public bool) ([]conversationJSON, error) {
 	ctx := c.R.Context()
 	channel := c.Actor.Channel()

@@ -3,10 +3,8 @@
 // a parley.Service. The kit (package httpapi) does the rest: a program
 // mounts it alone,
 //
-//	conv, err := conversationsv1.Dialect(svc, conversationsv1.Options{
-//		Directory:     myDirectory, // ids → user, data source, item objects
-//		PublicChannel: "1",
-//	})
+//	svc, err := parley.New(st, parley.Options{World: myWorld}) // ids → user, data source, item objects
+//	conv, err := conversationsv1.Dialect(svc, conversationsv1.Options{PublicChannel: "1"})
 //	api, err := httpapi.New(httpapi.Config{
 //		Prefix:        "/parley",
 //		Authenticator: httpapi.AuthenticatorFunc(myAuth), // request → parley.Actor
@@ -157,7 +155,7 @@
 //
 // Validation errors of the Service name Go fields (parley.FieldMessageContent
 // is "Content"); fieldNames maps every one to seed 000's request field. No
-// error text of the Service, the store or the Directory reaches a
+// error text of the Service, the store or the World reaches a
 // response: a 500 is logged with its request id, which the answer
 // carries.
 package conversationsv1

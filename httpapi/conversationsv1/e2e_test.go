@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -581,14 +582,14 @@ func TestE2E_StripPrefix(t *testing.T) {
 	assert.Nil(t, p.Next)
 }
 
-// TestE2E_ServerError: a failing Directory is a 500 that says nothing but
+// TestE2E_ServerError: a failing World is a 500 that says nothing but
 // the request id, which the log carries with the error.
 func TestE2E_ServerError(t *testing.T) {
-	e := newEnv(t, func(_ *parley.Options, _ *httpapi.Config, o *conversationsv1.Options) {
-		o.Directory = failingDirectory{}
-	})
+	w := &failingWorld{StaticWorld: testWorld()}
+	e := newEnv(t, func(po *parley.Options, _ *httpapi.Config, _ *conversationsv1.Options) { po.World = w })
 	r := e.do(http.MethodPost, userConvs, tokUser2, seedUser("message", "Hello"))
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	w.failing.Store(true)
 	r = e.do(http.MethodGet, userConvs, tokUser2, nil)
 	assert.Equal(t, http.StatusInternalServerError, r.Status)
 	got := r.Object(t)
@@ -609,18 +610,70 @@ func TestE2E_ServerError(t *testing.T) {
 	assert.Contains(t, e.logs.String(), "request_id=client-chosen-42")
 }
 
-type failingDirectory struct{}
-
-func (failingDirectory) Users(context.Context, string, []string) (map[string]conversationsv1.User, error) {
-	return nil, errors.New("secret table exploded")
+// failingWorld is testWorld until failing is set; then its tables cannot
+// be read.
+type failingWorld struct {
+	*parley.StaticWorld
+	failing atomic.Bool
 }
 
-func (failingDirectory) DataSources(context.Context, string, []string) (map[string]conversationsv1.DataSource, error) {
-	return nil, errors.New("secret table exploded")
+func (w *failingWorld) Users(ctx context.Context, ch string, ids []string) (map[string]parley.UserInfo, error) {
+	if w.failing.Load() {
+		return nil, errors.New("secret table exploded")
+	}
+	return w.StaticWorld.Users(ctx, ch, ids)
 }
 
-func (failingDirectory) Items(context.Context, string, []conversation.Item) (map[conversation.Item]conversationsv1.Item, error) {
-	return nil, errors.New("secret table exploded")
+func (w *failingWorld) DataSources(ctx context.Context, ch string, ids []string) (map[string]parley.DataSourceInfo, error) {
+	if w.failing.Load() {
+		return nil, errors.New("secret table exploded")
+	}
+	return w.StaticWorld.DataSources(ctx, ch, ids)
+}
+
+func (w *failingWorld) Items(ctx context.Context, ch string, items []conversation.Item) (map[conversation.Item]parley.ItemInfo, error) {
+	if w.failing.Load() {
+		return nil, errors.New("secret table exploded")
+	}
+	return w.StaticWorld.Items(ctx, ch, items)
+}
+
+// TestE2E_UnknownParties: with the Service's World, a start naming a data
+// source, product, order item or user it does not know is a 400 naming
+// seed 000's field, and the listing afterwards shows nothing new.
+func TestE2E_UnknownParties(t *testing.T) {
+	e := newEnv(t)
+	r := e.do(http.MethodPost, userConvs, tokUser2, seedUser("message", "Hello"))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	count := func() float64 {
+		r := e.do(http.MethodGet, remoteConvs, tokChannel, nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		return r.Object(t)["count"].(float64)
+	}
+	for _, tc := range []struct {
+		name, token, path string
+		body              obj
+		want              string
+	}{
+		{"DataSource", tokUser1, userConvs, obj{"conversation_type": "message", "message_content": "Hi", "datasource": "999"},
+			`{"datasource": ["Unknown data source \"999\"."]}`},
+		{"Product", tokUser1, userConvs, obj{"conversation_type": "question", "message_content": "Hi", "datasource": "1",
+			"item_content": "product", "item_id": "p-999"}, `{"item_id": ["Unknown product \"p-999\"."]}`},
+		{"OrderItem", tokUser1, userConvs, obj{"conversation_type": "review", "message_content": "Hi", "datasource": "1",
+			"item_content": "orderitem", "item_id": "o-999"}, `{"item_id": ["Unknown order item \"o-999\"."]}`},
+		{"UserOfSeller", tokSeller1, remoteConvs, obj{"conversation_type": "message", "message_content": "Hi", "user": "999"},
+			`{"user": ["Unknown user \"999\"."]}`},
+		{"Both", tokChannel, remoteConvs, obj{"conversation_type": "message", "message_content": "Hi", "datasource": "998",
+			"user": "999", "content_type": "user", "content_id": "999"},
+			`{"user": ["Unknown user \"999\"."], "datasource": ["Unknown data source \"998\"."]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(http.MethodPost, tc.path, tc.token, tc.body)
+			assert.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+			assert.JSONEq(t, tc.want, r.Raw)
+			assert.EqualValues(t, 1, count(), "nothing written")
+		})
+	}
 }
 
 // TestE2E_StoreReadsPerPage counts the store reads of a listing page: one

@@ -33,22 +33,43 @@ const (
 
 var testAuth = kittest.Auth
 
-// testDirectory is seed 000's example world.
-func testDirectory() *conversationsv1.StaticDirectory {
-	return &conversationsv1.StaticDirectory{
-		UserMap: map[string]conversationsv1.User{
+// testWorld is seed 000's example world, with the many users and items
+// the tests that write in bulk name: users 1-10, 700000-700099 and
+// 800000-800199, products and order items 0-499.
+func testWorld() *parley.StaticWorld {
+	w := seedWorld()
+	for _, r := range [][2]int{{1, 10}, {700000, 700099}, {800000, 800199}} {
+		for i := r[0]; i <= r[1]; i++ {
+			id := fmt.Sprint(i)
+			w.UserMap[id] = parley.UserInfo{ID: id}
+		}
+	}
+	for i := range 500 {
+		for _, it := range []conversation.Item{conversation.Product(fmt.Sprint(i)), conversation.OrderItem(fmt.Sprint(i))} {
+			if _, ok := w.ItemMap[it]; !ok {
+				w.ItemMap[it] = parley.ItemInfo{Item: it}
+			}
+		}
+	}
+	return w
+}
+
+// seedWorld is seed 000's example world.
+func seedWorld() *parley.StaticWorld {
+	return &parley.StaticWorld{
+		UserMap: map[string]parley.UserInfo{
 			"545382": {ID: "545382", Email: "akinon@hotmail.com"},
 			"545383": {ID: "545383", FirstName: "Sin", Phone: "+90 555 000 0000"},
-			"1001":   {ID: "1001", FirstName: "Guest"},
+			"1001":   {ID: "1001", FirstName: "Guest", Guest: true},
 		},
-		DataSourceMap: map[string]conversationsv1.DataSource{
+		DataSourceMap: map[string]parley.DataSourceInfo{
 			"1": {ID: "1", Name: "Test Shop", Slug: "test-shop", Title: "Test shopping", SupplierCode: "ard-123",
 				Email: "shop@example.com", PhoneNumber: "+90 212 000 0000", PriceList: "1", StockList: "1", IsActive: true},
 			"2": {ID: "2", Name: "Sin's Shop", Slug: "sin-shop", Title: "Sin's shopping", SupplierCode: "sin-123", IsActive: true},
 		},
-		ItemMap: map[conversation.Item]conversationsv1.Item{
-			conversation.Product("1"):   {ID: "1", Name: "Q800T QLED 8K Smart TV", SKU: "328187", AbsoluteURL: "/product/1/"},
-			conversation.OrderItem("1"): {ID: "1", Name: "Q800T QLED 8K Smart TV", SKU: "328187", AbsoluteURL: "/orders/1/items/1/"},
+		ItemMap: map[conversation.Item]parley.ItemInfo{
+			conversation.Product("1"):   {Item: conversation.Product("1"), Name: "Q800T QLED 8K Smart TV", SKU: "328187", AbsoluteURL: "/product/1/", DataSourceID: "1", BaseCode: "Q800T"},
+			conversation.OrderItem("1"): {Item: conversation.OrderItem("1"), Name: "Q800T QLED 8K Smart TV", SKU: "328187", AbsoluteURL: "/orders/1/items/1/", DataSourceID: "1", BaseCode: "Q800T", OrderNumber: "ORD-1"},
 		},
 	}
 }
@@ -83,7 +104,8 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 // newEnvOn is newEnv over st, which it closes at the end of the test.
 func newEnvOn(t *testing.T, st store.Store, opts ...envOption) *env {
 	t.Helper()
-	e := kittest.Build(t, st, conversationsv1.Options{Directory: testDirectory(), PublicChannel: "1"}, conversationsv1.Dialect, opts...)
+	world := func(po *parley.Options, _ *httpapi.Config, _ *conversationsv1.Options) { po.World = testWorld() }
+	e := kittest.Build(t, st, conversationsv1.Options{PublicChannel: "1"}, conversationsv1.Dialect, append([]envOption{world}, opts...)...)
 	return &env{Env: e, t: t, svc: e.Svc, srv: e.Server, logs: e.Logs}
 }
 

@@ -185,11 +185,11 @@ func postResponse(r parley.Result) postJSON {
 	}
 }
 
-// objects are the directory's objects for one response.
+// objects are the world's objects for one response.
 type objects struct {
-	users  map[string]User
-	dss    map[string]DataSource
-	items  map[conversation.Item]Item
+	users  map[string]parley.UserInfo
+	dss    map[string]parley.DataSourceInfo
+	items  map[conversation.Item]parley.ItemInfo
 	public bool
 	// encoded are the user and data source objects already encoded for
 	// this response: a page repeats them (every message carries its
@@ -223,11 +223,11 @@ func (o objects) once(k objectKey, build func() any) any {
 	return encodedObject(b)
 }
 
-// lookup asks the Directory for every user, data source and item that
-// convs and msgs mention, in one call each.
+// lookup asks the Service's World for every user, data source and item
+// that convs and msgs mention, in one call each.
 func (d *dialect) lookup(ctx context.Context, channel string, public bool, convs []conversation.Conversation, msgs ...[]message.Message) (objects, error) {
 	o := objects{public: public, encoded: map[objectKey]encodedObject{}}
-	dir := d.opts.Directory
+	dir := d.svc.World()
 	if dir == nil {
 		return o, nil
 	}
@@ -251,12 +251,12 @@ func (d *dialect) lookup(ctx context.Context, channel string, public bool, convs
 	var err error
 	if users = uniq(users); len(users) > 0 {
 		if o.users, err = dir.Users(ctx, channel, users); err != nil {
-			return o, fmt.Errorf("conversationsv1: directory users: %w", err)
+			return o, fmt.Errorf("conversationsv1: world users: %w", err)
 		}
 	}
 	if dss = uniq(dss); len(dss) > 0 {
 		if o.dss, err = dir.DataSources(ctx, channel, dss); err != nil {
-			return o, fmt.Errorf("conversationsv1: directory data sources: %w", err)
+			return o, fmt.Errorf("conversationsv1: world data sources: %w", err)
 		}
 	}
 	if len(items) > 0 {
@@ -264,7 +264,7 @@ func (d *dialect) lookup(ctx context.Context, channel string, public bool, convs
 			return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ID, b.ID))
 		})
 		if o.items, err = dir.Items(ctx, channel, slices.Compact(items)); err != nil {
-			return o, fmt.Errorf("conversationsv1: directory items: %w", err)
+			return o, fmt.Errorf("conversationsv1: world items: %w", err)
 		}
 	}
 	return o, nil
@@ -283,7 +283,7 @@ func (o objects) user(id string) any {
 func (o objects) newUser(id string) any {
 	u, ok := o.users[id]
 	if !ok {
-		u = User{ID: id}
+		u = parley.UserInfo{ID: id}
 	}
 	if o.public {
 		return publicUserJSON{ID: httpapi.FlexID(id), FirstName: u.FirstName}
@@ -302,7 +302,7 @@ func (o objects) dataSource(id string) any {
 func (o objects) newDataSource(id string) any {
 	d, ok := o.dss[id]
 	if !ok {
-		d = DataSource{ID: id}
+		d = parley.DataSourceInfo{ID: id}
 	}
 	if o.public {
 		return publicDataSourceJSON{PK: httpapi.FlexID(id), Name: d.Name, Slug: d.Slug, Title: d.Title, IsActive: d.IsActive}
@@ -326,7 +326,7 @@ func (o objects) item(it conversation.Item) *itemJSON {
 	}
 	i, ok := o.items[it]
 	if !ok {
-		i = Item{ID: it.ID}
+		i = parley.ItemInfo{Item: it}
 	}
 	return &itemJSON{PK: httpapi.FlexID(it.ID), Name: i.Name, SKU: i.SKU, AbsoluteURL: i.AbsoluteURL}
 }

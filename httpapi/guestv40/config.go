@@ -22,9 +22,10 @@ const (
 type Options struct {
 	// Directory supplies the fields the program owns: outlet names,
 	// property codes, service center names, guest names, rooms and
-	// languages. Without it those fields are null (guest names then come
-	// from the attributes stored when the conversation started, see
-	// parley.Options.Lookup).
+	// languages. nil: the Service's World supplies them (an outlet is a
+	// parley.DataSourceInfo, a guest a parley.UserInfo); without either
+	// those fields are null (guest names then come from the attributes
+	// stored when the conversation started).
 	Directory Directory
 
 	// Session checks the sessionToken of a request and returns the token
@@ -113,6 +114,9 @@ func (o Options) withDefaults(svc *parley.Service) (Options, error) {
 	}
 	if o.PageSize == 0 {
 		o.PageSize = DefaultPageSize
+	}
+	if o.Directory == nil && svc != nil && svc.World() != nil {
+		o.Directory = worldDirectory{svc.World()}
 	}
 	return o, httpapi.CheckOptions("guestv40", svc, errs...)
 }

@@ -3,8 +3,8 @@
 // write to a property's outlets) over a parley.Service. An outlet is a
 // Parley data source, a guest a Parley user, an order an order item.
 //
+//	svc, err := parley.New(st, parley.Options{World: world}) // outlets, guests, orders
 //	guest, err := guestv40.Dialect(svc, guestv40.Options{
-//		Directory:     directory,   // outlet and guest fields the program owns
 //		DefaultOutlet: firstOutlet, // the outlet of a create without outletCode
 //	})
 //	h, err := httpapi.New(httpapi.Config{Authenticator: auth}, guest)

@@ -17,6 +17,7 @@ type eventRecord struct {
 	ev         notify.Event
 	claimedBy  string
 	leaseUntil time.Time
+	doneAt     time.Time // when CompleteEvents marked it done
 
 	// Where the record is among the pending events: in which heap, at
 	// which index.
@@ -215,6 +216,7 @@ func (s *Store) CompleteEvents(ctx context.Context, worker string, ids []string,
 	for _, id := range ids {
 		if r, ok := s.claimedBy(worker, id); ok {
 			r.ev.State = notify.StateDone
+			r.doneAt = now
 			s.pending.remove(r)
 		}
 	}
@@ -278,5 +280,50 @@ func (s *Store) RetryDeadEvent(ctx context.Context, id string, now time.Time) er
 	r.ev.Attempts = 0
 	r.claimedBy, r.leaseUntil = "", time.Time{}
 	s.pending.add(r)
+	return nil
+}
+
+// PruneEvents implements notify.Outbox: it deletes the oldest done events
+// first.
+func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, fmt.Errorf("memory: prune events: limit %d: want at least 1", limit)
+	}
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+
+	var old []*eventRecord
+	for _, r := range s.events {
+		if r.ev.State == notify.StateDone && r.doneAt.Before(before) {
+			old = append(old, r)
+		}
+	}
+	slices.SortFunc(old, func(a, b *eventRecord) int {
+		if c := a.doneAt.Compare(b.doneAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ev.ID, b.ev.ID)
+	})
+	old = old[:min(len(old), limit)]
+	for _, r := range old {
+		delete(s.events, r.ev.ID)
+	}
+	return len(old), nil
+}
+
+// DeleteDeadEvent implements notify.Outbox.
+func (s *Store) DeleteDeadEvent(ctx context.Context, id string) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+
+	r, ok := s.events[id]
+	if !ok || r.ev.State != notify.StateDead {
+		return fmt.Errorf("memory: dead event %q: %w", id, store.ErrNotFound)
+	}
+	delete(s.events, id)
 	return nil
 }

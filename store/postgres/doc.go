@@ -108,10 +108,43 @@
 // default), so that Parley can share a database with the program's own
 // tables, and several Parley stores can share a database. Open and New
 // create the schema if needed and apply the migrations embedded in this
-// package, recorded in the schema's schema_migrations table. Migrations
+// package that the schema's schema_migrations table has not recorded, in
+// version order (versions need not be consecutive). Migrations
 // run in one transaction under a PostgreSQL advisory lock, so processes
 // that start together migrate exactly once. A schema migrated by a newer
 // version of this package makes Open fail with ErrSchemaTooNew.
+//
+// # Read replicas
+//
+// A Store with Options.Replicas reads its listings (ListConversations),
+// message pages (ListMessages) and unread totals (Unread) from a streaming
+// replica, and everything else from the primary: writes and what they
+// read, GetConversation and GetConversationByCode (which the Service reads
+// before it writes), MessagesAfter (which answers a waiter woken by a
+// write, and the notification worker) and the outbox.
+//
+// Read-your-writes (see package store): a write whose context carries a
+// store.Session advances it to the WAL position after its commit
+// (pg_current_wal_insert_lsn, read on the write's connection once the
+// commit returned). A routed read with a Session at a non-zero position
+// uses a replica only once the replica's pg_last_wal_replay_lsn() has
+// reached that position; it polls the replica for up to
+// Options.ReplicaWait, then reads the primary. A routed read without a
+// Session (or at position zero) takes a replica as it is. A write
+// answered by an idempotent replay advances the Session to the primary's
+// current position, which is past the first write's commit. Reading the
+// position costs a write with a Session one more round trip, on a store
+// with replicas only.
+//
+// A replica is skipped, never fatal: one that fails a query, cannot be
+// reached, or whose replay lags more than Options.ReplicaMaxLag behind the
+// WAL it received, is left out until it is checked again, at most every
+// Options.ReplicaCheck; its read goes to another replica or the primary.
+// The lag is the time since the last replayed commit while received WAL
+// waits to be replayed: after a long idle spell, a check that falls
+// between a new commit's arrival and its replay may find it large, and the
+// replica sits out until its next check.
+// Replicas are taken in turn.
 //
 // # Using an existing pool
 //
@@ -126,5 +159,10 @@
 // The package's tests need a server: they read a DSN from the environment
 // variable PARLEY_POSTGRES_DSN (for example
 // postgres://postgres@127.0.0.1:5432/test?sslmode=disable) and are skipped
-// when it is not set. Each test creates its own schema and drops it.
+// when it is not set. Each test creates its own schema and drops it. The
+// replica tests (TestReplica) need no DSN: run as root, they make a
+// primary and a streaming standby of their own with the server binaries
+// in /usr/lib/postgresql/*/bin (initdb, pg_ctl and pg_basebackup, as the
+// postgres user), on free loopback ports, and stop them at the end; they
+// are skipped, saying why, elsewhere.
 package postgres

@@ -3,7 +3,10 @@ package postgres
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Options configure a Store. The zero value of each field means its
@@ -26,13 +29,40 @@ type Options struct {
 	// random duration up to RetryBackoff times the attempt number.
 	// Default 5ms.
 	RetryBackoff time.Duration
+
+	// Replicas are pools on streaming replicas of the database (hot
+	// standbys). Listings, message pages and unread totals are read from
+	// them, in turn, with read-your-writes for callers that carry a
+	// store.Session (see the package doc). The program owns the pools:
+	// Close leaves them open. Give them a connect_timeout, so that a
+	// replica that cannot be reached is skipped quickly. None: every read
+	// goes to the primary, and Sessions are left alone.
+	Replicas []*pgxpool.Pool
+
+	// ReplicaWait is how long a read with a Session waits for a replica
+	// to replay up to the Session's position before it reads the primary.
+	// Default 50ms.
+	ReplicaWait time.Duration
+
+	// ReplicaMaxLag is the lag past which a replica is skipped: the time
+	// since its last replayed transaction, while WAL it received waits to
+	// be replayed. Default 30s.
+	ReplicaMaxLag time.Duration
+
+	// ReplicaCheck is how often a replica's lag and health are checked
+	// (when reads use it), and how long a check may take. A replica that
+	// failed a read is skipped until its next check. Default 1s.
+	ReplicaCheck time.Duration
 }
 
 // Defaults of Options.
 const (
-	DefaultSchema       = "parley"
-	DefaultMaxRetries   = 8
-	DefaultRetryBackoff = 5 * time.Millisecond
+	DefaultSchema        = "parley"
+	DefaultMaxRetries    = 8
+	DefaultRetryBackoff  = 5 * time.Millisecond
+	DefaultReplicaWait   = 50 * time.Millisecond
+	DefaultReplicaMaxLag = 30 * time.Second
+	DefaultReplicaCheck  = time.Second
 )
 
 // maxIdentifierLen is PostgreSQL's NAMEDATALEN-1: longer names are
@@ -42,9 +72,12 @@ const maxIdentifierLen = 63
 // DefaultOptions returns the Options with every default filled in.
 func DefaultOptions() Options {
 	return Options{
-		Schema:       DefaultSchema,
-		MaxRetries:   DefaultMaxRetries,
-		RetryBackoff: DefaultRetryBackoff,
+		Schema:        DefaultSchema,
+		MaxRetries:    DefaultMaxRetries,
+		RetryBackoff:  DefaultRetryBackoff,
+		ReplicaWait:   DefaultReplicaWait,
+		ReplicaMaxLag: DefaultReplicaMaxLag,
+		ReplicaCheck:  DefaultReplicaCheck,
 	}
 }
 
@@ -59,6 +92,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RetryBackoff == 0 {
 		o.RetryBackoff = d.RetryBackoff
+	}
+	if o.ReplicaWait == 0 {
+		o.ReplicaWait = d.ReplicaWait
+	}
+	if o.ReplicaMaxLag == 0 {
+		o.ReplicaMaxLag = d.ReplicaMaxLag
+	}
+	if o.ReplicaCheck == 0 {
+		o.ReplicaCheck = d.ReplicaCheck
 	}
 	return o
 }
@@ -81,6 +123,17 @@ func (o Options) Validate() error {
 	}
 	if o.RetryBackoff < 0 {
 		errs = append(errs, fmt.Errorf("RetryBackoff %v is negative", o.RetryBackoff))
+	}
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{{"ReplicaWait", o.ReplicaWait}, {"ReplicaMaxLag", o.ReplicaMaxLag}, {"ReplicaCheck", o.ReplicaCheck}} {
+		if d.d < 0 {
+			errs = append(errs, fmt.Errorf("%s %v is negative", d.name, d.d))
+		}
+	}
+	if slices.Contains(o.Replicas, nil) {
+		errs = append(errs, errors.New("Replicas holds a nil pool"))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("postgres: invalid options: %w", errors.Join(errs...))

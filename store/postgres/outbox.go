@@ -56,7 +56,7 @@ func (s *Store) CompleteEvents(ctx context.Context, worker string, ids []string,
 			return nil
 		}
 		return s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
-			_, err := conn.Exec(ctx, s.q.completeEvents, worker, ids)
+			_, err := conn.Exec(ctx, s.q.completeEvents, worker, ids, now)
 			return err
 		})
 	})
@@ -97,6 +97,56 @@ func (s *Store) RetryDeadEvent(ctx context.Context, id string, now time.Time) er
 		err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
 			var err error
 			tag, err = conn.Exec(ctx, s.q.retryDeadEvent, id, now)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return notFound("dead event %q", id)
+		}
+		return nil
+	})
+}
+
+// PruneEvents deletes the oldest done events completed before before, up
+// to limit, in one statement through the index events_done. Rows that
+// another pruner is deleting are skipped (SKIP LOCKED), so concurrent
+// pruners neither wait for nor count each other's rows.
+func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, s.fail(ctx, "prune events", errLimit(limit))
+	}
+	var n int64
+	err := s.do(ctx, "prune events", func(ctx context.Context) error {
+		return s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+			tag, err := conn.Exec(ctx, s.pruneEventsSQL(), before, limit)
+			n = tag.RowsAffected()
+			return err
+		})
+	})
+	return int(n), err
+}
+
+// pruneEventsSQL is the statement of PruneEvents.
+func (s *Store) pruneEventsSQL() string {
+	t := pgx.Identifier{s.opts.Schema, "events"}.Sanitize()
+	return `DELETE FROM ` + t + ` WHERE id IN (
+	SELECT id FROM ` + t + `
+	WHERE state = 'done' AND done_at < $1
+	ORDER BY done_at, id LIMIT $2
+	FOR UPDATE SKIP LOCKED
+)`
+}
+
+// DeleteDeadEvent deletes a dead event.
+func (s *Store) DeleteDeadEvent(ctx context.Context, id string) error {
+	return s.do(ctx, "delete dead event", func(ctx context.Context) error {
+		var tag pgconn.CommandTag
+		err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+			var err error
+			tag, err = conn.Exec(ctx, `DELETE FROM `+pgx.Identifier{s.opts.Schema, "events"}.Sanitize()+
+				` WHERE id = $1 AND state = 'dead'`, id)
 			return err
 		})
 		if err != nil {

@@ -24,6 +24,8 @@ type Store struct {
 	opts     Options
 	q        queries
 	closed   atomic.Bool
+	// replicas routes reads (replica.go); nil without Options.Replicas.
+	replicas *replicaSet
 	// ann announces the appends this Store commits to the feed.
 	ann *announcer
 	// convs are the conversations the Store remembers for Prepare.
@@ -81,6 +83,9 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, er
 		return nil, fmt.Errorf("postgres: migrate schema %q: %w", opts.Schema, err)
 	}
 	s := &Store{pool: pool, opts: opts, q: newQueries(opts.Schema)}
+	if len(opts.Replicas) > 0 {
+		s.replicas = newReplicaSet(opts)
+	}
 	s.ann = newAnnouncer(s)
 	go s.ann.loop()
 	return s, nil
@@ -271,7 +276,11 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, conn *pg
 		return err
 	}
 	defer conn.Release()
-	return committing(ctx, conn, func(ctx context.Context) error { return fn(ctx, conn) })
+	if err := committing(ctx, conn, func(ctx context.Context) error { return fn(ctx, conn) }); err != nil {
+		return err
+	}
+	s.advanceSession(ctx, conn)
+	return nil
 }
 
 // A lockedTx is a transaction on one connection that holds the row lock of
@@ -279,6 +288,7 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, conn *pg
 // that MarkRead takes two round trips: BEGIN and the lock (and the reads
 // queued with them), then the write and COMMIT.
 type lockedTx struct {
+	s    *Store
 	conn *pgxpool.Conn
 	conv conversation.Conversation
 	// found is false if there is no such conversation.
@@ -295,7 +305,7 @@ func (s *Store) beginLocked(ctx context.Context, id int64, extra *pgx.Batch, rea
 	if err != nil {
 		return nil, err
 	}
-	t := &lockedTx{conn: conn}
+	t := &lockedTx{s: s, conn: conn}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 	b.Queue(s.q.lockConversation, id)
@@ -332,7 +342,11 @@ func (s *Store) beginLocked(ctx context.Context, id int64, extra *pgx.Batch, rea
 // commit sends the statement sql, scans its one row with scan (if not
 // nil) and commits, in one committing round trip.
 func (t *lockedTx) commit(ctx context.Context, scan func(pgx.Row) error, sql string, args ...any) error {
-	return committing(ctx, t.conn, func(ctx context.Context) error { return t.send(ctx, scan, sql, args...) })
+	if err := committing(ctx, t.conn, func(ctx context.Context) error { return t.send(ctx, scan, sql, args...) }); err != nil {
+		return err
+	}
+	t.s.advanceSession(ctx, t.conn)
+	return nil
 }
 
 func (t *lockedTx) send(ctx context.Context, scan func(pgx.Row) error, sql string, args ...any) error {

@@ -58,39 +58,41 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 		return res, s.fail(ctx, "list conversations", errLimit(q.Limit))
 	}
 	err := s.do(ctx, "list conversations", func(ctx context.Context) error {
-		page, pageArgs, count, countArgs := s.conversationSQL(q)
-		b := &pgx.Batch{}
-		b.Queue(page, pageArgs...)
-		side, party, inbox := q.InboxParty()
-		switch {
-		case q.WithTotal && inbox:
-			b.Queue(s.q.partyTotals, q.Channel, string(side), party)
-		case q.WithTotal:
-			b.Queue(count, countArgs...)
-		}
-		br := s.pool.SendBatch(ctx, b)
-		defer br.Close()
-		items, err := scanConversations(br, q.Limit+1)
-		if err != nil {
-			return err
-		}
-		res = store.Page[conversation.Conversation]{Items: items, Total: -1}
-		if len(items) > q.Limit {
-			res.Items, res.More = items[:q.Limit], true
-		}
-		switch {
-		case q.WithTotal && inbox:
-			t, err := scanTotals(br.QueryRow())
+		return s.read(ctx, func(ctx context.Context, db querier) error {
+			page, pageArgs, count, countArgs := s.conversationSQL(q)
+			b := &pgx.Batch{}
+			b.Queue(page, pageArgs...)
+			side, party, inbox := q.InboxParty()
+			switch {
+			case q.WithTotal && inbox:
+				b.Queue(s.q.partyTotals, q.Channel, string(side), party)
+			case q.WithTotal:
+				b.Queue(count, countArgs...)
+			}
+			br := db.SendBatch(ctx, b)
+			defer br.Close()
+			items, err := scanConversations(br, q.Limit+1)
 			if err != nil {
 				return err
 			}
-			res.Total = t.Conversations
-		case q.WithTotal:
-			if err := br.QueryRow().Scan(&res.Total); err != nil {
-				return err
+			res = store.Page[conversation.Conversation]{Items: items, Total: -1}
+			if len(items) > q.Limit {
+				res.Items, res.More = items[:q.Limit], true
 			}
-		}
-		return br.Close()
+			switch {
+			case q.WithTotal && inbox:
+				t, err := scanTotals(br.QueryRow())
+				if err != nil {
+					return err
+				}
+				res.Total = t.Conversations
+			case q.WithTotal:
+				if err := br.QueryRow().Scan(&res.Total); err != nil {
+					return err
+				}
+			}
+			return br.Close()
+		})
 	})
 	return res, err
 }
@@ -208,39 +210,41 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 		return res, s.fail(ctx, "list messages", errLimit(q.Limit))
 	}
 	err := s.do(ctx, "list messages", func(ctx context.Context) error {
-		before := q.BeforeSeq
-		if before == 0 {
-			before = math.MaxInt64
-		}
-		b := &pgx.Batch{}
-		list, total := s.q.listMessages, s.q.messageTotal
-		if q.Visible {
-			list, total = s.q.mod.listVisibleMessages, s.q.mod.visibleTotal
-		}
-		b.Queue(list, q.ConversationID, before, q.Limit+1)
-		if q.WithTotal {
-			b.Queue(total, q.ConversationID)
-		}
-		br := s.pool.SendBatch(ctx, b)
-		defer br.Close()
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		items, err := scanMessages(rows, q.Limit+1)
-		if err != nil {
-			return err
-		}
-		res = store.Page[message.Message]{Items: items, Total: -1}
-		if len(items) > q.Limit {
-			res.Items, res.More = items[:q.Limit], true
-		}
-		if q.WithTotal {
-			if err := br.QueryRow().Scan(&res.Total); err != nil {
+		return s.read(ctx, func(ctx context.Context, db querier) error {
+			before := q.BeforeSeq
+			if before == 0 {
+				before = math.MaxInt64
+			}
+			b := &pgx.Batch{}
+			list, total := s.q.listMessages, s.q.messageTotal
+			if q.Visible {
+				list, total = s.q.mod.listVisibleMessages, s.q.mod.visibleTotal
+			}
+			b.Queue(list, q.ConversationID, before, q.Limit+1)
+			if q.WithTotal {
+				b.Queue(total, q.ConversationID)
+			}
+			br := db.SendBatch(ctx, b)
+			defer br.Close()
+			rows, err := br.Query()
+			if err != nil {
 				return err
 			}
-		}
-		return br.Close()
+			items, err := scanMessages(rows, q.Limit+1)
+			if err != nil {
+				return err
+			}
+			res = store.Page[message.Message]{Items: items, Total: -1}
+			if len(items) > q.Limit {
+				res.Items, res.More = items[:q.Limit], true
+			}
+			if q.WithTotal {
+				if err := br.QueryRow().Scan(&res.Total); err != nil {
+					return err
+				}
+			}
+			return br.Close()
+		})
 	})
 	return res, err
 }
@@ -323,9 +327,11 @@ func (s *Store) Unread(ctx context.Context, q store.UnreadQuery) (store.UnreadSu
 		return res, s.fail(ctx, "unread", fmt.Errorf("unknown side %q", q.Side))
 	}
 	err := s.do(ctx, "unread", func(ctx context.Context) error {
-		t, err := scanTotals(s.pool.QueryRow(ctx, s.q.partyTotals, q.Channel, string(q.Side), q.PartyID))
-		res = t.Unread()
-		return err
+		return s.read(ctx, func(ctx context.Context, db querier) error {
+			t, err := scanTotals(db.QueryRow(ctx, s.q.partyTotals, q.Channel, string(q.Side), q.PartyID))
+			res = t.Unread()
+			return err
+		})
 	})
 	return res, err
 }

@@ -276,7 +276,7 @@ SELECT * FROM upd ORDER BY due_at, id`
 	WHERE e.id IN (SELECT id FROM due UNION ALL SELECT id FROM extra) RETURNING ` + ev + `
 )
 SELECT * FROM upd ORDER BY due_at, id`
-	q.completeEvents = `UPDATE ` + s + `.events SET state = 'done', lease_until = NULL
+	q.completeEvents = `UPDATE ` + s + `.events SET state = 'done', lease_until = NULL, done_at = $3
 WHERE id = ANY($2::text[]) AND state = 'pending' AND claimed_by = $1`
 	q.failEvent = `UPDATE ` + s + `.events SET last_error = $3,
 	state = CASE WHEN $5::bool THEN 'dead' ELSE state END,

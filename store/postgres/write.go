@@ -66,6 +66,9 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 		res, err = s.create(ctx, &p)
 		return err
 	})
+	if err == nil && res.Replayed {
+		s.advanceSessionToPrimary(ctx)
+	}
 	return res, err
 }
 
@@ -172,6 +175,9 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 		}
 		return err
 	})
+	if err == nil && res.Replayed {
+		s.advanceSessionToPrimary(ctx)
+	}
 	return res, err
 }
 

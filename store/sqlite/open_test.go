@@ -77,6 +77,7 @@ func backToVersion1(t *testing.T, path string) {
 		"CREATE INDEX conversations_seller_unread ON conversations (channel, datasource_id, seller_unread) WHERE seller_unread > 0",
 		"DROP TABLE reports", "DROP TABLE audit", "ALTER TABLE conversations DROP COLUMN hidden", // 0004
 		"ALTER TABLE conversations DROP COLUMN hidden_messages", "ALTER TABLE messages DROP COLUMN hidden",
+		"DROP INDEX events_done", "ALTER TABLE events DROP COLUMN done_at", // 0006
 		"DELETE FROM parley_migrations WHERE version > 1")
 }
 

@@ -103,7 +103,7 @@ func (s *Store) CompleteEvents(ctx context.Context, worker string, ids []string,
 	err := s.write(ctx, func(t *wtx) error {
 		complete := t.stmt(s.st.completeEvent)
 		for _, id := range ids {
-			if _, err := complete.ExecContext(ctx, id, worker); err != nil {
+			if _, err := complete.ExecContext(ctx, micros(now), id, worker); err != nil {
 				return err
 			}
 		}
@@ -160,4 +160,42 @@ func (s *Store) RetryDeadEvent(ctx context.Context, id string, now time.Time) er
 		return nil
 	})
 	return s.fail(ctx, "retry dead event", err)
+}
+
+// PruneEvents implements notify.Outbox: one write deletes the oldest done
+// events first, through the index events_done.
+func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, fmt.Errorf("sqlite: prune events: limit %d: want at least 1", limit)
+	}
+	var n int64
+	err := s.write(ctx, func(t *wtx) error {
+		r, err := t.stmt(s.st.pruneEvents).ExecContext(ctx, micros(before), limit)
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, s.fail(ctx, "prune events", err)
+	}
+	return int(n), nil
+}
+
+// DeleteDeadEvent implements notify.Outbox.
+func (s *Store) DeleteDeadEvent(ctx context.Context, id string) error {
+	err := s.write(ctx, func(t *wtx) error {
+		r, err := t.stmt(s.st.deleteDeadEvent).ExecContext(ctx, id)
+		if err != nil {
+			return err
+		}
+		if n, err := r.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("sqlite: dead event %q: %w", id, store.ErrNotFound)
+		}
+		return nil
+	})
+	return s.fail(ctx, "delete dead event", err)
 }

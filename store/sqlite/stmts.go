@@ -119,7 +119,7 @@ WHERE state = 'pending' AND digest_key = ? AND ` + notLeased
 
 	sqlClaimEvent = `UPDATE events SET claimed_by = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ?`
 
-	sqlCompleteEvent = `UPDATE events SET state = 'done'
+	sqlCompleteEvent = `UPDATE events SET state = 'done', done_at = ?
 WHERE id = ? AND state = 'pending' AND claimed_by = ?`
 
 	sqlFailEventRetry = `UPDATE events SET last_error = ?, due_at = ?, claimed_by = NULL, lease_until = NULL
@@ -133,6 +133,13 @@ WHERE state = 'dead' AND id > ? ORDER BY id LIMIT ?`
 
 	sqlRetryDeadEvent = `UPDATE events SET state = 'pending', due_at = ?, attempts = 0, claimed_by = NULL, lease_until = NULL
 WHERE id = ? AND state = 'dead'`
+
+	sqlDeleteDeadEvent = `DELETE FROM events WHERE id = ? AND state = 'dead'`
+
+	// The oldest done events completed before ?, at most ? of them,
+	// through the index events_done.
+	sqlPruneEvents = `DELETE FROM events WHERE id IN (
+SELECT id FROM events WHERE state = 'done' AND done_at < ? ORDER BY done_at, id LIMIT ?)`
 
 	// The savepoint of each write of a batch (see write).
 	sqlSavepoint  = `SAVEPOINT write`
@@ -150,6 +157,7 @@ type stmts struct {
 	getIdempotency, insertIdempotency                    *sql.Stmt
 	claimDue, claimDigest, claimEvent, completeEvent     *sql.Stmt
 	failEventRetry, failEventDead, retryDeadEvent        *sql.Stmt
+	pruneEvents, deleteDeadEvent                         *sql.Stmt
 	savepoint, release, rollbackTo                       *sql.Stmt
 	// readers
 	getConversation, conversationByCode        *sql.Stmt
@@ -193,6 +201,8 @@ func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		{w, &st.failEventRetry, sqlFailEventRetry},
 		{w, &st.failEventDead, sqlFailEventDead},
 		{w, &st.retryDeadEvent, sqlRetryDeadEvent},
+		{w, &st.pruneEvents, sqlPruneEvents},
+		{w, &st.deleteDeadEvent, sqlDeleteDeadEvent},
 		{w, &st.savepoint, sqlSavepoint},
 		{w, &st.release, sqlRelease},
 		{w, &st.rollbackTo, sqlRollbackTo},

@@ -176,6 +176,8 @@ func (h *harness) callEveryMethod(ctx context.Context, fx fixture) map[string]er
 	errs["FailEvent"] = s.FailEvent(ctx, workerA, fx.claimed[0].ID, "cancelled", fx.now, true)
 	_, errs["ListDeadEvents"] = s.ListDeadEvents(ctx, "", 10)
 	errs["RetryDeadEvent"] = s.RetryDeadEvent(ctx, fx.dead.ID, fx.now)
+	_, errs["PruneEvents"] = s.PruneEvents(ctx, fx.later.Add(time.Hour), 10)
+	errs["DeleteDeadEvent"] = s.DeleteDeadEvent(ctx, fx.dead.ID)
 	return errs
 }
 

@@ -79,6 +79,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("FailEvent", n.testFailEvent)
 	t.Run("ListDeadEvents", n.testListDeadEvents)
 	t.Run("RetryDeadEvent", n.testRetryDeadEvent)
+	t.Run("PruneEvents", n.testPruneEvents)
+	t.Run("DeleteDeadEvent", n.testDeleteDeadEvent)
 	t.Run("RoundTrip", n.testRoundTrip)
 	t.Run("Context", n.testContext)
 	t.Run("Close", n.testClose)
