@@ -134,3 +134,37 @@ func ExampleService_List() {
 	// conversation with user 2 of 3
 	// conversation with user 1 of 3
 }
+
+// A seller's inbox page with each conversation's newest messages, read
+// with the page: the store reads the messages of every conversation of
+// the page at once.
+func ExampleService_ListWithMessages() {
+	ctx := context.Background()
+	svc, _ := parley.New(memory.New(), parley.DefaultOptions())
+	seller := parley.Seller("1", "1")
+	for _, user := range []string{"545382", "545383"} {
+		q, _ := svc.Start(ctx, parley.User("1", user), parley.StartRequest{
+			Type: conversation.TypeQuestion, DataSourceID: "1", Content: "Question from " + user,
+		})
+		_, _ = svc.Post(ctx, seller, parley.PostRequest{ConversationID: q.Conversation.ID, Content: "Answer to " + user})
+	}
+
+	page, err := svc.ListWithMessages(ctx, seller, conversation.Filter{}, parley.PageRequest{Limit: 20}, 2)
+	if err != nil {
+		panic(err)
+	}
+	for _, item := range page.Items {
+		fmt.Println("conversation with", item.Conversation.UserID)
+		for _, m := range item.Messages { // newest first
+			fmt.Println("  ", m.Sender.Kind, m.Content)
+		}
+	}
+
+	// Output:
+	// conversation with 545383
+	//    datasource Answer to 545383
+	//    user Question from 545383
+	// conversation with 545382
+	//    datasource Answer to 545382
+	//    user Question from 545382
+}

@@ -104,6 +104,97 @@ func (s *Service) PublicList(ctx context.Context, channel string, t conversation
 	return page, err
 }
 
+// ConversationMessages is a conversation of a listing with its newest
+// messages (seed 000's message set).
+type ConversationMessages struct {
+	Conversation conversation.Conversation
+	// Messages are the conversation's newest messages, newest first.
+	Messages []message.Message
+}
+
+// ListWithMessages is List with each conversation's newest messages: at
+// most n of each, n capped to Limits.MaxPageSize (0: none, negative:
+// a *ValidationError). The permission rules are List's; the messages of a
+// whole page are read at once, after the listing, so a page costs the
+// same number of store reads whatever its size.
+func (s *Service) ListWithMessages(ctx context.Context, a Actor, f conversation.Filter, p PageRequest, n int) (Page[ConversationMessages], error) {
+	if err := checkSetSize(n); err != nil {
+		return Page[ConversationMessages]{}, err
+	}
+	page, err := s.List(ctx, a, f, p)
+	if err != nil {
+		return Page[ConversationMessages]{}, err
+	}
+	return s.withMessages(ctx, &a, page, n)
+}
+
+// PublicListWithMessages is PublicList with each conversation's newest
+// messages, as ListWithMessages reads them.
+func (s *Service) PublicListWithMessages(ctx context.Context, channel string, t conversation.Type, f conversation.Filter, p PageRequest, n int) (Page[ConversationMessages], error) {
+	if err := checkSetSize(n); err != nil {
+		return Page[ConversationMessages]{}, err
+	}
+	page, err := s.PublicList(ctx, channel, t, f, p)
+	if err != nil {
+		return Page[ConversationMessages]{}, err
+	}
+	return s.withMessages(ctx, nil, page, n)
+}
+
+// GetWithMessages is Get with the conversation's newest messages, as
+// ListWithMessages reads them.
+func (s *Service) GetWithMessages(ctx context.Context, a Actor, id int64, n int) (ConversationMessages, error) {
+	if err := checkSetSize(n); err != nil {
+		return ConversationMessages{}, err
+	}
+	c, err := s.Get(ctx, a, id)
+	if err != nil {
+		return ConversationMessages{}, err
+	}
+	page, err := s.withMessages(ctx, &a, Page[conversation.Conversation]{Items: []conversation.Conversation{c}}, n)
+	if err != nil {
+		return ConversationMessages{}, err
+	}
+	return page.Items[0], nil
+}
+
+func checkSetSize(n int) error {
+	if n < 0 {
+		return &ValidationError{Field: FieldLimit, Reason: "messages per conversation must not be negative"}
+	}
+	return nil
+}
+
+// withMessages adds to the conversations of a page, which actor a may see,
+// their newest n messages, as Messages shows them: one store read for the
+// whole page. A nil a is the public listings: hidden messages are left
+// out, as PublicMessages does.
+func (s *Service) withMessages(ctx context.Context, a *Actor, page Page[conversation.Conversation], n int) (Page[ConversationMessages], error) {
+	out := Page[ConversationMessages]{Items: make([]ConversationMessages, len(page.Items)), Next: page.Next, Total: page.Total}
+	for i, c := range page.Items {
+		out.Items[i].Conversation = c
+	}
+	if n == 0 || len(page.Items) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(page.Items))
+	for i, c := range page.Items {
+		ids[i] = c.ID
+	}
+	q := store.MessageSetQuery{ConversationIDs: ids, Limit: min(n, s.opts.Limits.MaxPageSize), Visible: a == nil}
+	sets, err := s.store.MessageSets(ctx, q)
+	if err != nil {
+		return Page[ConversationMessages]{}, fmt.Errorf("parley: message sets: %w", err)
+	}
+	for i := range out.Items {
+		out.Items[i].Messages = sets[i]
+		if a != nil {
+			out.Items[i].Messages = s.shown(*a, out.Items[i].Conversation, sets[i])
+		}
+	}
+	return out, nil
+}
+
 // Public returns c without its private data: the user's names, the order
 // number and both sides' read state; and without what an operator hid:
 // MessageCount counts the visible messages only.

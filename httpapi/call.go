@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/httpapi/internal/wire"
 )
 
 // Call is one request being served by a route.
@@ -34,27 +33,52 @@ type Call struct {
 	d *Dialect
 }
 
+// JSONAppender is a response value that writes its own JSON, without
+// reflection: Call.JSON uses AppendJSON instead of encoding/json. It must
+// append exactly what encoding/json would write for the value (compact,
+// without HTML escaping), or return an error.
+type JSONAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
+}
+
 // JSON writes v as the JSON response with the given status. Links and
-// text keep their '&', '<' and '>' (the type is JSON, with nosniff).
+// text keep their '&', '<' and '>' (the type is JSON, with nosniff). A
+// value that is a JSONAppender writes itself.
 func (c *Call) JSON(status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	buf, _ := c.h.bufs.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	b, err := encodeJSON((*buf)[:0], v)
+	if err != nil {
 		// Only the dialects' own types are written: this happens only if a
 		// program's directory hands over values JSON cannot encode.
 		p := NewProblem(CodeServerError)
 		p.Err = err
 		c.h.log(c, p)
-		buf.Reset()
-		_ = enc.Encode(map[string]string{"message": p.Message, "request_id": c.ID})
+		b, _ = encodeJSON(b[:0], map[string]string{"message": p.Message, "request_id": c.ID})
 		status = http.StatusInternalServerError
 	}
 	ct := c.d.ContentType
 	if ct == "" {
 		ct = "application/json"
 	}
-	c.write(status, ct, buf.Bytes())
+	c.write(status, ct, b)
+	if cap(b) <= maxPooledBuffer {
+		*buf = b
+		c.h.bufs.Put(buf)
+	}
+}
+
+// encodeJSON appends v and a newline to b, as json.Encoder writes it
+// without HTML escaping.
+func encodeJSON(b []byte, v any) ([]byte, error) {
+	if a, ok := v.(JSONAppender); ok {
+		b, err := a.AppendJSON(b)
+		return append(b, '\n'), err
+	}
+	b, err := wire.Marshal(b, v)
+	return append(b, '\n'), err
 }
 
 func (c *Call) write(status int, contentType string, b []byte) {

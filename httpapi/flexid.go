@@ -42,12 +42,17 @@ func (id *FlexID) UnmarshalJSON(b []byte) error {
 	return errFlexID
 }
 
+// AppendJSON appends the id as MarshalJSON writes it.
+func (id FlexID) AppendJSON(b []byte) []byte {
+	if id.numeric() {
+		return append(b, id...)
+	}
+	return wire.AppendString(b, string(id))
+}
+
 // MarshalJSON writes the id as a number when it is one, else as a string.
 func (id FlexID) MarshalJSON() ([]byte, error) {
-	if id.numeric() {
-		return []byte(id), nil
-	}
-	return json.Marshal(string(id))
+	return id.AppendJSON(nil), nil
 }
 
 // numeric reports whether id is written as a JSON number.

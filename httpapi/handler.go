@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 
 	"github.com/parleyhq/parley"
 )
@@ -83,7 +84,13 @@ type Handler struct {
 	// dialect answers a path that no route matches, and to match the
 	// paths of case-folding dialects.
 	spaces []space
+	// bufs are the buffers responses are encoded into (Call.JSON).
+	bufs sync.Pool
 }
+
+// maxPooledBuffer is the largest response buffer kept for another
+// response; larger ones are left to the garbage collector.
+const maxPooledBuffer = 1 << 20
 
 // space is the literal start of a route's path, and its dialect.
 type space struct {

@@ -271,6 +271,28 @@ type Store interface {
 	// bounds: a store must not scan the conversation from its start.
 	MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error)
 
+	// MessageSets returns the newest messages of several conversations at
+	// once (the message sets of a listing's items): out[i] is the set of
+	// q.ConversationIDs[i], so len(out) == len(q.ConversationIDs).
+	// Invariants:
+	//
+	//   - a set holds the q.Limit messages of the conversation with the
+	//     highest Seq (all of them if it has fewer), newest first (Seq
+	//     descending), the same messages as the first page of
+	//     ListMessages with that Limit (and Visible);
+	//   - an id that is not a conversation (0, negative, unknown, another
+	//     backend's) has an empty set, with no error; an id given twice
+	//     has the same set twice; no ids is no sets, and no read;
+	//   - it does not check who may see the conversations (the Service
+	//     asks only for the ids its own listing returned);
+	//   - its cost does not grow with the number of ids beyond the
+	//     messages it returns: a SQL store answers in one statement (one
+	//     round trip), whatever the number of ids, and reads each
+	//     conversation's newest messages from an index, never scanning a
+	//     conversation from its start;
+	//   - q.Limit below 1 is an error that reads nothing.
+	MessageSets(ctx context.Context, q MessageSetQuery) ([][]message.Message, error)
+
 	// Unread returns the unread totals of one party in one channel: the
 	// unread part of its PartyTotals (see Party totals), read in a number
 	// of steps that does not grow with the party's conversations. An
@@ -406,6 +428,19 @@ type MessageQuery struct {
 	WithTotal bool
 	// Visible keeps only the messages that are not Hidden (the public
 	// message pages); the total is then MessageCount - HiddenMessages.
+	Visible bool
+}
+
+// MessageSetQuery selects the newest messages of several conversations
+// (Store.MessageSets).
+type MessageSetQuery struct {
+	// ConversationIDs are the conversations, in the order of the sets
+	// returned.
+	ConversationIDs []int64
+	// Limit is the number of messages per conversation (at least 1).
+	Limit int
+	// Visible keeps only the messages that are not Hidden (the public
+	// listings): a set is then the newest q.Limit visible messages.
 	Visible bool
 }
 

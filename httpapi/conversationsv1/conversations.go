@@ -2,7 +2,6 @@ package conversationsv1
 
 import (
 	"net/http"
-	"slices"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
@@ -78,8 +77,8 @@ func (d *dialect) listConversations(c *httpapi.Call) error {
 	if err := errs.Err(); err != nil {
 		return err
 	}
-	page, err := fetch(c, pp, func(p parley.PageRequest) (parley.Page[conversation.Conversation], error) {
-		return d.svc.List(c.R.Context(), c.Actor, f, p)
+	page, err := fetch(c, pp, func(p parley.PageRequest) (parley.Page[parley.ConversationMessages], error) {
+		return d.svc.ListWithMessages(c.R.Context(), c.Actor, f, p, d.setSize(p))
 	})
 	if err != nil {
 		return httpapi.Rename(err, filterNames)
@@ -92,33 +91,32 @@ func (d *dialect) listConversations(c *httpapi.Call) error {
 	return nil
 }
 
+// setSize is the number of messages per conversation to read with the
+// listing page p: the listing's pages always ask for their total (see
+// fetch), and the steps that only reach a page by number do not, so they
+// read no messages.
+func (d *dialect) setSize(p parley.PageRequest) int {
+	if !p.WithTotal {
+		return 0
+	}
+	return d.opts.MessageSetSize
+}
+
 // renderConversations renders a page of conversations with their newest
-// messages and the World's objects.
-func (d *dialect) renderConversations(c *httpapi.Call, convs []conversation.Conversation, public bool) ([]conversationJSON, error) {
+// messages (newest first, as the Service returns them) and the
+// World's objects.
+func (d *dialect) renderConversations(c *httpapi.Call, convs []parley.ConversationMessages, public bool) ([]conversationJSON, error) {
 	ctx := c.R.Context()
 	channel := c.Actor.Channel()
 	if public {
 		channel = d.publicChannelOf(c)
 	}
+	plain := make([]conversation.Conversation, len(convs))
 	sets := make([][]message.Message, len(convs))
-	var all []message.Message
-	for i, conv := range convs {
-		var page parley.Page[message.Message]
-		var err error
-		p := parley.PageRequest{Limit: d.opts.MessageSetSize}
-		if public {
-			page, err = d.svc.PublicMessages(ctx, channel, conv.ID, p)
-		} else {
-			page, err = d.svc.Messages(ctx, c.Actor, conv.ID, p)
-		}
-		if err != nil {
-			return nil, err
-		}
-		slices.Reverse(page.Items) // oldest first, as seed 000 shows them
-		sets[i] = page.Items
-		all = append(all, page.Items...)
+	for i, item := range convs {
+		plain[i], sets[i] = item.Conversation, item.Messages
 	}
-	o, err := d.lookup(ctx, channel, public, convs, all)
+	o, err := d.lookup(ctx, channel, public, plain, sets...)
 	if err != nil {
 		return nil, err
 	}
@@ -127,8 +125,8 @@ func (d *dialect) renderConversations(c *httpapi.Call, convs []conversation.Conv
 		s = side(c)
 	}
 	out := make([]conversationJSON, 0, len(convs))
-	for i, conv := range convs {
-		out = append(out, o.conversation(conv, sets[i], s))
+	for _, item := range convs {
+		out = append(out, o.conversation(item.Conversation, item.Messages, s))
 	}
 	return out, nil
 }
@@ -142,7 +140,7 @@ func (d *dialect) getConversation(c *httpapi.Call) error {
 	if err != nil {
 		return err
 	}
-	conv, err := d.svc.Get(c.R.Context(), c.Actor, id)
+	conv, err := d.svc.GetWithMessages(c.R.Context(), c.Actor, id, d.opts.MessageSetSize)
 	if err != nil {
 		return err
 	}
@@ -151,8 +149,8 @@ func (d *dialect) getConversation(c *httpapi.Call) error {
 
 // writeConversation answers with one conversation, as the detail route
 // shows it.
-func (d *dialect) writeConversation(c *httpapi.Call, conv conversation.Conversation) error {
-	items, err := d.renderConversations(c, []conversation.Conversation{conv}, false)
+func (d *dialect) writeConversation(c *httpapi.Call, conv parley.ConversationMessages) error {
+	items, err := d.renderConversations(c, []parley.ConversationMessages{conv}, false)
 	if err != nil {
 		return err
 	}
@@ -228,11 +226,16 @@ func (d *dialect) setStatus(c *httpapi.Call) error {
 	if err != nil {
 		return err
 	}
-	conv, err := d.svc.SetStatus(c.R.Context(), a, id, req.Status)
+	ctx := c.R.Context()
+	conv, err := d.svc.SetStatus(ctx, a, id, req.Status)
 	if err != nil {
 		return err
 	}
-	return d.writeConversation(c, conv)
+	msgs, err := d.svc.Messages(ctx, c.Actor, conv.ID, parley.PageRequest{Limit: d.opts.MessageSetSize})
+	if err != nil {
+		return err
+	}
+	return d.writeConversation(c, parley.ConversationMessages{Conversation: conv, Messages: msgs.Items})
 }
 
 // readJSON is the answer of the read endpoint.

@@ -675,3 +675,59 @@ func TestE2E_UnknownParties(t *testing.T) {
 		})
 	}
 }
+
+// TestE2E_StoreReadsPerPage counts the store reads of a listing page: one
+// listing and one read of all the page's message sets, whatever the page
+// size; no conversation is read again and no message set read on its own.
+func TestE2E_StoreReadsPerPage(t *testing.T) {
+	for name, newStore := range stores {
+		t.Run(name, func(t *testing.T) {
+			e := newEnvOn(t, newStore(t))
+			var first int64
+			for i := range 45 {
+				uid := fmt.Sprint(700000 + i)
+				r := e.do(http.MethodPost, remoteConvs, tokChannel, obj{
+					"conversation_type": "question", "message_content": "Question", "datasource": "1",
+					"user": uid, "content_type": "user", "content_id": uid,
+				})
+				_, id := e.Created(r, "id")
+				if first == 0 {
+					first = id
+				}
+				r = e.do(http.MethodPost, remoteConvs, tokSeller1, obj{"conversation": id, "message_content": "Answer"})
+				require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			}
+			reads := func(path, token string, items int) map[string]int64 {
+				t.Helper()
+				e.Store.Reset()
+				p := e.list(path, token)
+				require.Len(t, p.Results, items, path)
+				for _, r := range p.Results {
+					require.Len(t, r["message_set"], 2, "%s: each conversation with its messages", path)
+				}
+				return e.Store.Reads()
+			}
+			onePage := map[string]int64{"ListConversations": 1, "MessageSets": 1, "GetConversation": 0, "ListMessages": 0, "MessagesAfter": 0}
+			for _, size := range []int{1, 5, 20, 45} {
+				for _, tc := range []struct{ path, token string }{
+					{remoteConvs, tokSeller1},
+					{remoteConvs, tokChannel},
+					{"/public-questions/", tokUser1},
+				} {
+					path := tc.path + fmt.Sprintf("?page_size=%d", size)
+					assert.Equal(t, onePage, reads(path, tc.token, size), "%s as %s", path, tc.token)
+				}
+			}
+			// Page 3 by number follows one cursor step (40 items), then
+			// reads the page and its sets.
+			want := map[string]int64{"ListConversations": 2, "MessageSets": 1, "GetConversation": 0, "ListMessages": 0, "MessagesAfter": 0}
+			assert.Equal(t, want, reads(remoteConvs+"?page_size=20&page=3", tokSeller1, 5))
+			// The detail: the conversation, then its set.
+			e.Store.Reset()
+			r := e.do(http.MethodGet, remoteConvs+fmt.Sprint(first)+"/", tokSeller1, nil)
+			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			want = map[string]int64{"ListConversations": 0, "MessageSets": 1, "GetConversation": 1, "ListMessages": 0, "MessagesAfter": 0}
+			assert.Equal(t, want, e.Store.Reads())
+		})
+	}
+}

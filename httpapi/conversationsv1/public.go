@@ -49,8 +49,8 @@ func (d *dialect) publicList(c *httpapi.Call, t conversation.Type) error {
 	if err := errs.Err(); err != nil {
 		return err
 	}
-	page, err := fetch(c, pp, func(p parley.PageRequest) (parley.Page[conversation.Conversation], error) {
-		return d.svc.PublicList(c.R.Context(), channel, t, f, p)
+	page, err := fetch(c, pp, func(p parley.PageRequest) (parley.Page[parley.ConversationMessages], error) {
+		return d.svc.PublicListWithMessages(c.R.Context(), channel, t, f, p, d.setSize(p))
 	})
 	if err != nil {
 		return httpapi.Rename(err, filterNames)

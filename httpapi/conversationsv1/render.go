@@ -191,12 +191,42 @@ type objects struct {
 	dss    map[string]parley.DataSourceInfo
 	items  map[conversation.Item]parley.ItemInfo
 	public bool
+	// encoded are the user and data source objects already encoded for
+	// this response: a page repeats them (every message carries its
+	// sender's), and each is encoded once.
+	encoded map[objectKey]encodedObject
+}
+
+// objectKey names a user's or a data source's object.
+type objectKey struct {
+	kind message.SenderKind
+	id   string
+}
+
+// once returns the object of key k that build makes, encoded the first
+// time it is asked for. If it does not encode (a Directory's extras that
+// JSON cannot hold), it returns the object, so that the response reports
+// the error.
+func (o objects) once(k objectKey, build func() any) any {
+	if e, ok := o.encoded[k]; ok {
+		return e
+	}
+	v := build()
+	if o.encoded == nil {
+		return v
+	}
+	b, err := appendValue(nil, v)
+	if err != nil {
+		return v
+	}
+	o.encoded[k] = b
+	return encodedObject(b)
 }
 
 // lookup asks the Service's World for every user, data source and item
 // that convs and msgs mention, in one call each.
-func (d *dialect) lookup(ctx context.Context, channel string, public bool, convs []conversation.Conversation, msgs []message.Message) (objects, error) {
-	o := objects{public: public}
+func (d *dialect) lookup(ctx context.Context, channel string, public bool, convs []conversation.Conversation, msgs ...[]message.Message) (objects, error) {
+	o := objects{public: public, encoded: map[objectKey]encodedObject{}}
 	dir := d.svc.World()
 	if dir == nil {
 		return o, nil
@@ -209,11 +239,13 @@ func (d *dialect) lookup(ctx context.Context, channel string, public bool, convs
 			items = append(items, c.Item)
 		}
 	}
-	for _, m := range msgs {
-		if m.Sender.Kind == message.SenderUser {
-			users = append(users, m.Sender.ID)
-		} else {
-			dss = append(dss, m.Sender.ID)
+	for _, ms := range msgs {
+		for _, m := range ms {
+			if m.Sender.Kind == message.SenderUser {
+				users = append(users, m.Sender.ID)
+			} else {
+				dss = append(dss, m.Sender.ID)
+			}
 		}
 	}
 	var err error
@@ -245,6 +277,10 @@ func uniq(s []string) []string {
 
 // user renders a user; only the allow-listed fields when public.
 func (o objects) user(id string) any {
+	return o.once(objectKey{message.SenderUser, id}, func() any { return o.newUser(id) })
+}
+
+func (o objects) newUser(id string) any {
 	u, ok := o.users[id]
 	if !ok {
 		u = parley.UserInfo{ID: id}
@@ -260,6 +296,10 @@ func (o objects) user(id string) any {
 
 // dataSource renders a data source; only the allow-listed fields when public.
 func (o objects) dataSource(id string) any {
+	return o.once(objectKey{message.SenderDataSource, id}, func() any { return o.newDataSource(id) })
+}
+
+func (o objects) newDataSource(id string) any {
 	d, ok := o.dss[id]
 	if !ok {
 		d = parley.DataSourceInfo{ID: id}
@@ -315,8 +355,9 @@ func (o objects) message(m message.Message) messageJSON {
 	return out
 }
 
-// conversation renders c with its message set (oldest first); unread is
-// the caller's side, or "" for none.
+// conversation renders c with its message set, which it is given newest
+// first and shows oldest first, as seed 000 does; unread is the caller's
+// side, or "" for none.
 func (o objects) conversation(c conversation.Conversation, set []message.Message, unread conversation.Side) conversationJSON {
 	out := conversationJSON{
 		ID: c.ID, DataSource: o.dataSource(c.DataSourceID), ItemObject: o.item(c.Item),
@@ -332,7 +373,7 @@ func (o objects) conversation(c conversation.Conversation, set []message.Message
 	} else {
 		out.User = o.user(c.UserID)
 	}
-	for _, m := range set {
+	for _, m := range slices.Backward(set) {
 		out.MessageSet = append(out.MessageSet, o.message(m))
 	}
 	if unread != "" {

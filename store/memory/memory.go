@@ -470,6 +470,37 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 	return page, nil
 }
 
+// MessageSets implements store.Store: a conversation's newest messages
+// are the tail of its Seq-ordered slice.
+func (s *Store) MessageSets(ctx context.Context, q store.MessageSetQuery) ([][]message.Message, error) {
+	if q.Limit < 1 {
+		return nil, fmt.Errorf("memory: message sets: limit %d: want at least 1", q.Limit)
+	}
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+
+	out := make([][]message.Message, len(q.ConversationIDs))
+	for i, id := range q.ConversationIDs {
+		cr := s.conv(id)
+		if cr == nil {
+			continue
+		}
+		set := make([]message.Message, 0, min(q.Limit, len(cr.msgs)))
+		for _, m := range slices.Backward(cr.msgs) {
+			if len(set) == q.Limit {
+				break
+			}
+			if !q.Visible || !m.Hidden {
+				set = append(set, m)
+			}
+		}
+		out[i] = set
+	}
+	return out, nil
+}
+
 // MessagesAfter implements store.Store. A conversation's messages are
 // kept in Seq order, which is also their id order: both bounds are binary
 // searches.

@@ -156,6 +156,8 @@ func TestExplain_HotQueries(t *testing.T) {
 		"LockConversation":   {q.lockConversation, []any{int64(42)}, false},
 		"ListMessages":       {q.listMessages, []any{int64(42), int64(math.MaxInt64), 51}, true},
 		"MessageTotal":       {q.messageTotal, []any{int64(42)}, false},
+		"MessageSets":        {q.messageSets, []any{[]int64{42, 7, 4000, 99}, 3, false}, true},
+		"MessageSetsVisible": {q.messageSets, []any{[]int64{42, 7, 4000, 99}, 3, true}, true},
 		"MessagesFromStart":  {q.messagesAfter, []any{int64(42), int64(0), int64(0), 50}, true},
 		"MessagesAfterID":    {q.messagesAfter, []any{int64(42), int64(100), int64(0), 50}, true},
 		"MessagesAfterSeq":   {q.messagesAfter, []any{int64(42), int64(0), int64(3), 50}, true},

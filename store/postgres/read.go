@@ -249,6 +249,33 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 	return res, err
 }
 
+// MessageSets returns the newest messages of several conversations: one
+// statement (see queries.messageSets), the ids bound as one array.
+func (s *Store) MessageSets(ctx context.Context, q store.MessageSetQuery) ([][]message.Message, error) {
+	if q.Limit < 1 {
+		return nil, s.fail(ctx, "message sets", errLimit(q.Limit))
+	}
+	var res [][]message.Message
+	err := s.do(ctx, "message sets", func(ctx context.Context) error {
+		ids := q.Conversations()
+		if len(ids) == 0 {
+			res = q.Sets(nil)
+			return nil
+		}
+		rows, err := s.pool.Query(ctx, s.q.messageSets, ids, q.Limit, q.Visible)
+		if err != nil {
+			return err
+		}
+		msgs, err := scanMessages(rows, len(ids)*q.Limit)
+		if err != nil {
+			return err
+		}
+		res = q.Sets(msgs)
+		return nil
+	})
+	return res, err
+}
+
 // scanMessages reads the message rows; it returns nil if there are none.
 func scanMessages(rows pgx.Rows, capacity int) ([]message.Message, error) {
 	defer rows.Close()

@@ -83,8 +83,12 @@ type queries struct {
 	// horizon and returns how many it removed.
 	trimChanges string
 
-	listMessages       string
-	messageTotal       string
+	listMessages string
+	messageTotal string
+	// messageSets reads the newest $2 messages of each conversation of
+	// the array $1 (distinct ids): per id one backward range of
+	// messages_seq, stopped after $2 rows (LATERAL).
+	messageSets        string
 	messagesAfter      string
 	partyTotals        string
 	claimEvents        string
@@ -305,6 +309,9 @@ WHERE id = 1 RETURNING (SELECT count(*) FROM d)`
 	msgs := list(messageColumns, "")
 	q.listMessages = `SELECT ` + msgs + ` FROM ` + s + `.messages
 WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`
+	q.messageSets = `SELECT ` + list(messageColumns, "m") + ` FROM unnest($1::bigint[]) AS i (cid)
+CROSS JOIN LATERAL (SELECT ` + msgs + ` FROM ` + s + `.messages
+	WHERE conversation_id = i.cid AND NOT ($3::boolean AND hidden) ORDER BY seq DESC LIMIT $2) AS m`
 	q.messageTotal = `SELECT coalesce((SELECT message_count FROM ` + s + `.conversations WHERE id = $1), 0)`
 	// messagesAfter reads the messages after a position, in one range of
 	// messages_conversation_id: after the id $2 and after the id of the

@@ -108,6 +108,18 @@ func TestPlan_HotQueries(t *testing.T) {
 		})
 	}
 
+	// The message sets of a page: the ids come from a JSON array (a
+	// scan of the array, not of a table); each conversation's newest
+	// messages are one range of messages_seq, after one seek in it.
+	t.Run("MessageSets", func(t *testing.T) {
+		plan := strings.Join(queryPlan(t, s, sqlMessageSets, "[1,2,3]", 3, 1), "\n")
+		t.Logf("%s\n%s", sqlMessageSets, plan)
+		require.NotRegexp(t, `(?m)^SCAN (messages|n)\b`, plan, "full scan")
+		require.NotContains(t, plan, "TEMP B-TREE", "sort")
+		require.Contains(t, plan, "SEARCH messages USING INDEX messages_seq (conversation_id=? AND seq>?)")
+		require.Regexp(t, `SEARCH n USING (COVERING )?INDEX messages_seq \(conversation_id=\?\)`, plan)
+	})
+
 	// The checks above can fail: a filter that no index serves scans.
 	t.Run("DetectsScan", func(t *testing.T) {
 		plan := strings.Join(queryPlan(t, s, "SELECT id FROM conversations WHERE status = ? ORDER BY created_at", "open"), "\n")

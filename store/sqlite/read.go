@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -357,6 +358,52 @@ func (s *Store) MessagesAfter(ctx context.Context, q message.After) ([]message.M
 		return nil, s.fail(ctx, "messages after", err)
 	}
 	return ms, nil
+}
+
+// MessageSets implements store.Store: one statement for every id (see
+// sqlMessageSets), the ids bound as one JSON array.
+func (s *Store) MessageSets(ctx context.Context, q store.MessageSetQuery) ([][]message.Message, error) {
+	if q.Limit < 1 {
+		return nil, fmt.Errorf("sqlite: message sets: limit %d: want at least 1", q.Limit)
+	}
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	ids := q.Conversations()
+	if len(ids) == 0 {
+		return q.Sets(nil), nil
+	}
+	arg := make([]byte, 0, 2+len(ids)*8)
+	arg = append(arg, '[')
+	for i, id := range ids {
+		if i > 0 {
+			arg = append(arg, ',')
+		}
+		arg = strconv.AppendInt(arg, id, 10)
+	}
+	arg = append(arg, ']')
+	visible := 0
+	if q.Visible {
+		visible = 1
+	}
+	rows, err := s.st.messageSets.QueryContext(ctx, string(arg), q.Limit, visible)
+	if err != nil {
+		return nil, s.fail(ctx, "message sets", err)
+	}
+	defer rows.Close()
+	msgs := make([]message.Message, 0, min(len(ids)*q.Limit, 1024))
+	row := newMsgRow()
+	for rows.Next() {
+		m, err := row.scan(rows)
+		if err != nil {
+			return nil, s.fail(ctx, "message sets", err)
+		}
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(ctx, "message sets", err)
+	}
+	return q.Sets(msgs), nil
 }
 
 // partyTotals reads the totals of the party id on side s of channel.

@@ -94,6 +94,18 @@ WHERE conversation_id = ?1 AND id > max(?2, ifnull((SELECT id FROM messages
 	WHERE conversation_id = ?1 AND seq <= ?3 ORDER BY seq DESC LIMIT 1), 0))
 ORDER BY id LIMIT ?4`
 
+	// sqlMessageSets reads the newest ?2 messages of each conversation of
+	// the JSON array ?1 (distinct ids): per conversation one seek in
+	// messages_seq finds the Seq before the newest ?2 messages, and one
+	// range of the same index reads them. Rows come in no particular
+	// order.
+	// With ?3 = 1 only the messages that are not hidden count.
+	sqlMessageSets = `WITH ids(cid) AS (SELECT value FROM json_each(?1))
+SELECT ` + messageColumns + ` FROM ids, messages
+WHERE conversation_id = ids.cid AND seq > ifnull((SELECT n.seq FROM messages AS n
+	WHERE n.conversation_id = ids.cid AND (?3 = 0 OR n.hidden = 0) ORDER BY n.seq DESC LIMIT 1 OFFSET ?2), 0)
+	AND (?3 = 0 OR hidden = 0)`
+
 	// sqlPartyTotals reads a party's totals (kept by the triggers of
 	// migration 3): one seek, whatever the party's size; a party without
 	// conversations has no row.
@@ -174,6 +186,7 @@ type stmts struct {
 	getIdempotencyR, getMessageR               *sql.Stmt
 	listMessages, messageCount                 *sql.Stmt
 	messagesAfter, partyTotals, listDeadEvents *sql.Stmt
+	messageSets                                *sql.Stmt
 
 	mod                                      modStmts
 	changeBounds, changesAll, changesChannel *sql.Stmt
@@ -234,6 +247,7 @@ func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		{r, &st.changesChannel, sqlChangesChannel},
 		{r, &st.changesUser, sqlChangesUser},
 		{r, &st.changesDataSource, sqlChangesDataSource},
+		{r, &st.messageSets, sqlMessageSets},
 	}, st.mod.list(w, r)...) {
 		s, err := p.db.PrepareContext(ctx, p.text)
 		if err != nil {

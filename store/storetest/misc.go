@@ -169,6 +169,7 @@ func (h *harness) callEveryMethod(ctx context.Context, fx fixture) map[string]er
 	_, errs["ListConversations"] = s.ListConversations(ctx, store.ConversationQuery{Channel: chMain, Limit: 10, WithTotal: true})
 	_, errs["ListMessages"] = s.ListMessages(ctx, store.MessageQuery{ConversationID: fx.conv.ID, Limit: 10, WithTotal: true})
 	_, errs["MessagesAfter"] = s.MessagesAfter(ctx, message.After{ConversationID: fx.conv.ID, Limit: 10})
+	_, errs["MessageSets"] = s.MessageSets(ctx, store.MessageSetQuery{ConversationIDs: []int64{fx.conv.ID}, Limit: 10})
 	_, errs["Unread"] = s.Unread(ctx, store.UnreadQuery{Channel: chMain, Side: conversation.SideUser, PartyID: fx.conv.UserID})
 	_, errs["ClaimEvents"] = s.ClaimEvents(ctx, notify.ClaimParams{Worker: workerB, Now: fx.later, Lease: time.Minute, Limit: 10, Digest: true})
 	errs["CompleteEvents"] = s.CompleteEvents(ctx, workerA, eventIDs(fx.claimed), fx.now)

@@ -357,11 +357,6 @@ func (f factory) testListMessages(t *testing.T) {
 		require.Len(h.t, msgs, 12)
 		return msgs
 	}
-	newestFirst := func(ms []message.Message) []message.Message {
-		out := slices.Clone(ms)
-		slices.Reverse(out)
-		return out
-	}
 
 	t.Run("Paging", func(t *testing.T) {
 		h := f.new(t)
@@ -373,9 +368,9 @@ func (f factory) testListMessages(t *testing.T) {
 			want      []message.Message
 			more      bool
 		}{
-			{0, true, newestFirst(msgs[7:12]), true},
-			{8, false, newestFirst(msgs[2:7]), true},
-			{3, true, newestFirst(msgs[0:2]), false},
+			{0, true, newestFirst(msgs[7:12], 5), true},
+			{8, false, newestFirst(msgs[2:7], 5), true},
+			{3, true, newestFirst(msgs[0:2], 2), false},
 			{1, false, nil, false},
 		} {
 			p, err := h.s.ListMessages(h.ctx, store.MessageQuery{ConversationID: convID, BeforeSeq: tc.before, Limit: 5, WithTotal: tc.withTotal})
@@ -409,7 +404,7 @@ func (f factory) testListMessages(t *testing.T) {
 				require.Len(t, p.Items, size)
 				before = p.Items[len(p.Items)-1].Seq
 			}
-			requireMsgs(t, newestFirst(msgs), got, "pages of %d", size)
+			requireMsgs(t, newestFirst(msgs, len(msgs)), got, "pages of %d", size)
 		}
 	})
 

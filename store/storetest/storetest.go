@@ -24,7 +24,8 @@
 // Replay, callbacks (Prepare, Check) that write nothing when they fail and
 // stay atomic with the write when a status changes concurrently, dense
 // message sequence numbers with ids in the same order, message times that
-// never decrease, reading the messages after any id or read position, read
+// never decrease, reading the messages after any id or read position, the newest
+// messages of many conversations at once, read
 // state and unread counts, every conversation filter and its time bounds,
 // keyset paging, the message listings, the unread summary, the party
 // totals (Unread and a party's inbox total equal a recount of the
@@ -70,6 +71,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("ListConversations", n.testListConversations)
 	t.Run("ListMessages", n.testListMessages)
 	t.Run("MessagesAfter", n.testMessagesAfter)
+	t.Run("MessageSets", n.testMessageSets)
 	t.Run("Unread", n.testUnread)
 	t.Run("PartyTotals", n.testPartyTotals)
 	t.Run("ClaimEvents", n.testClaimEvents)

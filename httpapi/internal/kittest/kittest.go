@@ -77,12 +77,48 @@ func StepClock(start time.Time) func() time.Time {
 	}
 }
 
-// CountingStore is a store that counts the reads a waiting client could
-// cost.
+// CountingStore is a store that counts the reads a waiting client or a
+// listing page could cost.
 type CountingStore struct {
 	store.Store
-	After, Get  atomic.Int64
-	ChangeReads atomic.Int64
+	// After counts MessagesAfter, Get GetConversation, List
+	// ListConversations, Messages ListMessages, Sets MessageSets and
+	// ChangeReads the reads of the change log.
+	After, Get, List, Messages, Sets atomic.Int64
+	ChangeReads                      atomic.Int64
+}
+
+// Reset sets every count to zero.
+func (s *CountingStore) Reset() {
+	for _, n := range []*atomic.Int64{&s.After, &s.Get, &s.List, &s.Messages, &s.Sets, &s.ChangeReads} {
+		n.Store(0)
+	}
+}
+
+// Reads returns the counts by method name, for comparing in tests.
+func (s *CountingStore) Reads() map[string]int64 {
+	return map[string]int64{
+		"MessagesAfter": s.After.Load(), "GetConversation": s.Get.Load(), "ListConversations": s.List.Load(),
+		"ListMessages": s.Messages.Load(), "MessageSets": s.Sets.Load(),
+	}
+}
+
+// ListConversations counts and reads.
+func (s *CountingStore) ListConversations(ctx context.Context, q store.ConversationQuery) (store.Page[conversation.Conversation], error) {
+	s.List.Add(1)
+	return s.Store.ListConversations(ctx, q)
+}
+
+// ListMessages counts and reads.
+func (s *CountingStore) ListMessages(ctx context.Context, q store.MessageQuery) (store.Page[message.Message], error) {
+	s.Messages.Add(1)
+	return s.Store.ListMessages(ctx, q)
+}
+
+// MessageSets counts and reads.
+func (s *CountingStore) MessageSets(ctx context.Context, q store.MessageSetQuery) ([][]message.Message, error) {
+	s.Sets.Add(1)
+	return s.Store.MessageSets(ctx, q)
 }
 
 // Unwrap returns the counted store (store.Wrapper): the Service finds its
