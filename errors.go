@@ -86,6 +86,7 @@ const (
 	FieldSender           = "Sender"
 	FieldLimit            = "Limit"
 	FieldCursor           = "Cursor"
+	FieldOffset           = "Offset"
 	FieldFilter           = "Filter"
 )
 

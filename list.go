@@ -20,6 +20,14 @@ type PageRequest struct {
 	// WithTotal asks for the exact number of matching items, which costs
 	// a count; without it Page.Total is -1.
 	WithTotal bool
+	// Offset skips that many items (after Cursor, when both are set)
+	// before the page: page number N of Limit items is Offset
+	// (N-1)*Limit, and equals what following Next N-1 times gives. It
+	// costs the same at any depth: messages are found by their sequence
+	// numbers, conversations with one read of the store's listing index
+	// (store.Seeker; a store without it is walked). A page past the end is
+	// empty. Negative is a *ValidationError of FieldOffset.
+	Offset int64
 }
 
 // Page is one page of a listing.
@@ -33,6 +41,8 @@ type Page[T any] struct {
 
 func (s *Service) limit(p PageRequest) (int, error) {
 	switch {
+	case p.Offset < 0:
+		return 0, &ValidationError{Field: FieldOffset, Reason: "must not be negative"}
 	case p.Limit < 0:
 		return 0, &ValidationError{Field: FieldLimit, Reason: "must not be negative"}
 	case p.Limit == 0:
@@ -119,6 +129,17 @@ func (s *Service) list(ctx context.Context, channel string, f conversation.Filte
 		return out, err
 	}
 	q := store.ConversationQuery{Channel: channel, Filter: f, Types: types, After: after, Limit: limit, WithTotal: p.WithTotal}
+	if p.Offset > 0 {
+		pos, ok, err := s.seekConversations(ctx, q, p.Offset)
+		if err != nil {
+			return out, fmt.Errorf("parley: list conversations: %w", err)
+		}
+		if !ok {
+			// Past the end: an empty page, with the total if asked.
+			return s.emptyPage(ctx, q)
+		}
+		q.After = &pos
+	}
 	page, err := s.store.ListConversations(ctx, q)
 	if err != nil {
 		return out, fmt.Errorf("parley: list conversations: %w", err)
@@ -128,6 +149,49 @@ func (s *Service) list(ctx context.Context, channel string, f conversation.Filte
 		last := page.Items[len(page.Items)-1]
 		out.Next = s.sealCursor(cursorConversations, last.LastMessageAt.UnixMicro(), last.ID)
 	}
+	return out, nil
+}
+
+// seekConversations returns the position of the n-th conversation of q's
+// listing (after q.After): with the store's Seeker in one read, else by
+// walking the listing.
+func (s *Service) seekConversations(ctx context.Context, q store.ConversationQuery, n int64) (store.ConversationCursor, bool, error) {
+	if sk, ok := s.store.(store.Seeker); ok {
+		return sk.SeekConversations(ctx, q, n)
+	}
+	q.WithTotal = false
+	for {
+		q.Limit = int(min(n, seekStep))
+		page, err := s.store.ListConversations(ctx, q)
+		if err != nil || len(page.Items) < q.Limit {
+			return store.ConversationCursor{}, false, err
+		}
+		last := page.Items[len(page.Items)-1]
+		pos := store.ConversationCursor{LastMessageAt: last.LastMessageAt, ID: last.ID}
+		if n -= int64(q.Limit); n == 0 {
+			return pos, true, nil
+		}
+		q.After = &pos
+	}
+}
+
+// seekStep is how many conversations a walk to a position reads at once
+// from a store without a Seeker.
+const seekStep = 1000
+
+// emptyPage is the page past the end of q's listing: no items, and the
+// total if asked.
+func (s *Service) emptyPage(ctx context.Context, q store.ConversationQuery) (Page[conversation.Conversation], error) {
+	out := Page[conversation.Conversation]{Items: []conversation.Conversation{}, Total: -1}
+	if !q.WithTotal {
+		return out, nil
+	}
+	q.After, q.Limit = nil, 1
+	page, err := s.store.ListConversations(ctx, q)
+	if err != nil {
+		return Page[conversation.Conversation]{}, fmt.Errorf("parley: list conversations: %w", err)
+	}
+	out.Total = page.Total
 	return out, nil
 }
 
@@ -169,7 +233,7 @@ func (s *Service) Messages(ctx context.Context, a Actor, conversationID int64, p
 	if err != nil {
 		return Page[message.Message]{}, err
 	}
-	return s.messages(ctx, c.ID, p)
+	return s.messages(ctx, c, p)
 }
 
 // PublicMessages returns a page of a public conversation's messages,
@@ -183,10 +247,12 @@ func (s *Service) PublicMessages(ctx context.Context, channel string, conversati
 	if !c.Type.Public() {
 		return Page[message.Message]{}, fmt.Errorf("parley: conversation %d: %w", conversationID, ErrNotFound)
 	}
-	return s.messages(ctx, c.ID, p)
+	return s.messages(ctx, c, p)
 }
 
-func (s *Service) messages(ctx context.Context, id int64, p PageRequest) (Page[message.Message], error) {
+// messages returns a page of c's messages. A page by offset starts from
+// a Seq computed from c.LastSeq: Seqs have no gaps (see package store).
+func (s *Service) messages(ctx context.Context, c conversation.Conversation, p PageRequest) (Page[message.Message], error) {
 	var out Page[message.Message]
 	limit, err := s.limit(p)
 	if err != nil {
@@ -196,7 +262,21 @@ func (s *Service) messages(ctx context.Context, id int64, p PageRequest) (Page[m
 	if err != nil {
 		return out, err
 	}
-	page, err := s.store.ListMessages(ctx, store.MessageQuery{ConversationID: id, BeforeSeq: before, Limit: limit, WithTotal: p.WithTotal})
+	if p.Offset > 0 {
+		if before == 0 {
+			before = c.LastSeq + 1
+		}
+		if before -= min(p.Offset, before); before <= 1 {
+			// Past the end: no message has a Seq below 1. (BeforeSeq 0
+			// would mean "from the newest".)
+			out.Items, out.Total = []message.Message{}, -1
+			if p.WithTotal {
+				out.Total = c.MessageCount
+			}
+			return out, nil
+		}
+	}
+	page, err := s.store.ListMessages(ctx, store.MessageQuery{ConversationID: c.ID, BeforeSeq: before, Limit: limit, WithTotal: p.WithTotal})
 	if err != nil {
 		return out, fmt.Errorf("parley: list messages: %w", err)
 	}

@@ -15,7 +15,8 @@
 //     the field);
 //   - JSON responses, and links that start with Config.BaseURL or are
 //     relative, never taken from the Host header;
-//   - page numbers over the Service's cursors (PageByNumber);
+//   - page numbers at any depth (PageByNumber, over
+//     parley.PageRequest.Offset);
 //   - long polls (Call.WaitMessages): bounded per actor and in all (429
 //     with Retry-After), and coalesced, so that a message that wakes many
 //     waiters costs one store read, not one each;

@@ -52,10 +52,10 @@
 //
 // The pages are keyset cursors, stable while messages arrive: follow
 // next_page_url (null on the last page). For clients written against a
-// numbered paginator, ?page=N is accepted too (it is reached by following
-// the cursors from the first page, so it is allowed only within the first
-// the kit's Config.MaxPageDepth items) and answers with current_page; a page past
-// the end is empty. per_page sets the page size (default 10, at most 100).
+// numbered paginator, ?page=N is accepted too, at any depth, and answers
+// with current_page: page N is what following next_page_url N-1 times
+// from the first page gives, found with one indexed read however deep it
+// is (parley.PageRequest.Offset); a page past the end is empty. per_page sets the page size (default 10, at most 100).
 // There is no total and no previous link.
 //
 // # Creating a conversation

@@ -101,6 +101,7 @@ var fieldNames = map[string]string{
 	parley.FieldSender:           "user_id",
 	parley.FieldLimit:            qPerPage,
 	parley.FieldCursor:           qCursor,
+	parley.FieldOffset:           qPage,
 	parley.FieldFilter:           "filter",
 }
 

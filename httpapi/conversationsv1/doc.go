@@ -97,10 +97,10 @@
 // next carries the next page's number and a keyset cursor, so following
 // it is as fast at any depth as the first page; previous asks for the
 // page before by number. Page numbers are resolved by the kit
-// (httpapi.PageByNumber), which today reaches the first
-// httpapi.Config.MaxPageDepth items (1,000 by default): a deeper page
-// number is 400, and a page reached by following next beyond that depth
-// has no previous link. Links are relative, or start with the kit's
+// (httpapi.PageByNumber) at any depth: page N is what following next N-1
+// times from the first page gives, found with one indexed read however
+// deep it is (parley.PageRequest.Offset); a page past the end is empty,
+// with the count. Links are relative, or start with the kit's
 // BaseURL when it is set; they never follow the Host header. A cursor
 // that was altered is 400.
 //

@@ -30,6 +30,7 @@ var fieldNames = map[string]string{
 	parley.FieldSender:           fContentType,
 	parley.FieldLimit:            qPageSize,
 	parley.FieldCursor:           qCursor,
+	parley.FieldOffset:           qPage,
 	parley.FieldFilter:           "non_field_errors",
 }
 

@@ -134,6 +134,7 @@ var fieldNames = map[string]string{
 	parley.FieldSender:           fConversationType,
 	parley.FieldLimit:            qPageSize,
 	parley.FieldCursor:           qPageToken,
+	parley.FieldOffset:           "page",
 	parley.FieldFilter:           "filter",
 }
 

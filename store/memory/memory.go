@@ -37,7 +37,10 @@ import (
 	"github.com/parleyhq/parley/store"
 )
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Seeker = (*Store)(nil)
+)
 
 // Store is an in-memory store.Store. Create it with New.
 type Store struct {
@@ -411,6 +414,41 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 		page.Total = total
 	}
 	return page, nil
+}
+
+// SeekConversations implements store.Seeker. It collects the matches
+// after q.After and selects the n-th in listing order.
+func (s *Store) SeekConversations(ctx context.Context, q store.ConversationQuery, n int64) (store.ConversationCursor, bool, error) {
+	if n < 1 {
+		return store.ConversationCursor{}, false, fmt.Errorf("memory: seek %d: want at least 1", n)
+	}
+	if err := s.lock(ctx); err != nil {
+		return store.ConversationCursor{}, false, err
+	}
+	defer s.mu.Unlock()
+	var after conversation.Conversation
+	if q.After != nil {
+		after = conversation.Conversation{LastMessageAt: q.After.LastMessageAt, ID: q.After.ID}
+	}
+	q.Filter = store.NormalizeFilter(q.Filter)
+	var matches []*conversation.Conversation
+	for i := range s.convs {
+		c := &s.convs[i].conv
+		if c.Channel == q.Channel && q.Matches(*c) && (q.After == nil || newer(&after, c)) {
+			matches = append(matches, c)
+		}
+	}
+	if int64(len(matches)) < n {
+		return store.ConversationCursor{}, false, nil
+	}
+	slices.SortFunc(matches, func(a, b *conversation.Conversation) int {
+		if newer(a, b) {
+			return -1
+		}
+		return 1
+	})
+	c := matches[n-1]
+	return store.ConversationCursor{LastMessageAt: c.LastMessageAt, ID: c.ID}, true, nil
 }
 
 // ListMessages implements store.Store.

@@ -26,7 +26,8 @@
 // message sequence numbers with ids in the same order, message times that
 // never decrease, reading the messages after any id or read position, read
 // state and unread counts, every conversation filter and its time bounds,
-// keyset paging, the message listings, the unread summary, the
+// keyset paging and, for a store that implements the optional
+// store.Seeker, positions deep in a listing; the message listings, the unread summary, the
 // notification outbox (claims, leases, digests, failures, dead events),
 // times in UTC at microsecond precision, the round trip of every field,
 // cancelled contexts, Close, the rules that must hold under concurrency
@@ -61,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("GetConversation", n.testGetConversation)
 	t.Run("GetConversationByCode", n.testGetConversationByCode)
 	t.Run("ListConversations", n.testListConversations)
+	t.Run("SeekConversations", n.testSeekConversations)
 	t.Run("ListMessages", n.testListMessages)
 	t.Run("MessagesAfter", n.testMessagesAfter)
 	t.Run("Unread", n.testUnread)

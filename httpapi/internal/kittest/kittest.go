@@ -77,11 +77,34 @@ func StepClock(start time.Time) func() time.Time {
 	}
 }
 
-// CountingStore is a store that counts the reads a waiting client could
-// cost.
+// CountingStore is a store that counts the reads a waiting client, or a
+// page asked for by number, could cost. It is a store.Seeker over stores
+// that are (every Parley store).
 type CountingStore struct {
 	store.Store
-	After, Get atomic.Int64
+	After, Get, List, Seek atomic.Int64
+}
+
+// ListConversations counts and reads.
+func (s *CountingStore) ListConversations(ctx context.Context, q store.ConversationQuery) (store.Page[conversation.Conversation], error) {
+	s.List.Add(1)
+	return s.Store.ListConversations(ctx, q)
+}
+
+// ListMessages counts and reads.
+func (s *CountingStore) ListMessages(ctx context.Context, q store.MessageQuery) (store.Page[message.Message], error) {
+	s.List.Add(1)
+	return s.Store.ListMessages(ctx, q)
+}
+
+// SeekConversations counts and seeks.
+func (s *CountingStore) SeekConversations(ctx context.Context, q store.ConversationQuery, n int64) (store.ConversationCursor, bool, error) {
+	s.Seek.Add(1)
+	sk, ok := s.Store.(store.Seeker)
+	if !ok {
+		return store.ConversationCursor{}, false, errors.New("kittest: the store is not a store.Seeker")
+	}
+	return sk.SeekConversations(ctx, q, n)
 }
 
 // MessagesAfter counts and reads.
