@@ -47,6 +47,21 @@
 // An outletCode the Directory does not know is 400. orderCode links the
 // conversation to that order (item "orderitem").
 //
+// # Request bodies
+//
+// The write requests are JSON (application/json, text/json) or, as seed
+// 001 lists too, application/x-www-form-urlencoded forms with the same
+// field names, matched without regard to case in both:
+//
+//	message=Can+I+get+extra+towels%3F&conversationType=guest&sessionToken=t-lbE5U33Y
+//
+// A form is read by the kit into the same fields as JSON (every value a
+// string; outletCode and orderCode take their digits), so it is validated
+// alike and fails with the same errors; the kit's rules for bodies hold
+// for forms too: the size and time limits, a name given twice (in any
+// case) and invalid UTF-8 are 400 naming the field, a malformed %-escape
+// is 400. Any other media type is 415.
+//
 // Parley keeps one conversation per guest, outlet and order: creating it
 // again adds the message to the existing conversation and answers with
 // it, so a client that creates twice loses nothing.

@@ -55,6 +55,7 @@ func Dialect(svc *parley.Service, opts Options) (*httpapi.Dialect, error) {
 		Render:      render,
 		Fields:      fieldNames,
 		FoldCase:    true,
+		Forms:       true,
 		ContentType: "application/json; charset=utf-8",
 		OpenAPI:     openAPI,
 		OpenAPIPath: OpenAPIPath,

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -224,8 +225,11 @@ func (e *Env) DoURL(method, url, token string, body any, header http.Header) Res
 func NewRequest(t *testing.T, method, url, token string, body any) *http.Request {
 	t.Helper()
 	var rd io.Reader
+	contentType := "application/json"
 	switch b := body.(type) {
 	case nil:
+	case neturl.Values: // a form
+		rd, contentType = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
 	case string:
 		rd = strings.NewReader(b)
 	case []byte:
@@ -241,7 +245,7 @@ func NewRequest(t *testing.T, method, url, token string, body any) *http.Request
 		req.Header.Set("Authorization", token)
 	}
 	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	return req
 }
