@@ -11,17 +11,15 @@ import (
 
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
-	"github.com/parleyhq/parley/store"
+	"github.com/parleyhq/parley/store/storetest"
 )
 
 // BenchmarkPageByNumber reads page 1, 100 and 10,000 (10 items a page) of
 // two 100k-item listings: the conversations of a channel, and the
-// messages of one conversation. "parley" is what parley.Service does for
-// a page number (PageRequest.Offset): for conversations, SeekConversations
-// to the page's start and ListConversations after it; for messages, one
-// ListMessages from the Seq that the offset gives. "offset" is the
-// hand-written twin with pgx on the same pool: the listing's query with
-// LIMIT 11 OFFSET (N-1)*10. The contenders alternate page by page, on a
+// messages of one conversation (storetest.PageByNumber: "parley" is what
+// parley.Service does for a page number). "offset" is the hand-written
+// twin with pgx on the same pool: the listing's query with LIMIT 11
+// OFFSET (N-1)*10. The contenders alternate page by page, on a
 // vacuumed schema of their own, dropped at the end.
 //
 //	PARLEY_POSTGRES_DSN=... go test ./store/postgres -run '^$' -bench PageByNumber -count 5
@@ -56,30 +54,9 @@ func BenchmarkPageByNumber(b *testing.B) {
 	msgTwin := "SELECT " + list(messageColumns, "") + " FROM " + pgx.Identifier{schema, "messages"}.Sanitize() +
 		" WHERE conversation_id = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3"
 	const size = 10
-	check := func(b *testing.B, n int, err error) {
-		if err != nil || n != size {
-			b.Fatal(err, n)
-		}
-	}
 	for _, page := range []int{1, 100, 10_000} {
-		offset := int64(page-1) * size
-		b.Run(fmt.Sprintf("Conversations/page=%d/parley", page), func(b *testing.B) {
-			q := store.ConversationQuery{Channel: pageChannel, Limit: size}
-			for b.Loop() {
-				q.After = nil
-				if offset > 0 {
-					pos, ok, err := s.SeekConversations(ctx, q, offset)
-					if err != nil || !ok {
-						b.Fatal(err, ok)
-					}
-					q.After = &pos
-				}
-				p, err := s.ListConversations(ctx, q)
-				check(b, len(p.Items), err)
-			}
-		})
-		b.Run(fmt.Sprintf("Conversations/page=%d/offset", page), func(b *testing.B) {
-			for b.Loop() {
+		storetest.PageByNumber(b, s, pageChannel, 1, pageItems, page, size,
+			func(offset int64) (int, error) {
 				rows, _ := pool.Query(ctx, convTwin, pageChannel, size+1, offset)
 				var items []conversation.Conversation
 				var c conversation.Conversation
@@ -88,17 +65,9 @@ func BenchmarkPageByNumber(b *testing.B) {
 					items = append(items, c)
 					return nil
 				})
-				check(b, min(len(items), size), err)
-			}
-		})
-		b.Run(fmt.Sprintf("Messages/page=%d/parley", page), func(b *testing.B) {
-			for b.Loop() {
-				p, err := s.ListMessages(ctx, store.MessageQuery{ConversationID: 1, BeforeSeq: pageItems + 1 - offset, Limit: size})
-				check(b, len(p.Items), err)
-			}
-		})
-		b.Run(fmt.Sprintf("Messages/page=%d/offset", page), func(b *testing.B) {
-			for b.Loop() {
+				return len(items), err
+			},
+			func(offset int64) (int, error) {
 				rows, _ := pool.Query(ctx, msgTwin, int64(1), size+1, offset)
 				var items []message.Message
 				var m message.Message
@@ -107,9 +76,8 @@ func BenchmarkPageByNumber(b *testing.B) {
 					items = append(items, m)
 					return nil
 				})
-				check(b, min(len(items), size), err)
-			}
-		})
+				return len(items), err
+			})
 	}
 }
 

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -13,17 +12,15 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/parleyhq/parley/message"
-	"github.com/parleyhq/parley/store"
+	"github.com/parleyhq/parley/store/storetest"
 )
 
 // BenchmarkPageByNumber reads page 1, 100 and 10,000 (10 items a page) of
 // two 100k-item listings: the conversations of a channel, and the
-// messages of one conversation. "parley" is what parley.Service does for
-// a page number (PageRequest.Offset): for conversations, SeekConversations
-// to the page's start and ListConversations after it; for messages, one
-// ListMessages from the Seq that the offset gives. "offset" is the
-// hand-written twin on the same driver and settings: the listing's query
-// with LIMIT 11 OFFSET (N-1)*10. The contenders alternate page by page.
+// messages of one conversation (storetest.PageByNumber: "parley" is what
+// parley.Service does for a page number). "offset" is the hand-written
+// twin on the same driver and settings: the listing's query with LIMIT 11
+// OFFSET (N-1)*10. The contenders alternate page by page.
 //
 //	go test ./store/sqlite -run '^$' -bench PageByNumber -count 5
 func BenchmarkPageByNumber(b *testing.B) {
@@ -43,52 +40,20 @@ WHERE channel = ? ORDER BY last_message_at DESC, id DESC LIMIT ? OFFSET ?`)
 WHERE conversation_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?`)
 	ctx := context.Background()
 	const size = 10
-	check := func(b *testing.B, n int, err error) {
-		if err != nil || n != size {
-			b.Fatal(err, n)
-		}
-	}
 	for _, page := range []int{1, 100, 10_000} {
-		offset := int64(page-1) * size
-		b.Run(fmt.Sprintf("Conversations/page=%d/parley", page), func(b *testing.B) {
-			q := store.ConversationQuery{Channel: pageChannel, Limit: size}
-			for b.Loop() {
-				q.After = nil
-				if offset > 0 {
-					pos, ok, err := s.SeekConversations(ctx, q, offset)
-					if err != nil || !ok {
-						b.Fatal(err, ok)
-					}
-					q.After = &pos
-				}
-				p, err := s.ListConversations(ctx, q)
-				check(b, len(p.Items), err)
-			}
-		})
-		b.Run(fmt.Sprintf("Conversations/page=%d/offset", page), func(b *testing.B) {
-			for b.Loop() {
-				n, err := scanAll(convTwin.QueryContext(ctx, pageChannel, size+1, offset))(func(rows *sql.Rows) error {
+		storetest.PageByNumber(b, s, pageChannel, 1, pageItems, page, size,
+			func(offset int64) (int, error) {
+				return scanAll(convTwin.QueryContext(ctx, pageChannel, size+1, offset))(func(rows *sql.Rows) error {
 					_, err := newConvRow().scan(rows)
 					return err
 				})
-				check(b, min(n, size), err)
-			}
-		})
-		b.Run(fmt.Sprintf("Messages/page=%d/parley", page), func(b *testing.B) {
-			for b.Loop() {
-				p, err := s.ListMessages(ctx, store.MessageQuery{ConversationID: 1, BeforeSeq: pageItems + 1 - offset, Limit: size})
-				check(b, len(p.Items), err)
-			}
-		})
-		b.Run(fmt.Sprintf("Messages/page=%d/offset", page), func(b *testing.B) {
-			for b.Loop() {
-				n, err := scanAll(msgTwin.QueryContext(ctx, 1, size+1, offset))(func(rows *sql.Rows) error {
+			},
+			func(offset int64) (int, error) {
+				return scanAll(msgTwin.QueryContext(ctx, 1, size+1, offset))(func(rows *sql.Rows) error {
 					rawScanMessage(rows)
 					return nil
 				})
-				check(b, min(n, size), err)
-			}
-		})
+			})
 	}
 }
 
@@ -145,37 +110,11 @@ func pageDataset(b *testing.B) string {
 }
 
 func buildPages(path string) error {
-	ctx := context.Background()
-	s, err := Open(ctx, path, Options{})
-	if err != nil {
-		return err
-	}
-	if err := s.Close(); err != nil {
-		return err
-	}
-	db, err := sql.Open(driverName, (&Store{path: path, opts: Options{}.withDefaults()}).dsn(false))
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	tx, err := db.Begin()
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	insConv, err := tx.Prepare(`INSERT INTO conversations (id, code, channel, type, user_id, datasource_id, item_kind, item_id,
-	subject, status, started_by, language, user_first_name, user_last_name, product_base_code, order_number,
-	created_at, modified_at, last_message_at, last_message_id, last_seq, message_count,
-	user_read_seq, user_unread, seller_read_seq, seller_unread)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	insMsg, err := tx.Prepare(sqlInsertMessage)
-	if err != nil {
-		return err
-	}
+	return fillBench(path, fillPages)
+}
+
+// fillPages writes the page data set's rows.
+func fillPages(insConv, insMsg *sql.Stmt) error {
 	for i := 1; i <= pageItems; i++ {
 		created := t0.Add(time.Duration(i) * time.Second)
 		n := 1
@@ -200,9 +139,5 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 
 			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	_, err = db.Exec("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE")
-	return err
+	return nil
 }

@@ -22,25 +22,7 @@ func (f factory) testSeekConversations(t *testing.T) {
 	}
 	h := f.new(t)
 	sk := h.s.(store.Seeker)
-	// 40 conversations, three to a time (ties broken by id), some moved up
-	// by a later message, a quarter of them questions; one in another
-	// channel.
-	var cs []conversation.Conversation
-	for i := range 40 {
-		at := h.tick()
-		if i%3 != 0 && len(cs) > 0 {
-			at = cs[len(cs)-1].CreatedAt
-		}
-		typ := conversation.TypeMessage
-		if i%4 == 0 {
-			typ = conversation.TypeQuestion
-		}
-		cs = append(cs, h.create(func(c *conversation.Conversation) { c.CreatedAt, c.Type = at, typ }).Conversation)
-	}
-	for _, i := range []int{4, 17, 30, 31, 2} {
-		cs[i] = h.append(cs[i], conversation.SideSeller).Conversation
-	}
-	h.create(func(c *conversation.Conversation) { c.Channel = chOther })
+	cs := pagingFixture(h, 40)
 	pos := func(c conversation.Conversation) store.ConversationCursor {
 		return store.ConversationCursor{LastMessageAt: c.LastMessageAt, ID: c.ID}
 	}

@@ -16,6 +16,9 @@
 // dropping a database schema). Some subtests close the store themselves,
 // so Close must accept being called twice.
 //
+// A backend's benchmark of page numbers runs PageByNumber on its own data
+// set, beside its hand-written twins.
+//
 // # What it checks
 //
 // Every rule of the store contract: conversation keys and the
