@@ -75,9 +75,12 @@
 //
 // # Waiting for new messages
 //
-// get-new-messages returns the messages after last_message_id (0: all of
-// them), most recent first, at most 100: the oldest 100 when more are new,
-// so a client that goes on from the newest id it got misses nothing. It
+// get-new-messages returns the conversation's messages with an id greater
+// than last_message_id, most recent first, at most 100: the oldest 100
+// when more are new, so a client that goes on from the newest id it got
+// misses nothing. Any id works, with one indexed read: 0 (all of them), a
+// message of another conversation, or one past every message (even past
+// the largest id), which answers 200 with an empty list, not 404. It
 // accepts ?wait=N: with no new message it waits up to N seconds (capped by
 // the kit's WaitLimits, 30 s by default; bounded per actor and in all,
 // beyond which it is 429 with Retry-After) and answers as soon as one is posted,

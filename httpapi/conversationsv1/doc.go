@@ -43,9 +43,11 @@
 //	GET  /public-questions/                                public, no authentication
 //	GET  /public-reviews/                                  public, no authentication
 //
-// The messages listing also polls: with after=ID it returns the messages
-// after that one, oldest first, at most page_size (after=0: from the
-// first); with wait=N as well, it waits up to N seconds (capped by the
+// The messages listing also polls: with after=ID it returns the
+// conversation's messages with a greater id, oldest first, at most
+// page_size. Any id works: 0 (from the first), a message of another
+// conversation, or one past every message (an empty list, 200), with one
+// indexed read; with wait=N as well, it waits up to N seconds (capped by the
 // kit's WaitLimits) and answers as soon as a message arrives, or with an
 // empty list. Waiting costs no store query while nothing is posted, and
 // long polls are bounded per actor and in all (429 with Retry-After).
