@@ -101,6 +101,7 @@ func TestE2E_PollFromAnyID(t *testing.T) {
 			assert.Equal(t, []int64{b2}, poll(fmt.Sprintf("after=%d", a2)), "another conversation's id between")
 			assert.Equal(t, []int64{}, poll(fmt.Sprintf("after=%d", b2+1000)), "past the end")
 			assert.Equal(t, []int64{}, poll("after=9223372036854775807"), "the largest id")
+			assert.Equal(t, []int64{}, poll("after=99999999999999999999999"), "beyond the largest id")
 
 			// A wait from another conversation's id above every message of
 			// this one is answered by this one's next message.
