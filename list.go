@@ -22,11 +22,13 @@ type PageRequest struct {
 	WithTotal bool
 	// Offset skips that many items (after Cursor, when both are set)
 	// before the page: page number N of Limit items is Offset
-	// (N-1)*Limit, and equals what following Next N-1 times gives. It
-	// costs the same at any depth: messages are found by their sequence
-	// numbers, conversations with one read of the store's listing index
-	// (store.Seeker; a store without it is walked). A page past the end is
-	// empty. Negative is a *ValidationError of FieldOffset.
+	// (N-1)*Limit, and equals what following Next N-1 times gives.
+	// Messages cost the same at any depth (the page starts at a Seq
+	// computed from the offset); conversations cost one more read, an
+	// offset into the store's listing index (store.Seeker), which counts
+	// index entries without reading their rows (a store without a Seeker
+	// is walked). A page past the end is empty. Negative is a
+	// *ValidationError of FieldOffset.
 	Offset int64
 }
 
