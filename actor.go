@@ -20,6 +20,11 @@ const (
 	// remote API): it reads the whole channel and writes on behalf of the
 	// user or data source it names.
 	ActorIntegration
+	// ActorOperator is a member of a marketplace's staff for one channel:
+	// it reads every conversation of the channel, closes and reopens any
+	// of them and moderates (reports, hiding, the audit trail, personal
+	// data), and never writes messages as a party.
+	ActorOperator
 )
 
 func (k ActorKind) String() string {
@@ -30,6 +35,8 @@ func (k ActorKind) String() string {
 		return "seller"
 	case ActorIntegration:
 		return "integration"
+	case ActorOperator:
+		return "operator"
 	}
 	return fmt.Sprintf("ActorKind(%d)", uint8(k))
 }
@@ -42,8 +49,10 @@ type Actor struct {
 	kind    ActorKind
 	channel string
 	// who the actor is (user, seller) or names (integration); zero for an
-	// integration that acts for itself.
+	// integration that acts for itself, and for an operator.
 	principal message.Sender
+	// staff is an operator's staff id (the "who" of the audit trail).
+	staff string
 }
 
 // User returns the actor for a registered user of channel.
@@ -69,6 +78,15 @@ func Integration(channel string) Actor {
 	return Actor{kind: ActorIntegration, channel: channel}
 }
 
+// Operator returns the actor for the member staffID of a marketplace's
+// staff, acting in channel. An operator reads every conversation of its
+// channel (never another channel's), closes and reopens any of them, and
+// moderates; it cannot write messages (Start, Post), mark them read or
+// act on behalf of a party (ErrPermission).
+func Operator(channel, staffID string) Actor {
+	return Actor{kind: ActorOperator, channel: channel, staff: staffID}
+}
+
 // OnBehalfOf returns the actor that writes as sender s (seed 000's
 // content_type and content_id). An integration may name any user or data
 // source of its channel. A user or a seller may only name themselves (the
@@ -87,6 +105,8 @@ func (a Actor) OnBehalfOf(s message.Sender) (Actor, error) {
 			return a, nil
 		}
 		return Actor{}, denied(a.kind.String(), a.principal.ID, "cannot act as", string(s.Kind), s.ID)
+	case ActorOperator:
+		return Actor{}, denied("an operator never acts as a party")
 	}
 	return Actor{}, denied("invalid actor")
 }
@@ -113,8 +133,11 @@ func (a Actor) Kind() ActorKind { return a.kind }
 // Channel returns the channel the actor belongs to.
 func (a Actor) Channel() string { return a.channel }
 
+// Staff returns an operator's staff id, and "" for every other actor.
+func (a Actor) Staff() string { return a.staff }
+
 // Sender returns the party the actor writes as, and false for an
-// integration that has not named one.
+// integration that has not named one and for an operator.
 func (a Actor) Sender() (message.Sender, bool) {
 	return a.principal, a.principal.Kind != ""
 }
@@ -127,10 +150,13 @@ func (a Actor) side() (conversation.Side, bool) {
 
 // scope identifies the actor for idempotency keys.
 func (a Actor) scope() string {
-	return a.channel + "|" + a.kind.String() + "|" + string(a.principal.Kind) + "|" + a.principal.ID
+	return a.channel + "|" + a.kind.String() + "|" + string(a.principal.Kind) + "|" + a.principal.ID + "|" + a.staff
 }
 
 func (a Actor) String() string {
+	if a.kind == ActorOperator {
+		return fmt.Sprintf("operator %s of channel %s", a.staff, a.channel)
+	}
 	if s, ok := a.Sender(); ok {
 		return fmt.Sprintf("%s %s:%s in channel %s", a.kind, s.Kind, s.ID, a.channel)
 	}

@@ -17,6 +17,8 @@ import (
 const (
 	cursorConversations byte = 'c'
 	cursorMessages      byte = 'm'
+	cursorReports       byte = 'r'
+	cursorAudit         byte = 'a'
 	cursorMACSize            = 8
 )
 
@@ -77,6 +79,22 @@ func (s *Service) messageCursor(c string) (int64, error) {
 		return 0, nil
 	}
 	v, err := s.openCursor(c, cursorMessages, 1)
+	if err != nil {
+		return 0, err
+	}
+	if v[0] <= 0 {
+		return 0, ErrInvalidCursor
+	}
+	return v[0], nil
+}
+
+// idCursor opens a cursor of the given kind that holds the id of the last
+// item of a page listed by ascending id (reports, audit entries).
+func (s *Service) idCursor(c string, kind byte) (int64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	v, err := s.openCursor(c, kind, 1)
 	if err != nil {
 		return 0, err
 	}

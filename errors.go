@@ -33,7 +33,7 @@ var (
 	// messages until it is reopened.
 	ErrConversationClosed = errors.New("conversation is closed")
 	// ErrReviewStatus: a data source tried to close or reopen a review.
-	// Only the reviewer may: a seller cannot reply to a review, and
+	// Only the reviewer or an operator may: a seller cannot reply to a review, and
 	// closing it would silence the reviewer. It is a *PermissionError, so
 	// errors.Is(err, ErrPermission) holds too.
 	ErrReviewStatus error = &PermissionError{Reason: "a data source cannot close or reopen a review"}
@@ -43,6 +43,13 @@ var (
 	// ErrInvalidCursor: a page cursor was not produced by this Service or
 	// was altered.
 	ErrInvalidCursor = errors.New("invalid cursor")
+	// ErrReportResolved: the report was resolved already; a report is
+	// resolved once.
+	ErrReportResolved = store.ErrReportResolved
+	// ErrUnsupported: the store does not implement what the method needs
+	// (store.Moderation for reports, hiding, the audit trail and personal
+	// data). store/memory, store/sqlite and store/postgres implement it.
+	ErrUnsupported = errors.New("the store does not support this")
 )
 
 // ConversationExistsError is returned by Start when the conversation's
@@ -64,7 +71,7 @@ func (e *ConversationExistsError) Unwrap() error { return ErrConversationExists 
 // StartRequest, PostRequest or PageRequest ("Content", "DataSourceID"),
 // the part of a conversation.Item with a dot ("Item.Kind", "Item.ID"), or
 // the value a method takes ("MessageID" for MarkRead's message, "Status"
-// for SetStatus, "Channel" and "Sender" for the Actor). A list filter's
+// for SetStatus, "Channel", "Sender" and "Staff" for the Actor). A list filter's
 // fields are reported under the name of the request field they match
 // (Filter.UserID as FieldUser, Filter.ProductID as FieldItemID), and its
 // free-text fields as FieldFilter. HTTP handlers map these names to their
@@ -88,6 +95,12 @@ const (
 	FieldCursor           = "Cursor"
 	FieldOffset           = "Offset"
 	FieldFilter           = "Filter"
+	FieldStaff            = "Staff"
+	FieldReason           = "Reason"
+	FieldNote             = "Note"
+	FieldReport           = "ReportID"
+	FieldOutcome          = "Outcome"
+	FieldState            = "State"
 )
 
 // ValidationError reports one field that failed validation. It unwraps to

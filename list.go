@@ -17,8 +17,14 @@ type PageRequest struct {
 	// Cursor continues a listing: the Next of the previous page. Cursors
 	// are opaque; an altered one is ErrInvalidCursor.
 	Cursor string
-	// WithTotal asks for the exact number of matching items, which costs
-	// a count; without it Page.Total is -1.
+	// WithTotal asks for the exact number of matching items; without it
+	// Page.Total is -1. The total of a party's whole inbox (List by a user
+	// or a seller with no other filter) is read from the party's totals,
+	// which stores keep in every write: it costs the same whatever the
+	// party's size. Any other total (a filtered listing, a channel's, the
+	// public listings) is a count of the matches over the listing's
+	// index, which grows with the number of matches: ask for it only when
+	// it is shown.
 	WithTotal bool
 	// Offset skips that many items (after Cursor, when both are set)
 	// before the page: page number N of Limit items is Offset
@@ -71,7 +77,7 @@ func (s *Service) List(ctx context.Context, a Actor, f conversation.Filter, p Pa
 		}
 		*own = sender.ID
 	}
-	return s.list(ctx, a.channel, f, nil, p)
+	return s.list(ctx, a.channel, f, nil, false, p)
 }
 
 func emptyTotal(p PageRequest) int64 {
@@ -85,9 +91,10 @@ func emptyTotal(p PageRequest) int64 {
 // public questions and reviews): t is conversation.TypeQuestion or
 // conversation.TypeReview, or "" for both. Only the public filters apply
 // (dates, user, product, order item, item type, data source, product base
-// code); the others are ignored. The conversations carry no private data:
-// their attributes other than the product base code and their read state
-// are cleared.
+// code); the others are ignored. Conversations an operator has hidden are
+// left out. The conversations carry no private data: their attributes
+// other than the product base code and their read state are cleared, and
+// their MessageCount leaves hidden messages out.
 func (s *Service) PublicList(ctx context.Context, channel string, t conversation.Type, f conversation.Filter, p PageRequest) (Page[conversation.Conversation], error) {
 	var fe fieldErrors
 	s.opts.Limits.id(&fe, FieldChannel, channel)
@@ -102,7 +109,7 @@ func (s *Service) PublicList(ctx context.Context, channel string, t conversation
 		types = []conversation.Type{t}
 	}
 	f.Type, f.Status, f.UserFirstName, f.UserLastName, f.OrderNumber = "", "", "", "", ""
-	page, err := s.list(ctx, channel, f, types, p)
+	page, err := s.list(ctx, channel, f, types, true, p)
 	for i := range page.Items {
 		page.Items[i] = Public(page.Items[i])
 	}
@@ -110,14 +117,17 @@ func (s *Service) PublicList(ctx context.Context, channel string, t conversation
 }
 
 // Public returns c without its private data: the user's names, the order
-// number and both sides' read state.
+// number and both sides' read state; and without what an operator hid:
+// MessageCount counts the visible messages only.
 func Public(c conversation.Conversation) conversation.Conversation {
 	c.Attributes = conversation.Attributes{ProductBaseCode: c.Attributes.ProductBaseCode}
 	c.UserRead, c.SellerRead = conversation.ReadState{}, conversation.ReadState{}
+	c.MessageCount -= c.HiddenMessages
+	c.HiddenMessages = 0
 	return c
 }
 
-func (s *Service) list(ctx context.Context, channel string, f conversation.Filter, types []conversation.Type, p PageRequest) (Page[conversation.Conversation], error) {
+func (s *Service) list(ctx context.Context, channel string, f conversation.Filter, types []conversation.Type, visible bool, p PageRequest) (Page[conversation.Conversation], error) {
 	var out Page[conversation.Conversation]
 	if err := s.checkFilter(f); err != nil {
 		return out, err
@@ -130,7 +140,7 @@ func (s *Service) list(ctx context.Context, channel string, f conversation.Filte
 	if err != nil {
 		return out, err
 	}
-	q := store.ConversationQuery{Channel: channel, Filter: f, Types: types, After: after, Limit: limit, WithTotal: p.WithTotal}
+	q := store.ConversationQuery{Channel: channel, Filter: f, Types: types, After: after, Limit: limit, WithTotal: p.WithTotal, Visible: visible}
 	if p.Offset > 0 {
 		pos, ok, err := s.seekConversations(ctx, q, p.Offset)
 		if err != nil {
@@ -177,8 +187,33 @@ func (s *Service) seekConversations(ctx context.Context, q store.ConversationQue
 	}
 }
 
-// seekStep is how many conversations a walk to a position reads at once
-// from a store without a Seeker.
+// seekMessages returns the BeforeSeq at which a page of c's messages
+// starts after skipping n of them from before (0: the newest), and false
+// past the end. Seqs have no gaps, so it is arithmetic, unless only
+// visible messages are listed and some are hidden: it then walks them.
+func (s *Service) seekMessages(ctx context.Context, c conversation.Conversation, visible bool, before, n int64) (int64, bool, error) {
+	if before == 0 {
+		before = c.LastSeq + 1
+	}
+	if !visible || c.HiddenMessages == 0 {
+		before -= min(n, before)
+		return before, before > 1, nil // BeforeSeq 1 would list nothing
+	}
+	for n > 0 {
+		q := store.MessageQuery{ConversationID: c.ID, BeforeSeq: before, Limit: int(min(n, seekStep)), Visible: true}
+		page, err := s.store.ListMessages(ctx, q)
+		if err != nil || len(page.Items) < q.Limit {
+			return 0, false, err
+		}
+		before = page.Items[len(page.Items)-1].Seq
+		n -= int64(q.Limit)
+	}
+	return before, true, nil
+}
+
+// seekStep is how many items a walk to a position reads at once (from a
+// store without a Seeker, or the visible messages of a conversation with
+// hidden ones).
 const seekStep = 1000
 
 // emptyPage is the page past the end of q's listing: no items, and the
@@ -235,26 +270,46 @@ func (s *Service) Messages(ctx context.Context, a Actor, conversationID int64, p
 	if err != nil {
 		return Page[message.Message]{}, err
 	}
-	return s.messages(ctx, c, p)
+	page, err := s.messages(ctx, c, false, p)
+	page.Items = s.shown(a, c, page.Items)
+	return page, err
 }
 
 // PublicMessages returns a page of a public conversation's messages,
-// newest first, for the public listings. A private conversation is not
-// found.
+// newest first, for the public listings. A private conversation, and one
+// an operator has hidden, is not found; hidden messages are left out.
 func (s *Service) PublicMessages(ctx context.Context, channel string, conversationID int64, p PageRequest) (Page[message.Message], error) {
 	c, err := s.conversation(ctx, Integration(channel), conversationID)
 	if err != nil {
 		return Page[message.Message]{}, err
 	}
-	if !c.Type.Public() {
+	if !c.Type.Public() || c.Hidden {
 		return Page[message.Message]{}, fmt.Errorf("parley: conversation %d: %w", conversationID, ErrNotFound)
 	}
-	return s.messages(ctx, c, p)
+	return s.messages(ctx, c, true, p)
 }
 
-// messages returns a page of c's messages. A page by offset starts from
-// a Seq computed from c.LastSeq: Seqs have no gaps (see package store).
-func (s *Service) messages(ctx context.Context, c conversation.Conversation, p PageRequest) (Page[message.Message], error) {
+// shown returns msgs as actor a sees them in conversation c: an operator
+// sees everything; anyone else sees a hidden message, and every message
+// of a hidden conversation, as Hidden without its Content, unless
+// Options.ShowHiddenToParties.
+func (s *Service) shown(a Actor, c conversation.Conversation, msgs []message.Message) []message.Message {
+	if a.kind == ActorOperator || s.opts.ShowHiddenToParties {
+		return msgs
+	}
+	for i := range msgs {
+		if msgs[i].Hidden || c.Hidden {
+			msgs[i].Hidden, msgs[i].Content = true, ""
+		}
+	}
+	return msgs
+}
+
+// messages returns a page of c's messages (with visible, only those not
+// hidden). A page by offset starts from a Seq computed from c.LastSeq, as
+// Seqs have no gaps (see package store); a visible-only listing of a
+// conversation with hidden messages has gaps, and is walked instead.
+func (s *Service) messages(ctx context.Context, c conversation.Conversation, visible bool, p PageRequest) (Page[message.Message], error) {
 	var out Page[message.Message]
 	limit, err := s.limit(p)
 	if err != nil {
@@ -265,20 +320,23 @@ func (s *Service) messages(ctx context.Context, c conversation.Conversation, p P
 		return out, err
 	}
 	if p.Offset > 0 {
-		if before == 0 {
-			before = c.LastSeq + 1
+		var ok bool
+		if before, ok, err = s.seekMessages(ctx, c, visible, before, p.Offset); err != nil {
+			return out, fmt.Errorf("parley: list messages: %w", err)
 		}
-		if before -= min(p.Offset, before); before <= 1 {
-			// Past the end: no message has a Seq below 1. (BeforeSeq 0
-			// would mean "from the newest".)
+		if !ok {
+			// Past the end.
 			out.Items, out.Total = []message.Message{}, -1
 			if p.WithTotal {
 				out.Total = c.MessageCount
+				if visible {
+					out.Total -= c.HiddenMessages
+				}
 			}
 			return out, nil
 		}
 	}
-	page, err := s.store.ListMessages(ctx, store.MessageQuery{ConversationID: c.ID, BeforeSeq: before, Limit: limit, WithTotal: p.WithTotal})
+	page, err := s.store.ListMessages(ctx, store.MessageQuery{ConversationID: c.ID, BeforeSeq: before, Limit: limit, WithTotal: p.WithTotal, Visible: visible})
 	if err != nil {
 		return out, fmt.Errorf("parley: list messages: %w", err)
 	}

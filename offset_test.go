@@ -15,10 +15,6 @@ import (
 	"github.com/parleyhq/parley/store/memory"
 )
 
-// plainStore hides the optional interfaces of the store it wraps: the
-// Service walks the listing to find a position.
-type plainStore struct{ store.Store }
-
 // TestService_PageOffset: a page at Offset (N-1)*Limit equals what
 // following Next N-1 times gives, for conversations (with the store's
 // Seeker, and walking a store without one) and messages, from the start

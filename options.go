@@ -47,6 +47,17 @@ type Options struct {
 	// language (Service.Translate). Optional.
 	Translator Translator
 
+	// Screener, if set, checks every message before it is written: it
+	// may accept, mask, reject or flag it. Optional.
+	Screener Screener
+
+	// ShowHiddenToParties lets the parties of a conversation (and an
+	// integration reading for them) read the content of what an operator
+	// has hidden, marked Hidden. By default they see a hidden message
+	// without its content. Operators always see everything; the public
+	// listings never show hidden content.
+	ShowHiddenToParties bool
+
 	// Limits bound what the Service accepts.
 	Limits Limits
 

@@ -128,6 +128,10 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 
 	idem := s.idempotency(a, r.IdempotencyKey, "start", string(r.Type), userID, dsID,
 		string(r.Item.Kind), r.Item.ID, r.Subject, r.Content, r.Language)
+	sc, err := s.screen(ctx, a.channel, r.Type, sender, r.Subject, r.Content)
+	if err != nil {
+		return Result{}, err
+	}
 	var attrs conversation.Attributes
 	if s.opts.Lookup != nil {
 		// The lookup asks the program's world, which may have changed
@@ -162,11 +166,11 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 	}
 	c := conversation.Conversation{
 		Code: convCode, Channel: a.channel, Type: r.Type,
-		UserID: userID, DataSourceID: dsID, Item: r.Item, Subject: r.Subject,
+		UserID: userID, DataSourceID: dsID, Item: r.Item, Subject: sc.subject,
 		Status: conversation.StatusOpen, StartedBy: side, Language: r.Language,
 		Attributes: attrs, CreatedAt: now,
 	}
-	m := message.Message{Code: msgCode, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now}
+	m := message.Message{Code: msgCode, Sender: sender, Content: sc.content, Language: r.Language, CreatedAt: now}
 	ev := s.event(evID, notify.KindConversationStarted, c, sender, now)
 	p := store.CreateParams{Conversation: c, Message: m, Events: s.outboxEvents(ev), Idempotency: idem}
 	res, err := s.store.CreateConversation(ctx, p)
@@ -180,6 +184,7 @@ func (s *Service) Start(ctx context.Context, a Actor, r StartRequest) (Result, e
 	out := Result(res)
 	if !out.Replayed {
 		ev.ConversationID, ev.MessageID = out.Conversation.ID, out.Message.ID
+		s.flag(ctx, sc.flag, a.channel, out.Conversation.ID, out.Message.ID)
 		s.delivered(ctx, ev, out)
 	}
 	return out, nil
@@ -213,6 +218,12 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 	if err := f.err(); err != nil {
 		return Result{}, err
 	}
+	// The screener does not know the conversation's type before the
+	// write: it is screened as a message of unknown type.
+	sc, err := s.screen(ctx, a.channel, "", sender, "", r.Content)
+	if err != nil {
+		return Result{}, err
+	}
 	now := s.now()
 	code, err := s.code()
 	if err != nil {
@@ -229,7 +240,7 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 	var refused error
 	p := store.AppendParams{
 		ConversationID: r.ConversationID,
-		Message:        message.Message{Code: code, Sender: sender, Content: r.Content, Language: r.Language, CreatedAt: now},
+		Message:        message.Message{Code: code, Sender: sender, Content: sc.content, Language: r.Language, CreatedAt: now},
 		Prepare: func(c conversation.Conversation) ([]notify.Event, error) {
 			if refused = mayPost(a, sender, c); refused != nil {
 				return nil, refused
@@ -247,6 +258,7 @@ func (s *Service) Post(ctx context.Context, a Actor, r PostRequest) (Result, err
 	if !out.Replayed {
 		ev.ConversationID, ev.MessageID = out.Conversation.ID, out.Message.ID
 		s.waiters.publish(out.Conversation.ID)
+		s.flag(ctx, sc.flag, a.channel, out.Conversation.ID, out.Message.ID)
 		s.delivered(ctx, ev, out)
 	}
 	return out, nil
@@ -299,12 +311,21 @@ func (s *Service) GetByCode(ctx context.Context, a Actor, code uuid.UUID) (conve
 
 // SetStatus closes or reopens a conversation of the actor's (seed 001's
 // conversation status). Either side may do it, except for a review, which
-// only its reviewer may close or reopen (ErrReviewStatus): a seller cannot
-// reply to a review, and closing it would silence the reviewer.
+// only its reviewer or an operator may close or reopen (ErrReviewStatus):
+// a seller cannot reply to a review, and closing it would silence the
+// reviewer. An operator may close or reopen any conversation of its
+// channel.
 func (s *Service) SetStatus(ctx context.Context, a Actor, id int64, st conversation.Status) (conversation.Conversation, error) {
-	_, side, err := s.writer(a)
-	if err != nil {
-		return conversation.Conversation{}, err
+	var side conversation.Side
+	if a.kind == ActorOperator {
+		if err := s.checkActor(a); err != nil {
+			return conversation.Conversation{}, err
+		}
+	} else {
+		var err error
+		if _, side, err = s.writer(a); err != nil {
+			return conversation.Conversation{}, err
+		}
 	}
 	if !st.Valid() {
 		return conversation.Conversation{}, &ValidationError{Field: FieldStatus, Reason: fmt.Sprintf("%q is not a valid choice (open, closed)", st)}
@@ -326,9 +347,9 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, id int64, st conversat
 	return c, nil
 }
 
-// mayChangeStatus is the rule for closing or reopening c by side, acting
-// as a: the actor may see c, and only the reviewer closes or reopens a
-// review.
+// mayChangeStatus is the rule for closing or reopening c by side (none
+// for an operator), acting as a: the actor may see c, and a seller never
+// closes or reopens a review.
 func mayChangeStatus(a Actor, side conversation.Side, c conversation.Conversation) error {
 	if err := mayAccess(a, c); err != nil {
 		return err
@@ -379,7 +400,10 @@ type UnreadSummary struct {
 }
 
 // Unread returns the unread totals of the actor (a user, a seller, or an
-// integration acting for one).
+// integration acting for one). Stores keep these totals per party in the
+// transaction of every write (see store.PartyTotals), so Unread reads a
+// fixed number of rows: it costs the same for a seller with 100 or
+// 100,000 conversations.
 func (s *Service) Unread(ctx context.Context, a Actor) (UnreadSummary, error) {
 	sender, side, err := s.writer(a)
 	if err != nil {
@@ -397,6 +421,9 @@ func (s *Service) writer(a Actor) (message.Sender, conversation.Side, error) {
 	if err := s.checkActor(a); err != nil {
 		return message.Sender{}, "", err
 	}
+	if a.kind == ActorOperator {
+		return message.Sender{}, "", denied(a.String(), "never writes as a party")
+	}
 	sender, ok := a.Sender()
 	if !ok {
 		return message.Sender{}, "", denied("an integration must name the party it acts for")
@@ -407,11 +434,14 @@ func (s *Service) writer(a Actor) (message.Sender, conversation.Side, error) {
 // checkActor checks an actor built by the program, against the
 // Service's limits.
 func (s *Service) checkActor(a Actor) error {
-	if a.kind < ActorUser || a.kind > ActorIntegration {
+	if a.kind < ActorUser || a.kind > ActorOperator {
 		return denied("invalid actor")
 	}
 	var f fieldErrors
 	s.opts.Limits.id(&f, FieldChannel, a.channel)
+	if a.kind == ActorOperator {
+		s.opts.Limits.id(&f, FieldStaff, a.staff)
+	}
 	if p, ok := a.Sender(); ok {
 		s.opts.Limits.id(&f, FieldSender, p.ID)
 		if p.Kind == message.SenderUser && !p.UserType.Valid() {
@@ -438,7 +468,7 @@ func (s *Service) conversation(ctx context.Context, a Actor, id int64) (conversa
 
 // mayAccess is the rule for seeing a conversation: another channel's
 // conversation is not found; another party's is ErrPermission; an
-// integration acting for itself sees its whole channel.
+// integration acting for itself and an operator see their whole channel.
 func mayAccess(a Actor, c conversation.Conversation) error {
 	if c.Channel != a.channel {
 		return fmt.Errorf("parley: conversation %d: %w", c.ID, ErrNotFound)

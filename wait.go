@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
 )
 
@@ -17,33 +18,35 @@ import (
 // error). Ids and order are assigned inside the store's write, so a client
 // that polls with the last id it has never misses a message.
 func (s *Service) Poll(ctx context.Context, a Actor, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
-	id, n, err := s.pollArgs(ctx, a, conversationID, afterMessageID, limit)
+	c, n, err := s.pollArgs(ctx, a, conversationID, afterMessageID, limit)
 	if err != nil {
 		return nil, err
 	}
-	return s.after(ctx, id, afterMessageID, n)
+	msgs, err := s.after(ctx, c.ID, afterMessageID, n)
+	return s.shown(a, c, msgs), err
 }
 
 // pollArgs validates the arguments of Poll and Wait, in this order: the
 // actor, afterMessageID (negative is a *ValidationError of FieldMessage),
 // the limit, and the conversation, which the actor must be allowed to
-// read. It returns the conversation id and the page size.
-func (s *Service) pollArgs(ctx context.Context, a Actor, conversationID, afterMessageID int64, limit int) (int64, int, error) {
+// read. It returns the conversation and the page size.
+func (s *Service) pollArgs(ctx context.Context, a Actor, conversationID, afterMessageID int64, limit int) (conversation.Conversation, int, error) {
+	var none conversation.Conversation
 	if err := s.checkActor(a); err != nil {
-		return 0, 0, err
+		return none, 0, err
 	}
 	if afterMessageID < 0 {
-		return 0, 0, &ValidationError{Field: FieldMessage, Reason: "must not be negative"}
+		return none, 0, &ValidationError{Field: FieldMessage, Reason: "must not be negative"}
 	}
 	n, err := s.limit(PageRequest{Limit: limit})
 	if err != nil {
-		return 0, 0, err
+		return none, 0, err
 	}
 	c, err := s.conversation(ctx, a, conversationID)
 	if err != nil {
-		return 0, 0, err
+		return none, 0, err
 	}
-	return c.ID, n, nil
+	return c, n, nil
 }
 
 func (s *Service) after(ctx context.Context, id, afterMessageID int64, limit int) ([]message.Message, error) {
@@ -63,11 +66,12 @@ func (s *Service) after(ctx context.Context, id, afterMessageID int64, limit int
 // another process does not wake a waiter (WaitFor reads once more before
 // answering empty).
 func (s *Service) Wait(ctx context.Context, a Actor, conversationID, afterMessageID int64, limit int) ([]message.Message, error) {
-	id, n, err := s.pollArgs(ctx, a, conversationID, afterMessageID, limit)
+	c, n, err := s.pollArgs(ctx, a, conversationID, afterMessageID, limit)
 	if err != nil {
 		return nil, err
 	}
-	return s.wait(ctx, id, afterMessageID, n)
+	msgs, err := s.wait(ctx, c.ID, afterMessageID, n)
+	return s.shown(a, c, msgs), err
 }
 
 // wait reads the messages of conversation id after afterMessageID until
@@ -165,21 +169,21 @@ func (s *Service) WaitFor(ctx context.Context, a Actor, conversationID, afterMes
 	if wait <= 0 {
 		return s.Poll(ctx, a, conversationID, afterMessageID, limit)
 	}
-	id, n, err := s.pollArgs(ctx, a, conversationID, afterMessageID, limit)
+	c, n, err := s.pollArgs(ctx, a, conversationID, afterMessageID, limit)
 	if err != nil {
 		return nil, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	msgs, err := s.wait(wctx, id, afterMessageID, n)
+	msgs, err := s.wait(wctx, c.ID, afterMessageID, n)
 	if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
-		return msgs, err
+		return s.shown(a, c, msgs), err
 	}
-	if msgs, err = s.after(ctx, id, afterMessageID, n); err != nil {
+	if msgs, err = s.after(ctx, c.ID, afterMessageID, n); err != nil {
 		return nil, err
 	}
 	if msgs == nil {
 		msgs = []message.Message{}
 	}
-	return msgs, nil
+	return s.shown(a, c, msgs), nil
 }

@@ -164,6 +164,13 @@ type Conversation struct {
 
 	UserRead   ReadState
 	SellerRead ReadState
+
+	// Hidden is set when an operator has hidden the whole conversation:
+	// it is kept, but gone from the public listings.
+	Hidden bool
+	// HiddenMessages is the number of its messages an operator has
+	// hidden (MessageCount includes them; the public count does not).
+	HiddenMessages int64
 }
 
 // Read returns the read state of the given side.

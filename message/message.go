@@ -67,6 +67,11 @@ type Message struct {
 	// that earlier activity.
 	CreatedAt time.Time
 
+	// Hidden is set when an operator has hidden the message: it is kept,
+	// but gone from the public message pages, and the Service shows it to
+	// the parties without its Content unless the program opts otherwise.
+	Hidden bool
+
 	// TranslatedFrom is set only on messages returned by
 	// parley.Service.Translate whose Content was translated: it is the
 	// language the message was written in ("und" if unknown). Stores

@@ -129,8 +129,8 @@ func ceilTime(t time.Time) time.Time {
 }
 
 // Matches reports whether ListConversations lists c for q (ignoring the
-// cursor q.After and the page size): c is in q.Channel, has one of
-// q.Types (if any) and satisfies every set field of q.Filter (fields
+// cursor q.After and the page size): c is in q.Channel, is not Hidden if
+// q.Visible, has one of q.Types (if any) and satisfies every set field of q.Filter (fields
 // combine with AND; time bounds are inclusive). Stores that filter in
 // memory use it; SQL stores translate the same fields to WHERE clauses,
 // with the bounds of NormalizeFilter, and the conformance suite checks
@@ -142,6 +142,7 @@ func (q ConversationQuery) Matches(c conversation.Conversation) bool {
 	}
 	switch {
 	case c.Channel != q.Channel,
+		q.Visible && c.Hidden,
 		len(q.Types) > 0 && !slices.Contains(q.Types, c.Type),
 		!inRange(c.CreatedAt, f.CreatedFrom, f.CreatedTo),
 		!inRange(c.ModifiedAt, f.ModifiedFrom, f.ModifiedTo),
@@ -159,4 +160,92 @@ func (q ConversationQuery) Matches(c conversation.Conversation) bool {
 		return false
 	}
 	return true
+}
+
+// PartyTotals are the totals a store keeps for one party (a user or a
+// data source) in one channel, so that reading them costs the same
+// whatever the number of the party's conversations (see the party totals
+// in the package documentation).
+type PartyTotals struct {
+	// Conversations is the number of the party's conversations.
+	Conversations int64
+	// UnreadMessages is the sum of the party's side's Unread over them.
+	UnreadMessages int64
+	// UnreadConversations is the number of them whose Unread (on the
+	// party's side) is above zero.
+	UnreadConversations int64
+}
+
+// Contribution returns what conversation c adds to the totals of its
+// party on side s: one conversation, s's Unread, and one unread
+// conversation if that is above zero. It is the one definition of the
+// party totals: a party's totals are the sum of Contribution over its
+// conversations.
+func Contribution(c conversation.Conversation, s conversation.Side) PartyTotals {
+	n := c.Read(s).Unread
+	var unread int64
+	if n > 0 {
+		unread = 1
+	}
+	return PartyTotals{Conversations: 1, UnreadMessages: n, UnreadConversations: unread}
+}
+
+// Change returns the change of the totals of the party on side s when a
+// write turns conversation before into after (CreateConversation: before
+// is nil). A store adds it to the party's totals in the write's
+// transaction; a zero change needs no write.
+func Change(before *conversation.Conversation, after conversation.Conversation, s conversation.Side) PartyTotals {
+	d := Contribution(after, s)
+	if before != nil {
+		d = d.Sub(Contribution(*before, s))
+	}
+	return d
+}
+
+// Add returns t plus d.
+func (t PartyTotals) Add(d PartyTotals) PartyTotals {
+	return PartyTotals{t.Conversations + d.Conversations, t.UnreadMessages + d.UnreadMessages, t.UnreadConversations + d.UnreadConversations}
+}
+
+// Sub returns t minus d.
+func (t PartyTotals) Sub(d PartyTotals) PartyTotals {
+	return PartyTotals{t.Conversations - d.Conversations, t.UnreadMessages - d.UnreadMessages, t.UnreadConversations - d.UnreadConversations}
+}
+
+// IsZero reports whether every total is zero.
+func (t PartyTotals) IsZero() bool { return t == PartyTotals{} }
+
+// Unread returns the unread part of t, as Store.Unread reports it.
+func (t PartyTotals) Unread() UnreadSummary {
+	return UnreadSummary{Messages: t.UnreadMessages, Conversations: t.UnreadConversations}
+}
+
+// PartyOf returns the party of c on side s: its UserID (SideUser) or its
+// DataSourceID (SideSeller).
+func PartyOf(c conversation.Conversation, s conversation.Side) string {
+	if s == conversation.SideSeller {
+		return c.DataSourceID
+	}
+	return c.UserID
+}
+
+// InboxParty reports whether q selects the whole inbox of one party, and
+// which: a channel and exactly one of Filter.UserID and
+// Filter.DataSourceID, with no other filter field and no Types. The
+// number of such a listing's conversations is the party's
+// PartyTotals.Conversations, which a store reads instead of counting
+// (see ConversationQuery.WithTotal).
+func (q ConversationQuery) InboxParty() (conversation.Side, string, bool) {
+	f := q.Filter
+	f.UserID, f.DataSourceID = "", ""
+	if len(q.Types) > 0 || f != (conversation.Filter{}) {
+		return "", "", false
+	}
+	switch u, d := q.Filter.UserID, q.Filter.DataSourceID; {
+	case u != "" && d == "":
+		return conversation.SideUser, u, true
+	case d != "" && u == "":
+		return conversation.SideSeller, d, true
+	}
+	return "", "", false
 }

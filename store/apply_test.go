@@ -133,3 +133,61 @@ func TestConversationQuery_Matches(t *testing.T) {
 		assert.False(t, no.Matches(c), "%+v", no)
 	}
 }
+
+func TestContribution(t *testing.T) {
+	c := conversation.Conversation{UserRead: conversation.ReadState{ReadSeq: 1, Unread: 3}, SellerRead: conversation.ReadState{ReadSeq: 4}}
+	assert.Equal(t, store.PartyTotals{Conversations: 1, UnreadMessages: 3, UnreadConversations: 1}, store.Contribution(c, conversation.SideUser))
+	assert.Equal(t, store.PartyTotals{Conversations: 1}, store.Contribution(c, conversation.SideSeller))
+}
+
+func TestChange(t *testing.T) {
+	c := conversation.Conversation{ID: 4}
+	m := message.Message{Sender: message.User("u", message.UserRegistered), CreatedAt: t0}
+	store.ApplyFirst(&c, &m)
+	assert.Equal(t, store.PartyTotals{Conversations: 1, UnreadMessages: 1, UnreadConversations: 1}, store.Change(nil, c, conversation.SideSeller), "a new conversation")
+	assert.Equal(t, store.PartyTotals{Conversations: 1}, store.Change(nil, c, conversation.SideUser))
+
+	before := c
+	m = message.Message{Sender: message.User("u", message.UserRegistered), CreatedAt: t0}
+	store.ApplyMessage(&c, &m)
+	assert.Equal(t, store.PartyTotals{UnreadMessages: 1}, store.Change(&before, c, conversation.SideSeller), "one more unread message, same conversation")
+	assert.True(t, store.Change(&before, c, conversation.SideUser).IsZero())
+
+	before = c
+	m = message.Message{Sender: message.DataSource("d"), CreatedAt: t0}
+	store.ApplyMessage(&c, &m)
+	assert.Equal(t, store.PartyTotals{UnreadMessages: -2, UnreadConversations: -1}, store.Change(&before, c, conversation.SideSeller), "the seller answers: read")
+	assert.Equal(t, store.PartyTotals{UnreadMessages: 1, UnreadConversations: 1}, store.Change(&before, c, conversation.SideUser))
+
+	before = c
+	store.ApplyStatus(&c, conversation.StatusClosed, t0)
+	assert.True(t, store.Change(&before, c, conversation.SideUser).IsZero(), "a status changes no total")
+
+	total := store.PartyTotals{}.Add(store.PartyTotals{1, 2, 3}).Sub(store.PartyTotals{1, 1, 1})
+	assert.Equal(t, store.PartyTotals{0, 1, 2}, total)
+	assert.Equal(t, store.UnreadSummary{Messages: 1, Conversations: 2}, total.Unread())
+}
+
+func TestConversationQuery_InboxParty(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		q    store.ConversationQuery
+		side conversation.Side
+		id   string
+	}{
+		{"User", store.ConversationQuery{Channel: "c", Filter: conversation.Filter{UserID: "u"}}, conversation.SideUser, "u"},
+		{"Seller", store.ConversationQuery{Channel: "c", Filter: conversation.Filter{DataSourceID: "d"}, Limit: 5}, conversation.SideSeller, "d"},
+		{"Both", store.ConversationQuery{Channel: "c", Filter: conversation.Filter{UserID: "u", DataSourceID: "d"}}, "", ""},
+		{"Channel", store.ConversationQuery{Channel: "c"}, "", ""},
+		{"Status", store.ConversationQuery{Channel: "c", Filter: conversation.Filter{DataSourceID: "d", Status: conversation.StatusOpen}}, "", ""},
+		{"Dates", store.ConversationQuery{Channel: "c", Filter: conversation.Filter{UserID: "u", CreatedFrom: t0}}, "", ""},
+		{"Types", store.ConversationQuery{Channel: "c", Filter: conversation.Filter{UserID: "u"}, Types: []conversation.Type{conversation.TypeQuestion}}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			side, id, ok := tc.q.InboxParty()
+			assert.Equal(t, tc.side != "", ok)
+			assert.Equal(t, tc.side, side)
+			assert.Equal(t, tc.id, id)
+		})
+	}
+}

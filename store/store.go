@@ -26,13 +26,45 @@
 //     on the conversation as the write finds it, and nothing is written
 //     when they fail;
 //   - the outbox: the events of a write are stored in the same transaction
-//     as the write (see notify.Outbox).
+//     as the write (see notify.Outbox);
+//   - the party totals: every committed state satisfies the invariant of
+//     the party totals below.
 //
 // The arithmetic of the writes (a message's Seq and time, read state,
-// unread counts, filter bounds) is written once, in the helpers of this
-// package (ApplyFirst, ApplyMessage, ApplyStatus, ApplyRead,
-// NormalizeFilter, ConversationQuery.Matches); SQL stores may compute the
-// same in SQL, and the conformance suite checks that they agree.
+// unread counts, party totals, filter bounds) is written once, in the
+// helpers of this package (ApplyFirst, ApplyMessage, ApplyStatus,
+// ApplyRead, Contribution, Change, NormalizeFilter,
+// ConversationQuery.Matches); SQL stores may compute the same in SQL, and
+// the conformance suite checks that they agree.
+//
+// # Party totals
+//
+// Reads that sum over a party's conversations (Unread, and the total of a
+// party's inbox listing) must cost the same for a party with 10 or
+// 100,000 conversations. A store therefore keeps PartyTotals for every
+// (channel, side, party id), and keeps them in the transaction of every
+// write that changes them, with this invariant:
+//
+//   - in every committed state, and in what any read sees, the totals of
+//     a party equal the sum of Contribution(c, side) over the party's
+//     conversations c (its conversations count, the sum of its side's
+//     Unread, and how many of them have an Unread above zero);
+//   - a write that turns conversation before into after adds
+//     Change(before, after, side) to the totals of both of its parties
+//     (the user on SideUser, the data source on SideSeller), in the same
+//     transaction; CreateConversation adds Change(nil, c, side). The
+//     parties of a conversation never change.
+//
+// CreateConversation, AppendMessage and MarkRead change Unread and so the
+// totals; SetStatus changes neither (it is a write that leaves them
+// alone, and the conformance suite checks that too). A party without
+// conversations has zero totals. A store may keep a party's totals in
+// several parts (rows) that it sums on reading, so that concurrent
+// writers of one party's conversations do not wait on one row, as long as
+// the number of parts does not grow with the party. SQL stores may keep
+// them with triggers on the conversations table. The conformance suite
+// recounts the totals from the conversations after random sequences of
+// writes, sequential and concurrent, and compares.
 //
 // # Callbacks
 //
@@ -63,7 +95,12 @@
 //     statement that applies only if Status is still what the callback
 //     saw, and when it is not, read again and call the callback again, as
 //     store/postgres does for AppendMessage and SetStatus, so that no lock
-//     waits on a round trip to the client.
+//     waits on a round trip to the client. The conversation may be one
+//     the store read or wrote earlier and remembers (store/postgres does
+//     so for AppendMessage without an idempotency key, to write in one
+//     round trip), provided that the write also checks that it is the
+//     same conversation, and that a refusal is decided again on a fresh
+//     read (a remembered Status may be out of date).
 //
 // The package store/storetest is the definition of a Store: every backend
 // runs the whole suite with one line, storetest.Run(t, newStore).
@@ -92,6 +129,7 @@ import (
 
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
+	"github.com/parleyhq/parley/moderation"
 	"github.com/parleyhq/parley/notify"
 )
 
@@ -114,6 +152,9 @@ var (
 	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
 	// ErrClosed: the store has been closed.
 	ErrClosed = errors.New("store closed")
+	// ErrReportResolved: the report was resolved already; a report is
+	// resolved once.
+	ErrReportResolved = errors.New("report already resolved")
 )
 
 // ConversationExistsError is returned when a conversation with the same key
@@ -204,7 +245,10 @@ type Store interface {
 	// bounds: a store must not scan the conversation from its start.
 	MessagesAfter(ctx context.Context, q message.After) ([]message.Message, error)
 
-	// Unread returns the unread totals of one party in one channel.
+	// Unread returns the unread totals of one party in one channel: the
+	// unread part of its PartyTotals (see Party totals), read in a number
+	// of steps that does not grow with the party's conversations. An
+	// unknown party has zero totals.
 	Unread(ctx context.Context, q UnreadQuery) (UnreadSummary, error)
 
 	// The outbox of notification events.
@@ -308,8 +352,15 @@ type ConversationQuery struct {
 	// Limit is the page size (at least 1).
 	Limit int
 	// WithTotal asks for the number of conversations that match (without
-	// After); otherwise Page.Total is -1.
+	// After); otherwise Page.Total is -1. The total of a party's whole
+	// inbox (see InboxParty) is read from the party's PartyTotals, at a
+	// cost that does not grow with the party; any other total is a count
+	// of the matches over the index that serves the listing, which grows
+	// with the number of matches.
 	WithTotal bool
+	// Visible keeps only the conversations that are not Hidden (the
+	// public listings).
+	Visible bool
 }
 
 // MessageQuery selects a page of one conversation's messages, newest first.
@@ -319,7 +370,12 @@ type MessageQuery struct {
 	// is lower.
 	BeforeSeq int64
 	Limit     int
+	// WithTotal asks for the number of messages that match (without
+	// BeforeSeq); otherwise Page.Total is -1.
 	WithTotal bool
+	// Visible keeps only the messages that are not Hidden (the public
+	// message pages); the total is then MessageCount - HiddenMessages.
+	Visible bool
 }
 
 // Page is one page of a listing.
@@ -371,7 +427,8 @@ type MessageFeed interface {
 // page 10,000 of a listing is one query rather than a walk through the
 // 9,999 pages before it; a store without it is walked with
 // ListConversations. A message listing needs no seek: its positions are
-// Seqs, which have no gaps. Every Parley store implements it, and the
+// Seqs, which have no gaps (a listing of the Visible messages of a
+// conversation with hidden ones is walked). Every Parley store implements it, and the
 // conformance suite checks the stores that do.
 type Seeker interface {
 	// SeekConversations returns the position of the n-th conversation
@@ -388,4 +445,114 @@ type Seeker interface {
 	//     offset into the index, not a read of every conversation's row);
 	//   - n below 1 is an error, and reads nothing.
 	SeekConversations(ctx context.Context, q ConversationQuery, n int64) (ConversationCursor, bool, error)
+}
+
+// Moderation is an optional interface for the trust and safety features
+// of the Service: reports of messages and the audit trail of operators'
+// actions. store/memory, store/sqlite and store/postgres implement it; a
+// Service over a store without it answers those features with an error.
+// The conformance suite checks the stores that implement it.
+//
+// Its invariants:
+//
+//   - one report per reporter and message: CreateReport of a message that
+//     the same reporter (Kind and ID) has reported before stores nothing
+//     and returns the first report, however many callers race;
+//   - report ids increase in the order reports are stored, so that the
+//     queue (ListReports, by ID) is oldest first and keyset-paged;
+//   - a report is resolved once: ResolveReport of a resolved report is
+//     ErrReportResolved and changes nothing; resolving stores the report's
+//     new state and its audit entry in one transaction (both or neither);
+//   - hiding keeps counts consistent: a conversation's HiddenMessages is
+//     the number of its messages that are Hidden, under concurrency too;
+//     ListConversations and ListMessages with Visible leave hidden
+//     conversations and messages out at once, totals included;
+//   - the audit trail is append-only: entries are never changed or
+//     removed, and their ids increase in the order they are stored; every
+//     write of an action (ResolveReport, SetHidden) stores its entry in
+//     the same transaction.
+//
+// A store does not check that a report's message exists or belongs to its
+// conversation, nor who files or resolves it: the Service does.
+type Moderation interface {
+	// CreateReport stores r (its ID is assigned) and returns it with true,
+	// or, when r.Reporter reported r.MessageID before, returns that report
+	// unchanged with false.
+	CreateReport(ctx context.Context, r moderation.Report) (moderation.Report, bool, error)
+
+	// GetReport returns the report with the given id, or ErrNotFound.
+	GetReport(ctx context.Context, id int64) (moderation.Report, error)
+
+	// ListReports returns a page of the reports of q.Channel that match
+	// q, oldest first (ID ascending).
+	ListReports(ctx context.Context, q ReportQuery) (Page[moderation.Report], error)
+
+	// ResolveReport marks report p.ID resolved with p's outcome and stores
+	// p.Audit (its ID assigned) in the same transaction. It returns the
+	// report as stored, ErrNotFound for an unknown report, and
+	// ErrReportResolved for a resolved one.
+	ResolveReport(ctx context.Context, p ResolveParams) (moderation.Report, error)
+
+	// SetHidden hides or shows (p.Hidden) message p.MessageID of
+	// conversation p.ConversationID, or, when p.MessageID is 0, the
+	// conversation itself, and stores p.Audit (its ID assigned) in the
+	// same transaction. It keeps the conversation's HiddenMessages equal
+	// to the number of its hidden messages: hiding a hidden message (or
+	// showing a shown one) changes nothing but the audit trail. It
+	// changes nothing else (no ModifiedAt, no read state), and returns
+	// the conversation as it leaves it: ErrNotFound for an unknown
+	// conversation or a message that is not in it, with nothing written.
+	SetHidden(ctx context.Context, p HideParams) (conversation.Conversation, error)
+
+	// ListAudit returns a page of the audit entries of q.Channel that
+	// match q, oldest first (ID ascending).
+	ListAudit(ctx context.Context, q AuditQuery) (Page[moderation.Entry], error)
+}
+
+// ReportQuery selects the reports of one channel, oldest first.
+type ReportQuery struct {
+	Channel string
+	// State and Reason, if set, keep only the reports in that state and
+	// with that reason.
+	State  moderation.State
+	Reason moderation.Reason
+	// AfterID continues a listing after the report with that id.
+	AfterID int64
+	// Limit is the page size (at least 1).
+	Limit int
+	// WithTotal asks for the number of reports that match (without
+	// AfterID); otherwise Page.Total is -1.
+	WithTotal bool
+}
+
+// ResolveParams are the arguments of Moderation.ResolveReport.
+type ResolveParams struct {
+	ID      int64
+	At      time.Time
+	By      string // the operator's staff id
+	Outcome moderation.Outcome
+	Note    string
+	// Audit is the entry stored with the resolution.
+	Audit moderation.Entry
+}
+
+// HideParams are the arguments of Moderation.SetHidden.
+type HideParams struct {
+	ConversationID int64
+	MessageID      int64 // 0: the conversation itself
+	Hidden         bool
+	// Audit is the entry stored with the change.
+	Audit moderation.Entry
+}
+
+// AuditQuery selects the audit entries of one channel, oldest first.
+type AuditQuery struct {
+	Channel string
+	// ConversationID, if not 0, keeps only the entries about that
+	// conversation.
+	ConversationID int64
+	// AfterID continues a listing after the entry with that id.
+	AfterID int64
+	// Limit is the page size (at least 1).
+	Limit int
 }

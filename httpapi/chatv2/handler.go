@@ -102,7 +102,14 @@ var fieldNames = map[string]string{
 	parley.FieldLimit:            qPerPage,
 	parley.FieldCursor:           qCursor,
 	parley.FieldOffset:           qPage,
-	parley.FieldFilter:           "filter",
+	// The moderation fields (no route of this dialect takes them).
+	parley.FieldStaff:   "staff",
+	parley.FieldReason:  "reason",
+	parley.FieldNote:    "note",
+	parley.FieldReport:  "report_id",
+	parley.FieldOutcome: "outcome",
+	parley.FieldState:   "state",
+	parley.FieldFilter:  "filter",
 }
 
 // render writes a Problem as Laravel does, with seed 002's result flag:

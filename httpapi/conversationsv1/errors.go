@@ -31,7 +31,14 @@ var fieldNames = map[string]string{
 	parley.FieldLimit:            qPageSize,
 	parley.FieldCursor:           qCursor,
 	parley.FieldOffset:           qPage,
-	parley.FieldFilter:           "non_field_errors",
+	// The moderation fields (no route of this dialect takes them).
+	parley.FieldStaff:   "staff",
+	parley.FieldReason:  "reason",
+	parley.FieldNote:    "note",
+	parley.FieldReport:  "report_id",
+	parley.FieldOutcome: "outcome",
+	parley.FieldState:   "state",
+	parley.FieldFilter:  "non_field_errors",
 }
 
 // filterNames names the Service's fields as the listings' query

@@ -136,7 +136,14 @@ var fieldNames = map[string]string{
 	parley.FieldLimit:            qPageSize,
 	parley.FieldCursor:           qPageToken,
 	parley.FieldOffset:           "page",
-	parley.FieldFilter:           "filter",
+	// The moderation fields (no route of this dialect takes them).
+	parley.FieldStaff:   "staff",
+	parley.FieldReason:  "reason",
+	parley.FieldNote:    "note",
+	parley.FieldReport:  "reportId",
+	parley.FieldOutcome: "outcome",
+	parley.FieldState:   "state",
+	parley.FieldFilter:  "filter",
 }
 
 // render writes a Problem as seed 001's envelope: status "Failure", a

@@ -17,17 +17,19 @@
 //     suite store/storetest; its results are deterministic, which makes it
 //     the backend of the package examples.
 //
-// Listings scan every conversation of the store, which is fast enough for
-// tens of thousands of conversations.
+// Listings read ordered indexes (a channel's, each party's inbox, each
+// item's, the public listing), like the SQL stores, so that a page costs
+// what it passes over, not the store's size; Unread and a party's inbox
+// total read the party's totals. The outbox keeps its pending events in
+// heaps ordered by due time and by lease, so that a claim does not sort
+// them.
 package memory
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -55,7 +57,31 @@ type Store struct {
 	messages map[int64]msgRef // message id -> its place
 	idem     map[idemKey]idemRecord
 	events   map[string]*eventRecord
-	pending  map[string]*eventRecord // the pending subset of events
+	pending  pendingEvents // the pending subset of events
+	totals   map[partyKey]store.PartyTotals
+	lists    map[indexKey]*ordered // the listing indexes (see indexFor)
+
+	mod moderationState
+}
+
+// partyKey names one party's totals.
+type partyKey struct {
+	channel string
+	side    conversation.Side
+	id      string
+}
+
+// account adds the change from before to after (before nil: a new
+// conversation) to the totals of both parties of after.
+func (s *Store) account(before *conversation.Conversation, after conversation.Conversation) {
+	for _, side := range []conversation.Side{conversation.SideUser, conversation.SideSeller} {
+		d := store.Change(before, after, side)
+		if d.IsZero() {
+			continue
+		}
+		k := partyKey{after.Channel, side, store.PartyOf(after, side)}
+		s.totals[k] = s.totals[k].Add(d)
+	}
 }
 
 type convRecord struct {
@@ -86,12 +112,6 @@ type idemRecord struct {
 	msgID       int64
 }
 
-type eventRecord struct {
-	ev         notify.Event
-	claimedBy  string
-	leaseUntil time.Time
-}
-
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
@@ -100,7 +120,9 @@ func New() *Store {
 		messages: make(map[int64]msgRef),
 		idem:     make(map[idemKey]idemRecord),
 		events:   make(map[string]*eventRecord),
-		pending:  make(map[string]*eventRecord),
+		pending:  newPendingEvents(),
+		totals:   make(map[partyKey]store.PartyTotals),
+		lists:    make(map[indexKey]*ordered),
 	}
 }
 
@@ -133,7 +155,10 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.convs, s.keys, s.codes, s.messages, s.idem, s.events, s.pending = nil, nil, nil, nil, nil, nil, nil
+	s.convs, s.keys, s.codes, s.messages, s.idem, s.events = nil, nil, nil, nil, nil, nil
+	s.pending = pendingEvents{}
+	s.totals, s.lists = nil, nil
+	s.mod = moderationState{}
 	return nil
 }
 
@@ -177,7 +202,7 @@ func (s *Store) addEvents(evs []notify.Event, convID, msgID int64) {
 		e.State, e.Attempts, e.LastError = notify.StatePending, 0, ""
 		r := &eventRecord{ev: e}
 		s.events[e.ID] = r
-		s.pending[e.ID] = r
+		s.pending.add(r)
 	}
 }
 
@@ -209,6 +234,8 @@ func (s *Store) CreateConversation(ctx context.Context, p store.CreateParams) (s
 	s.convs = append(s.convs, convRecord{conv: c, msgs: []message.Message{m}})
 	s.keys[key] = c.ID
 	s.codes[c.Code] = c.ID
+	s.account(nil, c)
+	s.indexConv(&c)
 	s.messages[m.ID] = msgRef{convID: c.ID, seq: 1}
 	s.addEvents(p.Events, c.ID, m.ID)
 	s.remember(p.Idempotency, c.ID, m.ID)
@@ -244,6 +271,8 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 	m.ID = s.lastMsgID
 	store.ApplyMessage(&c, &m)
 
+	s.account(&cr.conv, c)
+	s.moveConv(keyOfConv(&cr.conv), &c)
 	cr.conv = c
 	cr.msgs = append(cr.msgs, m)
 	s.messages[m.ID] = msgRef{convID: c.ID, seq: m.Seq}
@@ -314,7 +343,9 @@ func (s *Store) MarkRead(ctx context.Context, p store.ReadParams) (conversation.
 				after++
 			}
 		}
+		before := cr.conv
 		store.ApplyRead(&cr.conv, p.Side, ref.seq, after)
+		s.account(&before, cr.conv)
 	}
 	return cr.conv, nil
 }
@@ -347,18 +378,12 @@ func (s *Store) GetConversationByCode(ctx context.Context, code uuid.UUID) (conv
 	return s.conv(id).conv, nil
 }
 
-// newer reports whether a comes before b in listing order: (LastMessageAt,
-// ID) descending.
-func newer(a, b *conversation.Conversation) bool {
-	if !a.LastMessageAt.Equal(b.LastMessageAt) {
-		return a.LastMessageAt.After(b.LastMessageAt)
-	}
-	return a.ID > b.ID
-}
-
-// ListConversations implements store.Store. It scans the conversations,
-// newest id first (usually the newest activity too), and keeps the first
-// Limit+1 matches in order.
+// ListConversations implements store.Store. It walks the ordered index
+// that q allows (a party's inbox, an item's conversations, the public
+// listing or the channel's), from the cursor on, and keeps the first
+// Limit+1 conversations that q.Matches: a page costs the entries it
+// passes over, not the size of the store. The total of a party's inbox
+// is its totals; any other total walks the whole index.
 func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery) (store.Page[conversation.Conversation], error) {
 	if err := s.lock(ctx); err != nil {
 		return store.Page[conversation.Conversation]{}, err
@@ -366,58 +391,41 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 	defer s.mu.Unlock()
 
 	limit := max(q.Limit, 1)
-	var after conversation.Conversation
+	var after *listKey
 	if q.After != nil {
-		after = conversation.Conversation{LastMessageAt: q.After.LastMessageAt, ID: q.After.ID}
+		after = &listKey{q.After.LastMessageAt, q.After.ID}
 	}
-	// Matches decides; the channel and party ids are checked first only
-	// because they are cheap and the most common filters.
 	q.Filter = store.NormalizeFilter(q.Filter)
-	f := q.Filter
-	var total int64
-	top := make([]*conversation.Conversation, 0, min(limit+1, len(s.convs))) // sorted, at most limit+1
-	for i := len(s.convs) - 1; i >= 0; i-- {
-		c := &s.convs[i].conv
-		if c.Channel != q.Channel ||
-			(f.UserID != "" && c.UserID != f.UserID) ||
-			(f.DataSourceID != "" && c.DataSourceID != f.DataSourceID) ||
-			!q.Matches(*c) {
-			continue
+	index := s.lists[indexFor(q)]
+	page := store.Page[conversation.Conversation]{Total: -1, Items: make([]conversation.Conversation, 0, min(limit+1, index.len()))}
+	index.each(after, func(k listKey) bool {
+		if c := &s.conv(k.id).conv; q.Matches(*c) {
+			page.Items = append(page.Items, *c)
 		}
-		total++
-		if q.After != nil && !newer(&after, c) {
-			continue
+		return len(page.Items) <= limit
+	})
+	if len(page.Items) > limit {
+		page.Items, page.More = page.Items[:limit], true
+	}
+	if !q.WithTotal {
+		return page, nil
+	}
+	if side, id, ok := q.InboxParty(); ok {
+		page.Total = s.totals[partyKey{q.Channel, side, id}].Conversations
+		return page, nil
+	}
+	page.Total = 0
+	index.each(nil, func(k listKey) bool {
+		if q.Matches(s.conv(k.id).conv) {
+			page.Total++
 		}
-		if len(top) == limit+1 {
-			if !newer(c, top[limit]) {
-				continue
-			}
-			top = top[:limit]
-		}
-		at, _ := slices.BinarySearchFunc(top, c, func(e, t *conversation.Conversation) int {
-			if newer(e, t) {
-				return -1
-			}
-			return 1
-		})
-		top = slices.Insert(top, at, c)
-	}
-	page := store.Page[conversation.Conversation]{Total: -1}
-	if len(top) > limit {
-		top, page.More = top[:limit], true
-	}
-	page.Items = make([]conversation.Conversation, len(top))
-	for i, c := range top {
-		page.Items[i] = *c
-	}
-	if q.WithTotal {
-		page.Total = total
-	}
+		return true
+	})
 	return page, nil
 }
 
-// SeekConversations implements store.Seeker. It collects the matches
-// after q.After and selects the n-th in listing order.
+// SeekConversations implements store.Seeker: it walks the listing's
+// index from q.After and stops at the n-th match.
 func (s *Store) SeekConversations(ctx context.Context, q store.ConversationQuery, n int64) (store.ConversationCursor, bool, error) {
 	if n < 1 {
 		return store.ConversationCursor{}, false, fmt.Errorf("memory: seek %d: want at least 1", n)
@@ -426,29 +434,22 @@ func (s *Store) SeekConversations(ctx context.Context, q store.ConversationQuery
 		return store.ConversationCursor{}, false, err
 	}
 	defer s.mu.Unlock()
-	var after conversation.Conversation
+	var after *listKey
 	if q.After != nil {
-		after = conversation.Conversation{LastMessageAt: q.After.LastMessageAt, ID: q.After.ID}
+		after = &listKey{q.After.LastMessageAt, q.After.ID}
 	}
 	q.Filter = store.NormalizeFilter(q.Filter)
-	var matches []*conversation.Conversation
-	for i := range s.convs {
-		c := &s.convs[i].conv
-		if c.Channel == q.Channel && q.Matches(*c) && (q.After == nil || newer(&after, c)) {
-			matches = append(matches, c)
+	var pos store.ConversationCursor
+	found := false
+	s.lists[indexFor(q)].each(after, func(k listKey) bool {
+		if c := &s.conv(k.id).conv; q.Matches(*c) {
+			if n--; n == 0 {
+				pos, found = store.ConversationCursor{LastMessageAt: c.LastMessageAt, ID: c.ID}, true
+			}
 		}
-	}
-	if int64(len(matches)) < n {
-		return store.ConversationCursor{}, false, nil
-	}
-	slices.SortFunc(matches, func(a, b *conversation.Conversation) int {
-		if newer(a, b) {
-			return -1
-		}
-		return 1
+		return n > 0
 	})
-	c := matches[n-1]
-	return store.ConversationCursor{LastMessageAt: c.LastMessageAt, ID: c.ID}, true, nil
+	return pos, found, nil
 }
 
 // ListMessages implements store.Store.
@@ -462,6 +463,9 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 	var msgs []message.Message
 	if cr := s.conv(q.ConversationID); cr != nil {
 		msgs = cr.msgs
+	}
+	if q.Visible {
+		return visibleMessages(msgs, q), nil
 	}
 	if q.WithTotal {
 		page.Total = int64(len(msgs))
@@ -506,159 +510,11 @@ func (s *Store) MessagesAfter(ctx context.Context, q message.After) ([]message.M
 	return slices.Clone(msgs[from:to]), nil
 }
 
-// Unread implements store.Store.
+// Unread implements store.Store: one lookup of the party's totals.
 func (s *Store) Unread(ctx context.Context, q store.UnreadQuery) (store.UnreadSummary, error) {
 	if err := s.lock(ctx); err != nil {
 		return store.UnreadSummary{}, err
 	}
 	defer s.mu.Unlock()
-
-	var sum store.UnreadSummary
-	for i := range s.convs {
-		c := &s.convs[i].conv
-		party := c.UserID
-		if q.Side == conversation.SideSeller {
-			party = c.DataSourceID
-		}
-		if c.Channel != q.Channel || party != q.PartyID {
-			continue
-		}
-		if n := c.Read(q.Side).Unread; n > 0 {
-			sum.Messages += n
-			sum.Conversations++
-		}
-	}
-	return sum, nil
-}
-
-func byDueThenID(a, b notify.Event) int {
-	if c := a.DueAt.Compare(b.DueAt); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.ID, b.ID)
-}
-
-// ClaimEvents implements notify.Outbox.
-func (s *Store) ClaimEvents(ctx context.Context, p notify.ClaimParams) ([]notify.Event, error) {
-	if err := s.lock(ctx); err != nil {
-		return nil, err
-	}
-	defer s.mu.Unlock()
-
-	free := func(r *eventRecord) bool { return r.claimedBy == "" || !r.leaseUntil.After(p.Now) }
-	var due []*eventRecord
-	for _, r := range s.pending {
-		if free(r) && !r.ev.DueAt.After(p.Now) {
-			due = append(due, r)
-		}
-	}
-	slices.SortFunc(due, func(a, b *eventRecord) int { return byDueThenID(a.ev, b.ev) })
-	due = due[:min(len(due), max(p.Limit, 1))]
-
-	claimed := due
-	if p.Digest && len(due) > 0 {
-		keys := make(map[string]bool, len(due))
-		taken := make(map[string]bool, len(due))
-		for _, r := range due {
-			keys[r.ev.DigestKey] = true
-			taken[r.ev.ID] = true
-		}
-		for _, r := range s.pending {
-			if !taken[r.ev.ID] && keys[r.ev.DigestKey] && free(r) {
-				claimed = append(claimed, r)
-			}
-		}
-	}
-	out := make([]notify.Event, 0, len(claimed))
-	for _, r := range claimed {
-		r.claimedBy = p.Worker
-		r.leaseUntil = p.Now.Add(p.Lease)
-		r.ev.Attempts++
-		out = append(out, r.ev)
-	}
-	slices.SortFunc(out, byDueThenID)
-	return out, nil
-}
-
-// claimedBy returns the pending event id if worker holds its claim.
-func (s *Store) claimedBy(worker, id string) (*eventRecord, bool) {
-	r, ok := s.pending[id]
-	if !ok || r.claimedBy != worker {
-		return nil, false
-	}
-	return r, true
-}
-
-// CompleteEvents implements notify.Outbox.
-func (s *Store) CompleteEvents(ctx context.Context, worker string, ids []string, now time.Time) error {
-	if err := s.lock(ctx); err != nil {
-		return err
-	}
-	defer s.mu.Unlock()
-
-	for _, id := range ids {
-		if r, ok := s.claimedBy(worker, id); ok {
-			r.ev.State = notify.StateDone
-			delete(s.pending, id)
-		}
-	}
-	return nil
-}
-
-// FailEvent implements notify.Outbox.
-func (s *Store) FailEvent(ctx context.Context, worker, id string, lastErr string, retryAt time.Time, dead bool) error {
-	if err := s.lock(ctx); err != nil {
-		return err
-	}
-	defer s.mu.Unlock()
-
-	r, ok := s.claimedBy(worker, id)
-	if !ok {
-		return nil
-	}
-	r.ev.LastError = lastErr
-	if dead {
-		r.ev.State = notify.StateDead
-		delete(s.pending, id)
-		return nil
-	}
-	r.ev.DueAt = retryAt
-	r.claimedBy, r.leaseUntil = "", time.Time{}
-	return nil
-}
-
-// ListDeadEvents implements notify.Outbox.
-func (s *Store) ListDeadEvents(ctx context.Context, after string, limit int) ([]notify.Event, error) {
-	if err := s.lock(ctx); err != nil {
-		return nil, err
-	}
-	defer s.mu.Unlock()
-
-	var dead []notify.Event
-	for _, r := range s.events {
-		if r.ev.State == notify.StateDead && r.ev.ID > after {
-			dead = append(dead, r.ev)
-		}
-	}
-	slices.SortFunc(dead, func(a, b notify.Event) int { return cmp.Compare(a.ID, b.ID) })
-	return dead[:min(len(dead), max(limit, 1))], nil
-}
-
-// RetryDeadEvent implements notify.Outbox.
-func (s *Store) RetryDeadEvent(ctx context.Context, id string, now time.Time) error {
-	if err := s.lock(ctx); err != nil {
-		return err
-	}
-	defer s.mu.Unlock()
-
-	r, ok := s.events[id]
-	if !ok || r.ev.State != notify.StateDead {
-		return fmt.Errorf("memory: dead event %q: %w", id, store.ErrNotFound)
-	}
-	r.ev.State = notify.StatePending
-	r.ev.DueAt = now
-	r.ev.Attempts = 0
-	r.claimedBy, r.leaseUntil = "", time.Time{}
-	s.pending[id] = r
-	return nil
+	return s.totals[partyKey{q.Channel, q.Side, q.PartyID}].Unread(), nil
 }

@@ -71,6 +71,7 @@ var benchData = struct {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	dropDatasets()
+	flatData.drop()
 	os.Exit(code)
 }
 
@@ -169,7 +170,7 @@ func (d *dataset) seed(dsn string) error {
 		return []any{id, newUUID(), benchChannel, "message", fmt.Sprint("u", i), sellerOf(i), "product", fmt.Sprint("p", i),
 			"subject", "open", "user", "en", "Ada", "L", "B1", "O1",
 			created, last, last, id * benchPerConversation, int64(benchPerConversation), int64(benchPerConversation),
-			int64(benchPerConversation - 1), int64(1), int64(benchPerConversation), int64(0)}, nil
+			int64(benchPerConversation - 1), int64(1), int64(benchPerConversation), int64(0), false, int64(0)}, nil
 	})
 	cols := []string{"id"}
 	for _, c := range convColumns[1:] {
@@ -192,7 +193,7 @@ func (d *dataset) seed(dsn string) error {
 			kind, user = "datasource", ""
 		}
 		at := base.Add(time.Duration(conv)*time.Minute + time.Duration(seq)*time.Second)
-		return []any{int64(n), newUUID(), int64(conv), int64(seq), kind, "x", user, content, "en", at}, nil
+		return []any{int64(n), newUUID(), int64(conv), int64(seq), kind, "x", user, content, "en", at, false}, nil
 	})
 	if _, err := pool.CopyFrom(ctx, pgx.Identifier{d.schema, "messages"}, list2(messageColumns), msgRows); err != nil {
 		return err
@@ -412,7 +413,7 @@ func rawAppend(ctx context.Context, pool *pgxpool.Pool, q *queries, p *store.App
 	var ic, im int64
 	dest := append([]any{&written}, rawConvDest(&c)...)
 	dest = append(dest, &found, &fp, &ic, &im)
-	err = pool.QueryRow(ctx, q.appendMessage, appendArgs(p, evs, &c.Status)...).Scan(dest...)
+	err = pool.QueryRow(ctx, q.appendMessage, appendArgs(p, evs, &c)...).Scan(dest...)
 	m := p.Message
 	m.ID, m.ConversationID, m.Seq = c.LastMessageID, c.ID, c.LastSeq
 	return m, err

@@ -4,6 +4,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
+
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/notify"
@@ -45,6 +48,8 @@ var convColumns = []column{
 	{"user_unread", "0"},
 	{"seller_read_seq", "0"},
 	{"seller_unread", "0"},
+	{"hidden", "false"},
+	{"hidden_messages", "0"},
 }
 
 // messageColumns are the columns of messages, in the order of
@@ -60,6 +65,7 @@ var messageColumns = []column{
 	{"content", "''"},
 	{"language", "''"},
 	{"created_at", "'epoch'::timestamptz"},
+	{"hidden", "false"},
 }
 
 // eventColumns are the columns of events, in the order of scanEvent.
@@ -115,7 +121,7 @@ func coalesced(cols []column, alias string) string {
 // convScan holds the destinations of one conversation row.
 type convScan struct {
 	c    conversation.Conversation
-	dest [26]any
+	dest [28]any
 }
 
 // newConvScan returns a convScan whose dest points into its own
@@ -123,7 +129,7 @@ type convScan struct {
 func newConvScan() *convScan {
 	s := &convScan{}
 	c := &s.c
-	s.dest = [26]any{
+	s.dest = [28]any{
 		&c.ID, &c.Code, &c.Channel, &c.Type, &c.UserID, &c.DataSourceID,
 		&c.Item.Kind, &c.Item.ID, &c.Subject, &c.Status, &c.StartedBy, &c.Language,
 		&c.Attributes.UserFirstName, &c.Attributes.UserLastName,
@@ -131,6 +137,7 @@ func newConvScan() *convScan {
 		&c.CreatedAt, &c.ModifiedAt, &c.LastMessageAt,
 		&c.LastMessageID, &c.LastSeq, &c.MessageCount,
 		&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread,
+		&c.Hidden, &c.HiddenMessages,
 	}
 	return s
 }
@@ -147,16 +154,16 @@ func (s *convScan) result() conversation.Conversation {
 // messageScan holds the destinations of one message row.
 type messageScan struct {
 	m    message.Message
-	dest [10]any
+	dest [11]any
 }
 
 func newMessageScan() *messageScan {
 	s := &messageScan{}
 	m := &s.m
-	s.dest = [10]any{
+	s.dest = [11]any{
 		&m.ID, &m.Code, &m.ConversationID, &m.Seq,
 		&m.Sender.Kind, &m.Sender.ID, &m.Sender.UserType,
-		&m.Content, &m.Language, &m.CreatedAt,
+		&m.Content, &m.Language, &m.CreatedAt, &m.Hidden,
 	}
 	return s
 }
@@ -198,7 +205,7 @@ func utc(t time.Time) time.Time { return t.UTC() }
 // id, in convColumns order.
 func conversationArgs(c *conversation.Conversation) []any {
 	return []any{
-		c.Code, c.Channel, string(c.Type), c.UserID, c.DataSourceID,
+		uuidArg(c.Code), c.Channel, string(c.Type), c.UserID, c.DataSourceID,
 		string(c.Item.Kind), c.Item.ID, c.Subject, string(c.Status), string(c.StartedBy), c.Language,
 		c.Attributes.UserFirstName, c.Attributes.UserLastName,
 		c.Attributes.ProductBaseCode, c.Attributes.OrderNumber,
@@ -208,9 +215,24 @@ func conversationArgs(c *conversation.Conversation) []any {
 	}
 }
 
+// uuidArg returns u as a parameter that pgx encodes directly (a
+// uuid.UUID goes through its driver.Valuer: a string, parsed again).
+func uuidArg(u uuid.UUID) pgtype.UUID { return pgtype.UUID{Bytes: u, Valid: true} }
+
+// noEvents are the column arrays of no events, made once: they are only
+// read.
+var noEvents = makeEventArrays(nil)
+
 // eventArrays returns the events as the column arrays that the write
 // statements unnest, in the order of eventsInsert.
 func eventArrays(events []notify.Event) []any {
+	if len(events) == 0 {
+		return noEvents
+	}
+	return makeEventArrays(events)
+}
+
+func makeEventArrays(events []notify.Event) []any {
 	n := len(events)
 	ids, kinds, channels, ctypes := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	rkinds, rids, skinds, sids := make([]string, n), make([]string, n), make([]string, n), make([]string, n)

@@ -37,17 +37,38 @@
 //
 // Round trips: CreateConversation is one statement (one round trip; a
 // taken key costs a second to find the existing id). AppendMessage is one
-// statement without a Prepare and two round trips with one: the
-// idempotency record (with its message) and the conversation are read
-// together, without a lock; Prepare runs in Go; then one statement
-// writes, and applies only if the conversation's status is still the one
-// Prepare saw (if it changed in between, the append runs again, up to
-// Options.MaxRetries times). The row lock is held by that statement only,
-// never across a round trip to the client. SetStatus with a Check works
-// the same way. MarkRead locks the row in its first round trip (with the
+// statement without a Prepare. With one, it is one round trip too when it
+// has no idempotency key and the Store remembers the conversation (up to
+// 8192 of those it appended to): Prepare runs on the
+// remembered conversation, and one statement writes, applying only if
+// the conversation still has the status and code Prepare saw. Otherwise
+// it is two: the idempotency record (with its message) and the
+// conversation are read together, without a lock; Prepare runs in Go;
+// then the same statement writes (if the status changed in between, the
+// append runs again on a fresh read, up to Options.MaxRetries times).
+// The row lock is held by that statement only, never across a round trip
+// to the client. SetStatus with a Check works the same way, with a read
+// first. MarkRead locks the row in its first round trip (with the
 // read position and the unread count after it), runs its Check in Go and
 // writes with COMMIT in the second. Replay is one round trip; listings
 // send their count in the same round trip.
+//
+// # The message feed
+//
+// WatchMessages (store.MessageFeed) hears the appends of every process on
+// the schema through LISTEN/NOTIFY. No append notifies inside its own
+// transaction: PostgreSQL serializes the commits of all the transactions
+// that notify, cluster-wide, through their WAL flush, so that concurrent
+// appends would commit one at a time. Each Store has one announcer
+// instead, a goroutine with a connection of its own (application_name
+// "parley-feed-announcer"), which sends the conversations committed since
+// its last announcement, after the commits, in one transaction: under
+// load, one announcement covers many appends. It notifies only while a
+// feed listens on the schema's channel in the database, so that a
+// process without listeners takes no notification lock at all.
+// Listeners also sweep the message index every 10 seconds, so that an
+// announcement lost with its process (a crash right after a commit)
+// delays a wake-up by at most 20 seconds. See WatchMessages.
 //
 // # Cancellation
 //
@@ -72,9 +93,16 @@
 // read in order from an index on (channel, ..., last_message_at DESC, id
 // DESC): the channel's listing, a user's inbox, a seller's inbox, an item's
 // conversations (product pages), and the public listings (a generated
-// column public is true for questions and reviews). Unread badges read
-// partial indexes of the conversations with something unread. The tests
-// check these plans with EXPLAIN on a seeded database.
+// column public is true for questions and reviews). Unread badges and
+// the total of a party's inbox read the party's totals (store.PartyTotals)
+// in party_totals, kept by a trigger on conversations in the transaction
+// of every write, in 32 parts per party (part = conversation id % 32) so
+// that concurrent writers of one seller's conversations seldom wait on
+// one row: at most 32 rows whatever the party's size. (A program that
+// loads many conversations of one party with its own SQL should commit
+// every few thousand rows: within one transaction, each part's row keeps
+// every version it went through.) The tests check
+// these plans with EXPLAIN on a seeded database.
 //
 // The tables live in one PostgreSQL schema, Options.Schema ("parley" by
 // default), so that Parley can share a database with the program's own

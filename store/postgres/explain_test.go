@@ -136,6 +136,10 @@ func TestExplain_HotQueries(t *testing.T) {
 	open := conversation.StatusOpen
 	start := startParams("web", "u", "d", conversation.TypeMessage, conversation.Item{}, at)
 
+	plain := func(guard *conversation.Conversation) check {
+		sql, args := e.appendStatement(&post, nil, guard)
+		return check{sql, args, false}
+	}
 	checks := map[string]check{
 		"SellerInbox":        page(sellerInbox),
 		"SellerInboxNext":    page(sellerInboxNext),
@@ -156,16 +160,18 @@ func TestExplain_HotQueries(t *testing.T) {
 		"MessagesAfterID":    {q.messagesAfter, []any{int64(42), int64(100), int64(0), 50}, true},
 		"MessagesAfterSeq":   {q.messagesAfter, []any{int64(42), int64(0), int64(3), 50}, true},
 		"ReadPosition":       {q.readPosition, []any{int64(100), int64(42), "datasource"}, false},
-		"UnreadSeller":       {q.unreadSeller, []any{"web", "d7"}, false},
-		"UnreadUser":         {q.unreadUser, []any{"web", "u7"}, false},
+		"PartyTotals":        {q.partyTotals, []any{"web", "datasource", "d7"}, false},
 		"ClaimEvents":        {q.claimEvents, []any{at, "w", at.Add(time.Minute), 10}, false},
 		"ClaimEventsDigest":  {q.claimEventsDigest, []any{at, "w", at.Add(time.Minute), 10}, false},
 		"ListDeadEvents":     {q.listDeadEvents, []any{"", 10}, true},
 		"CreateConflict":     {q.conflict, []any{"s", "k", "web", "u7", "d7", "message", "product", "p7"}, false},
 		"SetRead":            {q.setRead, []any{int64(42), int64(3), int64(0), int64(2), int64(1)}, false},
 		"AppendMessage":      {q.appendMessage, appendArgs(&post, nil, nil), false},
-		"AppendGuarded":      {q.appendMessage, appendArgs(&post, nil, &open), false},
+		"AppendGuarded":      {q.appendMessage, appendArgs(&post, nil, &conversation.Conversation{Status: open, Code: newUUID()}), false},
+		"AppendPlain":        plain(nil),
+		"AppendPlainGuarded": plain(&conversation.Conversation{Status: open, Code: newUUID()}),
 		"ReplayKey":          {q.replayKey, []any{"s", "k"}, false},
+		"Sweep":              {q.sweep, []any{int64(100), int64(200)}, false},
 		"ReplayConversation": {q.replayConversation, []any{"s", "k"}, false},
 		"SetStatus":          {q.setStatus, []any{int64(42), "closed", at, "open"}, false},
 		"CreateConversation": {q.createConversation, createArgs(&start), false},
@@ -176,7 +182,7 @@ func TestExplain_HotQueries(t *testing.T) {
 			plan.walk(func(n planNode) {
 				if n.NodeType == "Seq Scan" {
 					switch n.RelationName {
-					case "conversations", "messages", "events", "idempotency":
+					case "conversations", "messages", "events", "idempotency", "party_totals":
 						t.Errorf("sequential scan of %s", n.RelationName)
 					}
 				}

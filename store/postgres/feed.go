@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,52 +16,73 @@ import (
 
 var _ store.MessageFeed = (*Store)(nil)
 
+// schemaDigest returns a digest of the schema name, 16 hex digits: any
+// schema name gives valid, short channel and application names.
+func schemaDigest(schema string) string {
+	sum := sha256.Sum256([]byte(schema))
+	return hex.EncodeToString(sum[:8])
+}
+
 // feedChannel is the NOTIFY channel on which a schema's appends are
 // announced: a fixed prefix and a digest of the schema name, so that any
 // schema name gives a valid channel name of at most 63 bytes and stores in
 // different schemas do not hear each other.
-func feedChannel(schema string) string {
-	sum := sha256.Sum256([]byte(schema))
-	return "parley_messages_" + hex.EncodeToString(sum[:8])
-}
+func feedChannel(schema string) string { return "parley_messages_" + schemaDigest(schema) }
 
-// feedApplicationName is the application_name of WatchMessages's
-// connection, to tell it apart in pg_stat_activity.
-const feedApplicationName = "parley-message-feed"
+// feedListenerName is the application_name of the connection on which
+// WatchMessages listens to schema's channel: announcers look for it in
+// pg_stat_activity to learn whether anybody listens (application names
+// and databases are visible to every role there).
+func feedListenerName(schema string) string { return "parley-feed-" + schemaDigest(schema) }
 
 // The timing of WatchMessages.
 const (
 	// feedRetryMin and feedRetryMax bound the pause before reconnecting.
 	feedRetryMin = 50 * time.Millisecond
 	feedRetryMax = 5 * time.Second
-	// feedRefresh is how often the catch-up watermark moves forward.
-	feedRefresh = 10 * time.Second
+	// feedSweep is how often the feed sweeps the message index.
+	feedSweep = 10 * time.Second
 )
 
-// WatchMessages implements store.MessageFeed with LISTEN/NOTIFY: every
-// AppendMessage, from any process sharing the schema, notifies the
-// schema's channel with the conversation id inside its own transaction,
-// and PostgreSQL delivers the notification when (and only if) the
-// transaction commits. WatchMessages listens on a connection of its own
-// (opened with the pool's settings, outside the pool, with
-// application_name "parley-message-feed") and calls fn with each
-// conversation id, from one goroutine, until ctx ends; it then returns
-// ctx's error. Besides waiting it reads the message id sequence every 10
-// seconds: one query, whatever the number of waiters.
+// WatchMessages implements store.MessageFeed with LISTEN/NOTIFY. Every
+// process's Store announces the messages it appended, after they
+// committed, on the schema's channel (see announcer): a notification
+// carries many conversations, and is sent only while a feed listens.
+// WatchMessages listens on a connection of its own (opened with the
+// pool's settings, outside the pool, with application_name
+// "parley-feed-" and a digest of the schema name, by which announcers
+// know that it listens) and calls fn with each conversation id, from one
+// goroutine, until ctx ends; it then returns ctx's error. A notification
+// arrives one announcement after the commit: about one round trip to the
+// server, more while the announcer's previous announcement is still
+// being sent.
+//
+// Every 10 seconds it also sweeps the message index: it reads the
+// highest message id of each conversation among the messages whose ids
+// were drawn between 20 and 10 seconds before, and calls fn for the
+// conversations whose messages were not announced (one indexed query,
+// whatever the number of waiters). So an announcement lost with its
+// process (a crash between a commit and its announcement) delays a
+// wake-up by at most 20 seconds, for any write that committed within 10
+// seconds of drawing its message id.
 //
 // If the first connection fails, WatchMessages returns the error. If the
 // connection is lost later, it reconnects (with backoff) and then calls fn
-// for every conversation that got a message since a watermark, so that
-// messages committed while it was not listening are reported too (some
-// conversations may be reported twice). The watermark is the message id
-// sequence's value 10 to 20 seconds before the loss: an append that took
-// its message id longer ago than that and committed while the connection
-// was down would be missed, and its waiters would see it at their next
-// poll instead of at once.
+// for every conversation with messages since the last sweep's lower bound
+// (10 to 20 seconds before the loss) that it has not reported yet, so
+// that messages committed while it was not listening are reported too.
+// Some conversations may be reported twice.
+//
+// During a rolling upgrade from a version that notified inside each
+// append's transaction, the feed still hears the processes not yet
+// upgraded (their notifications carry a bare conversation id); their own
+// feeds listen under another application_name, so announcers do not count
+// them, and they hear nothing from upgraded processes until they are
+// upgraded too (their waiters see those messages at their next read).
 //
 // After Close it returns an error wrapping store.ErrClosed.
 func (s *Store) WatchMessages(ctx context.Context, fn func(conversationID int64)) error {
-	return s.watchMessages(ctx, fn, &watcher{refresh: feedRefresh, retryMin: feedRetryMin, retryMax: feedRetryMax})
+	return s.watchMessages(ctx, fn, &watcher{sweep: feedSweep, retryMin: feedRetryMin, retryMax: feedRetryMax})
 }
 
 func (s *Store) watchMessages(ctx context.Context, fn func(int64), w *watcher) error {
@@ -97,27 +118,45 @@ func (s *Store) watchMessages(ctx context.Context, fn func(int64), w *watcher) e
 
 // watcher is the state WatchMessages keeps across connections.
 type watcher struct {
-	refresh, retryMin, retryMax time.Duration
+	sweep, retryMin, retryMax time.Duration
 
 	// listened is set once a connection has listened.
 	listened bool
 	// healthy is set when a connection has listened, so that the next
 	// loss waits the shortest backoff.
 	healthy bool
-	// watermark is where the catch-up after a reconnection starts; next is
-	// the latest reading of the sequence, which becomes the watermark at
-	// the next refresh (so the watermark lags by one refresh or more).
+	// The next sweep covers the message ids in (watermark, next]: next
+	// is the message id sequence's value read at the last sweep, the
+	// watermark its value at the sweep before. A reconnection catches up
+	// from the watermark.
 	watermark, next int64
+	// seen maps the conversations reported with a message id above the
+	// watermark to the highest such id: a sweep or catch-up reports a
+	// conversation only if it finds a higher one.
+	seen map[int64]int64
+}
+
+// report calls fn with conv unless message msg of it was reported
+// already; msg 0 (unknown) is always reported.
+func (w *watcher) report(fn func(int64), conv, msg int64) {
+	if msg != 0 {
+		if msg <= w.seen[conv] {
+			return
+		}
+		w.seen[conv] = msg
+	}
+	fn(conv)
 }
 
 // run opens a connection, listens, catches up after a reconnection and
-// reports notifications until the connection fails or ctx ends.
+// reports notifications and sweeps until the connection fails or ctx
+// ends.
 func (w *watcher) run(ctx context.Context, s *Store, fn func(int64)) error {
 	cfg := s.pool.Config().ConnConfig.Copy()
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
 	}
-	cfg.RuntimeParams["application_name"] = feedApplicationName
+	cfg.RuntimeParams["application_name"] = feedListenerName(s.opts.Schema)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
@@ -137,44 +176,67 @@ func (w *watcher) run(ctx context.Context, s *Store, fn func(int64)) error {
 	}
 	if w.listened {
 		// Reconnected: report what was committed while not listening.
-		rows, err := conn.Query(ctx, `SELECT DISTINCT conversation_id FROM `+pgxIdentifier(s.opts.Schema, "messages")+
-			` WHERE id > $1`, w.watermark)
-		if err != nil {
+		if err := w.sweepRange(ctx, conn, s, fn, w.watermark, math.MaxInt64); err != nil {
 			return err
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			fn(id)
 		}
 	} else {
-		w.watermark = mark
+		w.watermark, w.next, w.seen = mark, mark, make(map[int64]int64)
 	}
-	w.listened, w.healthy, w.next = true, true, mark
+	w.listened, w.healthy = true, true
+	report := func(conv, msg int64) { w.report(fn, conv, msg) }
+	tick := time.Now().Add(w.sweep)
 	for {
-		wctx, cancel := context.WithTimeout(ctx, w.refresh)
+		wctx, cancel := context.WithDeadline(ctx, tick)
 		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		switch {
 		case err == nil:
-		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && !conn.IsClosed():
-			// Time to move the watermark on.
-			if err := conn.QueryRow(ctx, seq).Scan(&mark); err != nil {
-				return err
-			}
-			w.watermark, w.next = w.next, mark
+			parsePayload(n.Payload, report)
 			continue
+		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && !conn.IsClosed():
 		default:
 			return err
 		}
-		// Stores only send conversation ids; anything else on the
-		// channel is not theirs and is ignored.
-		if id, err := strconv.ParseInt(n.Payload, 10, 64); err == nil && id > 0 {
-			fn(id)
+		// Time to sweep (watermark, next] and move on.
+		if err := conn.QueryRow(ctx, seq).Scan(&mark); err != nil {
+			return err
 		}
+		if err := w.sweepRange(ctx, conn, s, fn, w.watermark, w.next); err != nil {
+			return err
+		}
+		w.watermark, w.next = w.next, mark
+		for c, m := range w.seen {
+			if m <= w.watermark {
+				delete(w.seen, c)
+			}
+		}
+		tick = time.Now().Add(w.sweep)
 	}
+}
+
+// sweepRange reports the conversations with messages whose ids are in
+// (lo, hi] that were not reported with such a message yet.
+func (w *watcher) sweepRange(ctx context.Context, conn *pgx.Conn, s *Store, fn func(int64), lo, hi int64) error {
+	if hi <= lo {
+		return nil
+	}
+	rows, err := conn.Query(ctx, s.q.sweep, lo, hi)
+	if err != nil {
+		return err
+	}
+	type found struct{ conv, msg int64 }
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (found, error) {
+		var f found
+		err := r.Scan(&f.conv, &f.msg)
+		return f, err
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range all {
+		w.report(fn, f.conv, f.msg)
+	}
+	return nil
 }
 
 // pgxIdentifier returns the quoted, qualified name schema.name.

@@ -33,6 +33,8 @@ type migration struct {
 }
 
 // loadMigrations returns the embedded migrations in version order.
+// Versions are unique and may leave gaps: branches of the code are given
+// version numbers apart, and land in any order (see migrate).
 func loadMigrations() ([]migration, error) {
 	entries, err := fs.ReadDir(migrationFS, "migrations")
 	if err != nil {
@@ -53,9 +55,9 @@ func loadMigrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: name, sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %q: versions must be 1, 2, 3, ... without gaps", m.name)
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migration %q: version %d is taken by %q", ms[i].name, ms[i].version, ms[i-1].name)
 		}
 	}
 	return ms, nil
@@ -113,22 +115,40 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (err error)
 	)`); err != nil {
 		return err
 	}
-	var current int
-	if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+table).Scan(&current); err != nil {
+	rows, err := tx.Query(ctx, "SELECT version FROM "+table)
+	if err != nil {
 		return err
+	}
+	applied, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return err
+	}
+	current := 0
+	done := make(map[int]bool, len(applied))
+	for _, v := range applied {
+		done[v] = true
+		current = max(current, v)
 	}
 	latest := ms[len(ms)-1].version
 	if current > latest {
 		return fmt.Errorf("%w: schema %q is at version %d, this code knows versions up to %d", ErrSchemaTooNew, schema, current, latest)
 	}
-	if current == latest {
+	// Every migration not recorded is applied, in version order: one with
+	// a lower version than the newest applied is one that landed later.
+	var missing []migration
+	for _, m := range ms {
+		if !done[m.version] {
+			missing = append(missing, m)
+		}
+	}
+	if len(missing) == 0 {
 		return tx.Commit(ctx)
 	}
 	// The migration files name their tables without a schema.
 	if _, err := tx.Exec(ctx, "SET LOCAL search_path TO "+ident); err != nil {
 		return err
 	}
-	for _, m := range ms[current:] {
+	for _, m := range missing {
 		// The simple protocol runs a file of several statements.
 		if _, err := tx.Conn().PgConn().Exec(ctx, m.sql).ReadAll(); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)

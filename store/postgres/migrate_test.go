@@ -119,11 +119,24 @@ func TestOpen_MigratesVersion1(t *testing.T) {
 		_, err := e.AppendMessage(ctx, postParams(res.Conversation.ID, sellerSender, "m", t0.Add(time.Duration(i+1)*time.Second)))
 		require.NoError(t, err)
 	}
-	// Back to version 1: what version 2 added is gone.
+	// A second conversation of the same seller, read by it.
+	res2, err := e.CreateConversation(ctx, startParams("web", "u2", "d1", conversation.TypeMessage, conversation.Item{}, t0))
+	require.NoError(t, err)
+	_, err = e.MarkRead(ctx, store.ReadParams{ConversationID: res2.Conversation.ID, Side: conversation.SideSeller, UpToMessageID: res2.Message.ID})
+	require.NoError(t, err)
+	// Back to version 1 as far as versions 2 and 3 go: what they added is
+	// gone, what 3 dropped is back; later versions stay recorded, so the
+	// two are applied after newer ones, as a migration that lands late is.
 	for _, sql := range []string{
 		"DROP INDEX " + e.table("messages_conversation_id"),
 		"DROP INDEX " + e.table("conversations_code"),
-		"DELETE FROM " + e.table("schema_migrations") + " WHERE version = 2",
+		"DROP TABLE " + e.table("party_totals"),
+		"DROP TRIGGER party_totals_insert ON " + e.table("conversations"),
+		"DROP TRIGGER party_totals_unread ON " + e.table("conversations"),
+		"DROP FUNCTION " + e.table("party_totals_apply"),
+		"CREATE INDEX conversations_user_unread ON " + e.table("conversations") + " (channel, user_id, user_unread) WHERE user_unread > 0",
+		"CREATE INDEX conversations_datasource_unread ON " + e.table("conversations") + " (channel, datasource_id, seller_unread) WHERE seller_unread > 0",
+		"DELETE FROM " + e.table("schema_migrations") + " WHERE version IN (2, 3)",
 	} {
 		_, err := e.admin.Exec(ctx, sql)
 		require.NoError(t, err, sql)
@@ -132,13 +145,33 @@ func TestOpen_MigratesVersion1(t *testing.T) {
 	st, err := Open(ctx, testDSN(t), Options{Schema: e.schema})
 	require.NoError(t, err)
 	defer st.Close()
-	assert.Equal(t, int64(2), e.count(t, "SELECT max(version) FROM "+e.table("schema_migrations")))
+	// Versions 2 and 3 are applied although newer ones are recorded.
+	migs, err := loadMigrations()
+	require.NoError(t, err)
+	assert.Equal(t, int64(migs[len(migs)-1].version), e.count(t, "SELECT max(version) FROM "+e.table("schema_migrations")))
+	assert.Equal(t, int64(len(migs)), e.count(t, "SELECT count(*) FROM "+e.table("schema_migrations")))
 	assert.Equal(t, int64(2), e.count(t, "SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname IN ('messages_conversation_id', 'conversations_code')", e.schema))
 	got, err := st.GetConversationByCode(ctx, res.Conversation.Code)
 	require.NoError(t, err)
 	assert.Equal(t, res.Conversation.ID, got.ID)
-	ms, err := st.MessagesAfter(ctx, message.After{ConversationID: got.ID, Seq: 2, Limit: 10})
+	after, err := st.MessagesAfter(ctx, message.After{ConversationID: got.ID, Seq: 2, Limit: 10})
 	require.NoError(t, err)
-	require.Len(t, ms, 2)
-	assert.Equal(t, []int64{3, 4}, []int64{ms[0].Seq, ms[1].Seq})
+	require.Len(t, after, 2)
+	assert.Equal(t, []int64{3, 4}, []int64{after[0].Seq, after[1].Seq})
+	// The totals of version 3 count what version 1 stored.
+	for _, tc := range []struct {
+		q    store.UnreadQuery
+		want store.UnreadSummary
+	}{
+		{store.UnreadQuery{Channel: "web", Side: conversation.SideUser, PartyID: "u1"}, store.UnreadSummary{Messages: 3, Conversations: 1}},
+		{store.UnreadQuery{Channel: "web", Side: conversation.SideUser, PartyID: "u2"}, store.UnreadSummary{}},
+		{store.UnreadQuery{Channel: "web", Side: conversation.SideSeller, PartyID: "d1"}, store.UnreadSummary{}},
+	} {
+		u, err := st.Unread(ctx, tc.q)
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, u, "%+v", tc.q)
+	}
+	inbox, err := st.ListConversations(ctx, store.ConversationQuery{Channel: "web", Filter: conversation.Filter{DataSourceID: "d1"}, Limit: 1, WithTotal: true})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), inbox.Total)
 }

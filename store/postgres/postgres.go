@@ -24,6 +24,10 @@ type Store struct {
 	opts     Options
 	q        queries
 	closed   atomic.Bool
+	// ann announces the appends this Store commits to the feed.
+	ann *announcer
+	// convs are the conversations the Store remembers for Prepare.
+	convs convCache
 }
 
 var (
@@ -79,16 +83,22 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, er
 		}
 		return nil, fmt.Errorf("postgres: migrate schema %q: %w", opts.Schema, err)
 	}
-	return &Store{pool: pool, opts: opts, q: newQueries(opts.Schema)}, nil
+	s := &Store{pool: pool, opts: opts, q: newQueries(opts.Schema)}
+	s.ann = newAnnouncer(s)
+	go s.ann.loop()
+	return s, nil
 }
 
-// Close marks the store closed and, if Open created the pool, closes it
-// (waiting for the connections in use to be released). Methods called
-// after Close return store.ErrClosed. Close may be called more than once.
+// Close marks the store closed, sends the feed's last announcements
+// (waiting at most 5 seconds for the server) and, if Open created the
+// pool, closes it (waiting for the connections in use to be released).
+// Methods called after Close return store.ErrClosed. Close may be called
+// more than once.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.ann.close()
 	if s.ownsPool {
 		s.pool.Close()
 	}

@@ -49,7 +49,9 @@ func (s *Store) oneConversation(ctx context.Context, op, query string, key any, 
 
 // ListConversations returns a keyset page of a channel's conversations,
 // newest activity first. The page and, with WithTotal, the count are sent
-// together: one round trip.
+// together: one round trip. The total of a party's whole inbox is the
+// sum of its totals' parts (see store.ConversationQuery.InboxParty), not
+// a count.
 func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery) (store.Page[conversation.Conversation], error) {
 	var res store.Page[conversation.Conversation]
 	if q.Limit < 1 {
@@ -59,7 +61,11 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 		page, pageArgs, count, countArgs := s.conversationSQL(q)
 		b := &pgx.Batch{}
 		b.Queue(page, pageArgs...)
-		if q.WithTotal {
+		side, party, inbox := q.InboxParty()
+		switch {
+		case q.WithTotal && inbox:
+			b.Queue(s.q.partyTotals, q.Channel, string(side), party)
+		case q.WithTotal:
 			b.Queue(count, countArgs...)
 		}
 		br := s.pool.SendBatch(ctx, b)
@@ -72,7 +78,14 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 		if len(items) > q.Limit {
 			res.Items, res.More = items[:q.Limit], true
 		}
-		if q.WithTotal {
+		switch {
+		case q.WithTotal && inbox:
+			t, err := scanTotals(br.QueryRow())
+			if err != nil {
+				return err
+			}
+			res.Total = t.Conversations
+		case q.WithTotal:
 			if err := br.QueryRow().Scan(&res.Total); err != nil {
 				return err
 			}
@@ -158,6 +171,9 @@ func (s *Store) conversationSQL(q store.ConversationQuery) (page string, pageArg
 	if public {
 		where.WriteString(" AND public")
 	}
+	if q.Visible {
+		where.WriteString(" AND NOT hidden")
+	}
 	switch len(q.Types) {
 	case 0:
 	case 1:
@@ -195,7 +211,8 @@ func (s *Store) SeekConversations(ctx context.Context, q store.ConversationQuery
 	}
 	found := false
 	err := s.do(ctx, "seek conversations", func(ctx context.Context) error {
-		page, args, _, _ := s.conversationSQL(store.ConversationQuery{Channel: q.Channel, Filter: q.Filter, Types: q.Types, After: q.After})
+		q.Limit, q.WithTotal = 0, false
+		page, args, _, _ := s.conversationSQL(q)
 		_, rest, _ := strings.Cut(page, " WHERE ")
 		args[len(args)-1] = 1 // the LIMIT
 		args = append(args, n-1)
@@ -226,9 +243,13 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 			before = math.MaxInt64
 		}
 		b := &pgx.Batch{}
-		b.Queue(s.q.listMessages, q.ConversationID, before, q.Limit+1)
+		list, total := s.q.listMessages, s.q.messageTotal
+		if q.Visible {
+			list, total = s.q.mod.listVisibleMessages, s.q.mod.visibleTotal
+		}
+		b.Queue(list, q.ConversationID, before, q.Limit+1)
 		if q.WithTotal {
-			b.Queue(s.q.messageTotal, q.ConversationID)
+			b.Queue(total, q.ConversationID)
 		}
 		br := s.pool.SendBatch(ctx, b)
 		defer br.Close()
@@ -290,15 +311,24 @@ func (s *Store) MessagesAfter(ctx context.Context, q message.After) ([]message.M
 	return res, err
 }
 
-// Unread sums one party's unread messages in a channel.
+// scanTotals reads a row of the partyTotals query.
+func scanTotals(row pgx.Row) (store.PartyTotals, error) {
+	var t store.PartyTotals
+	err := row.Scan(&t.Conversations, &t.UnreadMessages, &t.UnreadConversations)
+	return t, err
+}
+
+// Unread reads one party's totals: one statement that sums the parts of
+// its row in party_totals.
 func (s *Store) Unread(ctx context.Context, q store.UnreadQuery) (store.UnreadSummary, error) {
 	var res store.UnreadSummary
+	if !q.Side.Valid() {
+		return res, s.fail(ctx, "unread", fmt.Errorf("unknown side %q", q.Side))
+	}
 	err := s.do(ctx, "unread", func(ctx context.Context) error {
-		sql := s.q.unreadSeller
-		if q.Side == conversation.SideUser {
-			sql = s.q.unreadUser
-		}
-		return s.pool.QueryRow(ctx, sql, q.Channel, q.PartyID).Scan(&res.Messages, &res.Conversations)
+		t, err := scanTotals(s.pool.QueryRow(ctx, s.q.partyTotals, q.Channel, string(q.Side), q.PartyID))
+		res = t.Unread()
+		return err
 	})
 	return res, err
 }

@@ -12,6 +12,8 @@ import (
 type queries struct {
 	schema string // the quoted schema identifier
 
+	mod modQueries // store.Moderation
+
 	// createConversation checks the idempotency record and, if there is
 	// none, inserts the conversation, its first message, the events and
 	// the idempotency record. Its one row is (conversation id, message id,
@@ -25,13 +27,25 @@ type queries struct {
 	// row is (written, the conversation's columns, idempotency found,
 	// fingerprint, conversation id, message id).
 	// $23, when not NULL, is the status the conversation must still have
-	// (the one a Prepare callback decided on): otherwise nothing is
-	// written and the row says neither written nor found.
-	// A written message also notifies the schema's feed channel with the
-	// conversation id (pg_notify, delivered when the transaction commits;
-	// see feed.go). The notification is in the final SELECT's FROM, since
-	// a CTE that is not referenced and does not modify data is not run.
+	// (the one a Prepare callback decided on), and $24 its code (so that
+	// a conversation that the Store remembers is the one it finds):
+	// otherwise nothing is written and the row says neither written nor
+	// found.
+	// It sends no notification: the Store's announcer does, after the
+	// commit (see announcer).
 	appendMessage string
+	// appendPlain is appendMessage without an idempotency key and
+	// without events. Its parameters: conversation id, time, sender kind,
+	// code, sender id, sender user type, content, language, and the
+	// guard's status and code. Its result row is appendMessage's.
+	appendPlain string
+	// announce notifies the schema's feed channel with each payload of
+	// $1, in one transaction, if a feed listens on it in the database.
+	announce string
+	// sweep returns, for each conversation with appended messages (not
+	// the first, which starts it) whose id is in ($1, $2], the highest of
+	// those ids.
+	sweep string
 	// lockConversation selects a conversation FOR UPDATE.
 	lockConversation string
 	// replayKey selects an idempotency record ($1, $2) with the message
@@ -58,8 +72,7 @@ type queries struct {
 	listMessages       string
 	messageTotal       string
 	messagesAfter      string
-	unreadUser         string
-	unreadSeller       string
+	partyTotals        string
 	claimEvents        string
 	claimEventsDigest  string
 	completeEvents     string
@@ -84,14 +97,39 @@ func eventsInsert(s string, first int, from, convID, msgID string) string {
 	}, ", ") + `) AS e (id, kind, channel, ctype, rkind, rid, skind, sid, created_at, due_at, digest_key)`
 }
 
+// applySet is the SET list of an append (store.ApplyMessage in SQL): the
+// message id drawn from msgSeq under the row lock, dated at the time
+// parameter at or later, sent by a sender of the kind parameter kind.
+func applySet(msgSeq, at, kind string) string {
+	return `		last_seq = c.last_seq + 1,
+		message_count = c.message_count + 1,
+		last_message_id = ` + msgSeq + `,
+		last_message_at = GREATEST(` + at + `::timestamptz, c.last_message_at, c.modified_at),
+		modified_at = GREATEST(` + at + `::timestamptz, c.last_message_at, c.modified_at),
+		user_read_seq = CASE WHEN ` + kind + `::text = 'datasource' THEN c.user_read_seq ELSE c.last_seq + 1 END,
+		user_unread = CASE WHEN ` + kind + `::text = 'datasource' THEN c.user_unread + 1 ELSE 0 END,
+		seller_read_seq = CASE WHEN ` + kind + `::text = 'datasource' THEN c.last_seq + 1 ELSE c.seller_read_seq END,
+		seller_unread = CASE WHEN ` + kind + `::text = 'datasource' THEN 0 ELSE c.seller_unread + 1 END`
+}
+
+// guardCond is the condition of a guarded append: true if the status
+// parameter is NULL, else the conversation has that status and the code
+// of the code parameter.
+func guardCond(status, code string) string {
+	return `(` + status + `::text IS NULL OR (c.status = ` + status + `::text AND c.code = ` + code + `::uuid))`
+}
+
+// literal returns s as an SQL string literal.
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
 func newQueries(schema string) queries {
 	s := pgx.Identifier{schema}.Sanitize()
 	// nextval takes the sequence's name as text.
 	msgSeq := "nextval('" + strings.ReplaceAll(pgx.Identifier{schema, "message_ids"}.Sanitize(), "'", "''") + "')"
 	conv := list(convColumns, "")
-	feedLiteral := "'" + strings.ReplaceAll(feedChannel(schema), "'", "''") + "'"
 	var q queries
 	q.schema = s
+	q.mod = newModQueries(s)
 	q.conversationsTable = s + ".conversations"
 
 	q.createConversation = `WITH idem AS (
@@ -125,16 +163,8 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true`
 	SELECT fingerprint, conversation_id, message_id FROM ` + s + `.idempotency WHERE scope = $1::text AND key = $2::text
 ), conv AS (
 	UPDATE ` + s + `.conversations AS c SET
-		last_seq = c.last_seq + 1,
-		message_count = c.message_count + 1,
-		last_message_id = ` + msgSeq + `,
-		last_message_at = GREATEST($5::timestamptz, c.last_message_at, c.modified_at),
-		modified_at = GREATEST($5::timestamptz, c.last_message_at, c.modified_at),
-		user_read_seq = CASE WHEN $6::text = 'datasource' THEN c.user_read_seq ELSE c.last_seq + 1 END,
-		user_unread = CASE WHEN $6::text = 'datasource' THEN c.user_unread + 1 ELSE 0 END,
-		seller_read_seq = CASE WHEN $6::text = 'datasource' THEN c.last_seq + 1 ELSE c.seller_read_seq END,
-		seller_unread = CASE WHEN $6::text = 'datasource' THEN 0 ELSE c.seller_unread + 1 END
-	WHERE c.id = $4::bigint AND NOT EXISTS (SELECT FROM idem) AND ($23::text IS NULL OR c.status = $23::text)
+` + applySet(msgSeq, "$5", "$6") + `
+	WHERE c.id = $4::bigint AND NOT EXISTS (SELECT FROM idem) AND ` + guardCond("$23", "$24") + `
 	RETURNING ` + list(convColumns, "c") + `
 ), msg AS (
 	INSERT INTO ` + s + `.messages (id, code, conversation_id, seq, sender_kind, sender_id, sender_user_type, content, language, created_at)
@@ -148,8 +178,27 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true`
 )
 SELECT conv.id IS NOT NULL, ` + coalesced(convColumns, "conv") + `,
 	idem.fingerprint IS NOT NULL, coalesce(idem.fingerprint, ''), coalesce(idem.conversation_id, 0), coalesce(idem.message_id, 0)
-FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true
-	CROSS JOIN (SELECT count(pg_notify(` + feedLiteral + `, conv.id::text)) FROM conv) AS feed`
+FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true LEFT JOIN idem ON true`
+	q.appendPlain = `WITH conv AS (
+	UPDATE ` + s + `.conversations AS c SET
+` + applySet(msgSeq, "$2", "$3") + `
+	WHERE c.id = $1::bigint AND ` + guardCond("$9", "$10") + `
+	RETURNING ` + list(convColumns, "c") + `
+), msg AS (
+	INSERT INTO ` + s + `.messages (id, code, conversation_id, seq, sender_kind, sender_id, sender_user_type, content, language, created_at)
+	SELECT conv.last_message_id, $4::uuid, conv.id, conv.last_seq, $3::text, $5::text, $6::text, $7::text, $8::text, conv.last_message_at
+	FROM conv
+)
+SELECT conv.id IS NOT NULL, ` + coalesced(convColumns, "conv") + `, false, '', 0::bigint, 0::bigint
+FROM (VALUES (1)) AS one (x) LEFT JOIN conv ON true`
+
+	// The EXISTS is a one-time filter: without a listener no row is
+	// produced and pg_notify is not called, so the transaction takes no
+	// lock and writes nothing.
+	q.announce = `SELECT count(pg_notify(` + literal(feedChannel(schema)) + `, p)) FROM unnest($1::text[]) AS p
+WHERE EXISTS (SELECT FROM pg_stat_activity
+	WHERE datname = current_database() AND application_name = ` + literal(feedListenerName(schema)) + `)`
+	q.sweep = `SELECT conversation_id, max(id) FROM ` + s + `.messages WHERE id > $1 AND id <= $2 AND seq > 1 GROUP BY conversation_id`
 
 	q.lockConversation = `SELECT ` + conv + ` FROM ` + s + `.conversations WHERE id = $1 FOR UPDATE`
 	q.conflict = `SELECT idem.fingerprint IS NOT NULL, coalesce(idem.fingerprint, ''), coalesce(idem.conversation_id, 0),
@@ -188,12 +237,12 @@ WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`
 WHERE conversation_id = $1 AND id > GREATEST($2::bigint, coalesce((SELECT id FROM ` + s + `.messages
 	WHERE conversation_id = $1 AND seq <= $3::bigint ORDER BY seq DESC LIMIT 1), 0))
 ORDER BY id LIMIT $4`
-	// The unread sums read the partial unread indexes: conversations
-	// without unread messages add nothing.
-	q.unreadUser = `SELECT coalesce(sum(user_unread), 0)::bigint, count(*)
-FROM ` + s + `.conversations WHERE channel = $1 AND user_id = $2 AND user_unread > 0`
-	q.unreadSeller = `SELECT coalesce(sum(seller_unread), 0)::bigint, count(*)
-FROM ` + s + `.conversations WHERE channel = $1 AND datasource_id = $2 AND seller_unread > 0`
+	// partyTotals sums the parts of a party's totals (kept by the trigger
+	// of migration 3): at most 32 rows of one index range, whatever the
+	// party's size.
+	q.partyTotals = `SELECT coalesce(sum(conversations), 0)::bigint, coalesce(sum(unread_messages), 0)::bigint,
+	coalesce(sum(unread_conversations), 0)::bigint
+FROM ` + s + `.party_totals WHERE channel = $1 AND side = $2 AND party_id = $3`
 
 	ev := list(eventColumns, "e")
 	// The claims lock their rows with SKIP LOCKED: concurrent workers

@@ -76,7 +76,7 @@ func createArgs(p *store.CreateParams) []any {
 	args := make([]any, 0, 45)
 	args = append(args, scope, key, fp)
 	args = append(args, conversationArgs(c)...)
-	args = append(args, m.Code, string(m.Sender.Kind), m.Sender.ID, string(m.Sender.UserType), m.Content, m.Language, m.CreatedAt)
+	args = append(args, uuidArg(m.Code), string(m.Sender.Kind), m.Sender.ID, string(m.Sender.UserType), m.Content, m.Language, m.CreatedAt)
 	return append(args, eventArrays(p.Events)...)
 }
 
@@ -144,20 +144,30 @@ func (s *Store) createConflict(ctx context.Context, p *store.CreateParams, codeT
 // AppendMessage adds a message to a conversation. Without a Prepare it is
 // one statement (one round trip): the UPDATE of the conversation takes its
 // row lock, and the message id and Seq are assigned under it. With a
-// Prepare it is two round trips, and no lock is held across either: the
-// first reads the idempotency record (with its message) and the
-// conversation, without a lock; Prepare runs in Go on that conversation;
-// the second is the same one-statement write, which applies only if the
-// conversation's status is still the one Prepare saw. If the status
+// Prepare, no lock is held across a round trip either. Without an
+// idempotency key, on a conversation that the Store remembers (see
+// convCache), it is one round trip: Prepare runs on the remembered
+// conversation, then the one-statement write applies only if the
+// conversation still has the status (and the code) that Prepare saw. Else
+// it is two: the first reads the idempotency record (with its message)
+// and the conversation, without a lock; Prepare runs in Go on that
+// conversation; the second is the same guarded write. If the status
 // changed in between, the whole operation runs again (store.Store's
-// Callbacks), up to Options.MaxRetries times.
+// Callbacks), up to Options.MaxRetries times, on a conversation read
+// again.
 func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.AppendResult, error) {
 	var res store.AppendResult
 	err := s.do(ctx, "append message", func(ctx context.Context) error {
 		var err error
-		if p.Prepare == nil {
+		switch {
+		case p.Prepare == nil:
 			res, err = s.appendWrite(ctx, &p, nil, nil)
-		} else {
+		case p.Idempotency == nil:
+			var done bool
+			if res, done, err = s.appendRemembered(ctx, &p); !done {
+				res, err = s.appendPrepared(ctx, &p)
+			}
+		default:
 			res, err = s.appendPrepared(ctx, &p)
 		}
 		return err
@@ -165,20 +175,61 @@ func (s *Store) AppendMessage(ctx context.Context, p store.AppendParams) (store.
 	return res, err
 }
 
+// appendRemembered runs p.Prepare on the conversation the Store
+// remembers, if any, and writes, guarded by its status and code. It
+// reports done false, having written nothing, when it has no
+// conversation, when Prepare refuses it (the refusal must be decided on
+// the conversation as it is now), and when the conversation's status
+// changed: the caller then reads the conversation and decides again.
+// Keys are not looked up: an idempotent write reads first, so that a
+// replay never runs Prepare.
+func (s *Store) appendRemembered(ctx context.Context, p *store.AppendParams) (store.AppendResult, bool, error) {
+	c, ok := s.convs.get(p.ConversationID)
+	if !ok {
+		return store.AppendResult{}, false, nil
+	}
+	events, err := p.Prepare(c)
+	if err != nil {
+		return store.AppendResult{}, false, nil
+	}
+	res, err := s.appendWrite(ctx, p, events, &c)
+	if errors.Is(err, errRaced) {
+		s.convs.drop(p.ConversationID)
+		return store.AppendResult{}, false, nil
+	}
+	return res, true, err
+}
+
 // appendArgs returns the parameters of the appendMessage statement: the
-// message, its events and the status the conversation must still have
-// (nil: any).
-func appendArgs(p *store.AppendParams, events []notify.Event, status *conversation.Status) []any {
+// message, its events and the conversation whose status and code the
+// conversation must still have (nil: any).
+func appendArgs(p *store.AppendParams, events []notify.Event, guard *conversation.Conversation) []any {
 	m := &p.Message
 	scope, key, fp := idemArgs(p.Idempotency)
-	args := make([]any, 0, 23)
+	args := make([]any, 0, 24)
 	args = append(args, scope, key, fp, p.ConversationID, m.CreatedAt, string(m.Sender.Kind),
-		m.Code, m.Sender.ID, string(m.Sender.UserType), m.Content, m.Language)
+		uuidArg(m.Code), m.Sender.ID, string(m.Sender.UserType), m.Content, m.Language)
 	args = append(args, eventArrays(events)...)
-	if status != nil {
-		return append(args, string(*status))
+	if guard != nil {
+		return append(args, string(guard.Status), uuidArg(guard.Code))
 	}
-	return append(args, nil)
+	return append(args, nil, nil)
+}
+
+// appendStatement returns the statement of an append and its
+// parameters: appendPlain without a key and without events, else
+// appendMessage.
+func (s *Store) appendStatement(p *store.AppendParams, events []notify.Event, guard *conversation.Conversation) (string, []any) {
+	if p.Idempotency != nil || len(events) > 0 {
+		return s.q.appendMessage, appendArgs(p, events, guard)
+	}
+	m := &p.Message
+	var status, code any
+	if guard != nil {
+		status, code = string(guard.Status), uuidArg(guard.Code)
+	}
+	return s.q.appendPlain, []any{p.ConversationID, m.CreatedAt, string(m.Sender.Kind), uuidArg(m.Code),
+		m.Sender.ID, string(m.Sender.UserType), m.Content, m.Language, status, code}
 }
 
 // appendRow is the result row of the appendMessage statement.
@@ -207,21 +258,27 @@ func (r *appendRow) result(p *store.AppendParams) store.AppendResult {
 }
 
 // appendWrite runs the one-statement append with the given events; with
-// status, only if the conversation still has it.
-func (s *Store) appendWrite(ctx context.Context, p *store.AppendParams, events []notify.Event, status *conversation.Status) (store.AppendResult, error) {
+// guard, only if the conversation still has its status and code.
+func (s *Store) appendWrite(ctx context.Context, p *store.AppendParams, events []notify.Event, guard *conversation.Conversation) (store.AppendResult, error) {
 	var r appendRow
+	sql, args := s.appendStatement(p, events, guard)
 	err := s.write(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
-		return r.scan(conn.QueryRow(ctx, s.q.appendMessage, appendArgs(p, events, status)...))
+		return r.scan(conn.QueryRow(ctx, sql, args...))
 	})
 	if err != nil {
 		return store.AppendResult{}, appendError(err)
 	}
 	switch {
 	case r.written:
-		return r.result(p), nil
+		res := r.result(p)
+		s.ann.add(res.Conversation.ID, res.Message.ID)
+		if p.Prepare != nil {
+			s.convs.put(res.Conversation)
+		}
+		return res, nil
 	case r.rec.found:
 		return s.replayAppend(ctx, p.Idempotency, r.rec)
-	case status != nil:
+	case guard != nil:
 		// The conversation's status changed after Prepare read it (or
 		// the conversation is gone): read it again.
 		return store.AppendResult{}, fmt.Errorf("%w: conversation %d changed under the write", errRaced, p.ConversationID)
@@ -242,11 +299,12 @@ func (s *Store) appendPrepared(ctx context.Context, p *store.AppendParams) (stor
 	case !found:
 		return store.AppendResult{}, notFound("conversation %d", p.ConversationID)
 	}
+	s.convs.put(c)
 	events, err := p.Prepare(c)
 	if err != nil {
 		return store.AppendResult{}, checkError{err}
 	}
-	return s.appendWrite(ctx, p, events, &c.Status)
+	return s.appendWrite(ctx, p, events, &c)
 }
 
 // keyAndConversation reads in one round trip, without a lock, the

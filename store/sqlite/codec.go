@@ -38,7 +38,7 @@ func newConvRow() *convRow {
 		&c.Subject, &r.status, &r.startedBy, &c.Language,
 		&c.Attributes.UserFirstName, &c.Attributes.UserLastName, &c.Attributes.ProductBaseCode, &c.Attributes.OrderNumber,
 		&r.created, &r.modified, &r.lastMessage, &c.LastMessageID, &c.LastSeq, &c.MessageCount,
-		&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread}
+		&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread, &c.Hidden, &c.HiddenMessages}
 	return r
 }
 
@@ -84,7 +84,7 @@ func newMsgRow() *msgRow {
 	r := &msgRow{}
 	m := &r.m
 	r.dest = []any{&m.ID, &m.ConversationID, &m.Seq, &m.Code, &r.senderKind, &m.Sender.ID, &r.uType,
-		&m.Content, &m.Language, &r.created}
+		&m.Content, &m.Language, &r.created, &m.Hidden}
 	return r
 }
 

@@ -103,5 +103,9 @@
 // listing is served by an index in its order and paged by keyset, never by
 // OFFSET: the inbox of a user or a seller, a product's or an order item's
 // conversations, the public listing (questions and reviews), a
-// conversation's messages and the polling of new messages.
+// conversation's messages and the polling of new messages. Unread badges
+// and the total of a party's inbox read one row of party_totals (the
+// party's store.PartyTotals), which triggers on the conversations table
+// keep in the savepoint of every write: one seek, whatever the party's
+// size. Other listing totals count the matches over the listing's index.
 package sqlite

@@ -65,6 +65,21 @@ func rawExec(t *testing.T, path string, stmts ...string) {
 	}
 }
 
+// backToVersion1 turns the database at path into one written by version
+// 1 of the schema: what every later migration added is gone.
+func backToVersion1(t *testing.T, path string) {
+	t.Helper()
+	rawExec(t, path,
+		"DROP INDEX messages_conversation_id", "DROP INDEX conversations_code", // 0002
+		"DROP TRIGGER party_totals_insert", "DROP TRIGGER party_totals_user_unread", "DROP TRIGGER party_totals_seller_unread", // 0003
+		"DROP TABLE party_totals",
+		"CREATE INDEX conversations_user_unread ON conversations (channel, user_id, user_unread) WHERE user_unread > 0",
+		"CREATE INDEX conversations_seller_unread ON conversations (channel, datasource_id, seller_unread) WHERE seller_unread > 0",
+		"DROP TABLE reports", "DROP TABLE audit", "ALTER TABLE conversations DROP COLUMN hidden", // 0004
+		"ALTER TABLE conversations DROP COLUMN hidden_messages", "ALTER TABLE messages DROP COLUMN hidden",
+		"DELETE FROM parley_migrations WHERE version > 1")
+}
+
 func TestOpen_Refuses(t *testing.T) {
 	ctx := context.Background()
 	t.Run("ErrNotParley/OtherTables", func(t *testing.T) {
@@ -173,7 +188,8 @@ func TestOpen_PathWithURICharacters(t *testing.T) {
 
 // TestOpen_MigratesVersion1: a database written by version 1 of the
 // schema, with conversations and messages, gets the indexes of version 2
-// when it is opened, and the lookups that use them work on its data.
+// and the tables of the later versions when it is opened, and the lookups
+// that use them work on its data.
 func TestOpen_MigratesVersion1(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v1.db")
@@ -185,15 +201,34 @@ func TestOpen_MigratesVersion1(t *testing.T) {
 		_, err := s.AppendMessage(ctx, newAppend(res.Conversation.ID, message.DataSource("d"), "m", t0.Add(time.Duration(i+1)*time.Second)))
 		require.NoError(t, err)
 	}
+	// A second conversation of the same seller, read by it.
+	res2, err := s.CreateConversation(ctx, newCreate("c", "u2", "d", conversation.TypeMessage, conversation.Item{}, t0))
+	require.NoError(t, err)
+	_, err = s.MarkRead(ctx, store.ReadParams{ConversationID: res2.Conversation.ID, Side: conversation.SideSeller, UpToMessageID: res2.Message.ID})
+	require.NoError(t, err)
 	require.NoError(t, s.Close())
-	// Back to version 1: what version 2 added is gone.
-	rawExec(t, path, "DROP INDEX messages_conversation_id", "DROP INDEX conversations_code",
-		"DELETE FROM parley_migrations WHERE version = 2")
+	backToVersion1(t, path)
 
 	s = MustOpen(t, path)
 	v, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 2, v)
+	require.Equal(t, latestVersion(), v)
+	// The totals of version 3 count what version 1 stored.
+	for _, tc := range []struct {
+		q    store.UnreadQuery
+		want store.UnreadSummary
+	}{
+		{store.UnreadQuery{Channel: "c", Side: conversation.SideUser, PartyID: "u"}, store.UnreadSummary{Messages: 3, Conversations: 1}},
+		{store.UnreadQuery{Channel: "c", Side: conversation.SideUser, PartyID: "u2"}, store.UnreadSummary{}},
+		{store.UnreadQuery{Channel: "c", Side: conversation.SideSeller, PartyID: "d"}, store.UnreadSummary{}},
+	} {
+		u, err := s.Unread(ctx, tc.q)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, u, "%+v", tc.q)
+	}
+	inbox, err := s.ListConversations(ctx, store.ConversationQuery{Channel: "c", Filter: conversation.Filter{DataSourceID: "d"}, Limit: 1, WithTotal: true})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), inbox.Total)
 	names, err := schemaObjects(ctx, s.r)
 	require.NoError(t, err)
 	require.True(t, names["messages_conversation_id"])

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversation"
+	"github.com/parleyhq/parley/internal/postbench"
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/notify"
 )
@@ -80,30 +79,8 @@ const (
 	postContent = "A reply from the seller, about one line long."
 )
 
-// postsPerRound is how many posts each contender makes in one round: at
-// least 32 per goroutine, so that the goroutines overlap for most of it.
-func postsPerRound(g int) int {
-	if testing.Short() {
-		return max(64, 8*g)
-	}
-	return max(512, 32*g)
-}
-
-// contender is one of the four measured: run makes n posts with g
-// goroutines and returns the time each post waited for its
-// acknowledgement (nil for the batched limit, whose posts are not
-// acknowledged one by one).
-type contender struct {
-	name    string
-	run     func(g, n int) []time.Duration
-	commits *atomic.Int64 // transactions committed so far
-
-	posts   int
-	elapsed time.Duration
-	cpu     time.Duration
-	mallocs uint64
-	lat     []time.Duration
-}
+// postsPerRound is how many posts each contender makes in one round.
+func postsPerRound(g int) int { return postbench.PostsPerRound(g, testing.Short()) }
 
 // postSetup is what the contenders of a benchmark share: the outbox or
 // not, and the connection settings.
@@ -127,43 +104,26 @@ func benchConcurrentPost(b *testing.B, g int, ps postSetup) {
 	}
 	post, gc, tx, batch := servicePoster(b, copyDB("post"), ps), openTwin(b, copyDB("gc"), ps),
 		openTwin(b, copyDB("tx"), ps), openTwin(b, copyDB("batch"), ps)
-	cs := []*contender{
-		{name: "post", run: post.run, commits: &post.commits},
-		{name: "gc", run: groupCommitTwin(b, gc), commits: &gc.commits},
-		{name: "tx", run: txPerPostTwin(b, tx), commits: &tx.commits},
-		{name: "batch", run: batchedTwin(b, batch), commits: &batch.commits},
+	cs := []*postbench.Contender{
+		{Name: "post", Run: post.run},
+		{Name: "gc", Run: groupCommitTwin(b, gc)},
+		{Name: "tx", Run: txPerPostTwin(b, tx)},
+		{Name: "batch", Run: batchedTwin(b, batch)},
 	}
+	commits := []*atomic.Int64{&post.commits, &gc.commits, &tx.commits, &batch.commits}
 	n := postsPerRound(g)
 	round := 0
-	var ms runtime.MemStats
 	for b.Loop() {
-		for i := range cs {
-			c := cs[(round+i)%len(cs)]
-			runtime.ReadMemStats(&ms)
-			m0, cpu0, t0 := ms.Mallocs, cpuTime(), time.Now()
-			lat := c.run(g, n)
-			c.elapsed += time.Since(t0)
-			c.cpu += cpuTime() - cpu0
-			runtime.ReadMemStats(&ms)
-			c.mallocs += ms.Mallocs - m0
-			c.posts += n
-			c.lat = append(c.lat, lat...)
-		}
+		postbench.Round(cs, round, g, n)
 		round++
 	}
-	byName := map[string]*contender{}
-	for _, c := range cs {
-		byName[c.name] = c
-		b.ReportMetric(float64(c.posts)/c.elapsed.Seconds(), c.name+"-ops/s")
-		b.ReportMetric(float64(c.mallocs)/float64(c.posts), c.name+"-allocs/post")
-		b.ReportMetric(float64(c.cpu.Microseconds())/float64(c.posts), c.name+"-cpu-µs/post")
-		b.ReportMetric(float64(c.posts)/float64(c.commits.Load()), c.name+"-posts/commit")
-		if len(c.lat) > 0 {
-			slices.Sort(c.lat)
-			b.ReportMetric(float64(c.lat[len(c.lat)*99/100].Microseconds()), c.name+"-p99-µs")
-		}
+	byName := map[string]*postbench.Contender{}
+	for i, c := range cs {
+		byName[c.Name] = c
+		c.Report(b)
+		b.ReportMetric(float64(c.Posts)/float64(commits[i].Load()), c.Name+"-posts/commit")
 	}
-	rate := func(name string) float64 { c := byName[name]; return float64(c.posts) / c.elapsed.Seconds() }
+	rate := func(name string) float64 { return byName[name].Rate() }
 	for _, twin := range []string{"gc", "tx", "batch"} {
 		b.ReportMetric(rate("post")/rate(twin), "post/"+twin)
 	}
@@ -232,26 +192,8 @@ func copyFile(src, dst string) error {
 // fanOut runs n calls of post with g goroutines, each taking the next
 // conversation in turn, and returns the time each call took.
 func fanOut(b *testing.B, g, n int, next *atomic.Int64, post func(conv int64) error) []time.Duration {
-	lat := make([]time.Duration, n)
-	var wg sync.WaitGroup
-	var failed atomic.Value
-	for w := range g {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += g {
-				conv := next.Add(1)%postConvs + 1
-				t0 := time.Now()
-				if err := post(conv); err != nil {
-					failed.Store(err)
-					return
-				}
-				lat[i] = time.Since(t0)
-			}
-		}()
-	}
-	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
+	lat, err := postbench.FanOut(g, n, next, postConvs, post)
+	if err != nil {
 		b.Fatal(err)
 	}
 	return lat

@@ -150,8 +150,7 @@ func TestOpen_ManyProcesses(t *testing.T) {
 		{"EmptyFile", func(t *testing.T, path string) { require.NoError(t, os.WriteFile(path, nil, 0o600)) }},
 		{"Version1", func(t *testing.T, path string) {
 			require.NoError(t, MustOpen(t, path).Close())
-			rawExec(t, path, "DROP INDEX messages_conversation_id", "DROP INDEX conversations_code",
-				"DELETE FROM parley_migrations WHERE version > 1")
+			backToVersion1(t, path)
 		}},
 		{"Current", func(t *testing.T, path string) { require.NoError(t, MustOpen(t, path).Close()) }},
 	} {
@@ -180,7 +179,9 @@ func TestOpen_ManyProcesses(t *testing.T) {
 			require.Equal(t, latestVersion(), v)
 			var applied int
 			require.NoError(t, s.r.QueryRowContext(ctx, "SELECT count(*) FROM "+migrationsTable).Scan(&applied))
-			require.Equal(t, latestVersion(), applied, "each migration applied once")
+			ms, err := migrations()
+			require.NoError(t, err)
+			require.Equal(t, len(ms), applied, "each migration applied once")
 			page, err := s.ListConversations(ctx, store.ConversationQuery{Channel: "c", Limit: 1, WithTotal: true})
 			require.NoError(t, err)
 			require.EqualValues(t, processes*writesPerChild, page.Total)

@@ -93,6 +93,9 @@ func buildList(q store.ConversationQuery, limit int) listQuery {
 	}
 	f := store.NormalizeFilter(q.Filter)
 	add("channel = ?", q.Channel)
+	if q.Visible {
+		where = append(where, "hidden = 0")
+	}
 	if f.UserID != "" {
 		add("user_id = ?", f.UserID)
 	}
@@ -172,7 +175,8 @@ func buildList(q store.ConversationQuery, limit int) listQuery {
 // and order, reading only the two columns of the position (both in every
 // listing index, so SQLite counts off index entries and reads no row).
 func seekQuery(q store.ConversationQuery, n int64) (string, []any) {
-	lq := buildList(store.ConversationQuery{Channel: q.Channel, Filter: q.Filter, Types: q.Types, After: q.After}, 1)
+	q.Limit, q.WithTotal = 1, false
+	lq := buildList(q, 1)
 	_, rest, _ := strings.Cut(lq.page, " FROM conversations WHERE ")
 	query := "SELECT last_message_at, id FROM conversations WHERE " + rest + " OFFSET ?"
 	return query, append(lq.pageArgs, n-1)
@@ -265,7 +269,7 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 	}
 	defer done()
 	var countSt *sql.Stmt
-	if q.WithTotal {
+	if _, _, inbox := q.InboxParty(); q.WithTotal && !inbox {
 		var done func()
 		if countSt, done, err = s.listStmt(ctx, lq.count); err != nil {
 			return page, s.fail(ctx, "list conversations", err)
@@ -293,6 +297,11 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 		if !q.WithTotal {
 			return nil
 		}
+		if side, id, ok := q.InboxParty(); ok {
+			t, err := s.partyTotals(ctx, bind, q.Channel, side, id)
+			page.Total = t.Conversations
+			return err
+		}
 		return bind(countSt).QueryRowContext(ctx, lq.countArgs...).Scan(&page.Total)
 	})
 	if err != nil {
@@ -316,7 +325,11 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 		before = math.MaxInt64
 	}
 	err = s.readTx(ctx, q.WithTotal, func(bind func(*sql.Stmt) *sql.Stmt) error {
-		rows, err := bind(s.st.listMessages).QueryContext(ctx, q.ConversationID, before, n)
+		list, count := s.st.listMessages, s.st.messageCount
+		if q.Visible {
+			list, count = s.st.mod.listVisibleMessages, s.st.mod.visibleCount
+		}
+		rows, err := bind(list).QueryContext(ctx, q.ConversationID, before, n)
 		if err != nil {
 			return err
 		}
@@ -338,7 +351,7 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.P
 		}
 		// The conversation counts its messages; a missing conversation
 		// has none.
-		err = bind(s.st.messageCount).QueryRowContext(ctx, q.ConversationID).Scan(&page.Total)
+		err = bind(count).QueryRowContext(ctx, q.ConversationID).Scan(&page.Total)
 		if errors.Is(err, sql.ErrNoRows) {
 			page.Total, err = 0, nil
 		}
@@ -382,23 +395,25 @@ func (s *Store) MessagesAfter(ctx context.Context, q message.After) ([]message.M
 	return ms, nil
 }
 
-// Unread implements store.Store.
+// partyTotals reads the totals of the party id on side s of channel.
+func (s *Store) partyTotals(ctx context.Context, bind func(*sql.Stmt) *sql.Stmt, channel string, side conversation.Side, id string) (store.PartyTotals, error) {
+	var t store.PartyTotals
+	err := bind(s.st.partyTotals).QueryRowContext(ctx, channel, string(side), id).Scan(
+		&t.Conversations, &t.UnreadMessages, &t.UnreadConversations)
+	return t, err
+}
+
+// Unread implements store.Store: one seek in party_totals.
 func (s *Store) Unread(ctx context.Context, q store.UnreadQuery) (store.UnreadSummary, error) {
-	var st *sql.Stmt
-	switch q.Side {
-	case conversation.SideUser:
-		st = s.st.unreadUser
-	case conversation.SideSeller:
-		st = s.st.unreadSeller
-	default:
+	if !q.Side.Valid() {
 		return store.UnreadSummary{}, fmt.Errorf("sqlite: unread: unknown side %q", q.Side)
 	}
 	if err := s.check(ctx); err != nil {
 		return store.UnreadSummary{}, err
 	}
-	var u store.UnreadSummary
-	if err := st.QueryRowContext(ctx, q.Channel, q.PartyID).Scan(&u.Messages, &u.Conversations); err != nil {
+	t, err := s.partyTotals(ctx, func(st *sql.Stmt) *sql.Stmt { return st }, q.Channel, q.Side, q.PartyID)
+	if err != nil {
 		return store.UnreadSummary{}, s.fail(ctx, "unread", err)
 	}
-	return u, nil
+	return t.Unread(), nil
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -345,7 +346,9 @@ type migration struct {
 }
 
 // migrations returns the embedded migrations in version order. Their file
-// names are NNNN_name.sql.
+// names are NNNN_name.sql. Versions are unique and may leave gaps: branches
+// of the code are given version numbers apart, and land in any order (see
+// migrateOne).
 func migrations() ([]migration, error) {
 	entries, err := fs.ReadDir(migrationFiles, "migrations")
 	if err != nil {
@@ -365,9 +368,9 @@ func migrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("sqlite: migration %q: want version %d", m.name, i+1)
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("sqlite: migration %q: version %d is taken by %q", ms[i].name, ms[i].version, ms[i-1].name)
 		}
 	}
 	return ms, nil
@@ -414,10 +417,24 @@ func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err 
 	if err != nil {
 		return false, s.fail(ctx, op, err)
 	}
+	applied := map[int]bool{}
 	version := 0
 	switch {
 	case names[migrationsTable]:
-		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM "+migrationsTable).Scan(&version); err != nil {
+		rows, err := tx.QueryContext(ctx, "SELECT version FROM "+migrationsTable)
+		if err != nil {
+			return false, s.fail(ctx, op, err)
+		}
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return false, s.fail(ctx, op, err)
+			}
+			applied[v] = true
+			version = max(version, v)
+		}
+		if err := rows.Err(); err != nil {
 			return false, s.fail(ctx, op, err)
 		}
 	case len(names) > 0:
@@ -431,13 +448,17 @@ func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err 
 			return false, s.fail(ctx, op, err)
 		}
 	}
-	if version > len(ms) {
-		return false, &SchemaVersionError{Path: s.path, Found: version, Known: len(ms)}
+	if known := ms[len(ms)-1].version; version > known {
+		return false, &SchemaVersionError{Path: s.path, Found: version, Known: known}
 	}
-	if version == len(ms) {
+	// The first migration not recorded is next, in version order: one
+	// with a lower version than the newest applied is one that landed
+	// later.
+	i := slices.IndexFunc(ms, func(m migration) bool { return !applied[m.version] })
+	if i < 0 {
 		return true, s.fail(ctx, op, tx.Commit())
 	}
-	m := ms[version]
+	m := ms[i]
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return false, s.fail(ctx, op+": "+m.name, err)
 	}

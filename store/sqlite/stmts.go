@@ -14,10 +14,10 @@ const (
 	subject, status, started_by, language,
 	user_first_name, user_last_name, product_base_code, order_number,
 	created_at, modified_at, last_message_at, last_message_id, last_seq, message_count,
-	user_read_seq, user_unread, seller_read_seq, seller_unread`
+	user_read_seq, user_unread, seller_read_seq, seller_unread, hidden, hidden_messages`
 
 	messageColumns = `id, conversation_id, seq, code, sender_kind, sender_id, sender_user_type,
-	content, language, created_at`
+	content, language, created_at, hidden`
 
 	eventColumns = `id, kind, channel, conversation_id, message_id, conversation_type,
 	recipient_kind, recipient_id, sender_kind, sender_id,
@@ -46,7 +46,8 @@ RETURNING id, last_message_id`
 	sqlConversationByKey = `SELECT id FROM conversations
 WHERE channel = ? AND user_id = ? AND datasource_id = ? AND type = ? AND item_kind = ? AND item_id = ?`
 
-	sqlInsertMessage = `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// A new message is never hidden.
+	sqlInsertMessage = `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`
 
 	sqlGetConversation = `SELECT ` + conversationColumns + ` FROM conversations WHERE id = ?`
 
@@ -90,11 +91,12 @@ WHERE conversation_id = ?1 AND id > max(?2, ifnull((SELECT id FROM messages
 	WHERE conversation_id = ?1 AND seq <= ?3 ORDER BY seq DESC LIMIT 1), 0))
 ORDER BY id LIMIT ?4`
 
-	sqlUnreadUser = `SELECT coalesce(sum(user_unread), 0), count(*) FROM conversations
-WHERE channel = ? AND user_id = ? AND user_unread > 0`
-
-	sqlUnreadSeller = `SELECT coalesce(sum(seller_unread), 0), count(*) FROM conversations
-WHERE channel = ? AND datasource_id = ? AND seller_unread > 0`
+	// sqlPartyTotals reads a party's totals (kept by the triggers of
+	// migration 3): one seek, whatever the party's size; a party without
+	// conversations has no row.
+	sqlPartyTotals = `SELECT coalesce(max(conversations), 0), coalesce(max(unread_messages), 0),
+	coalesce(max(unread_conversations), 0)
+FROM party_totals WHERE channel = ? AND side = ? AND party_id = ?`
 
 	sqlClaimDue = `SELECT ` + eventColumns + ` FROM events
 WHERE state = 'pending' AND due_at <= ? AND ` + notLeased + `
@@ -138,22 +140,26 @@ type stmts struct {
 	failEventRetry, failEventDead, retryDeadEvent        *sql.Stmt
 	savepoint, release, rollbackTo                       *sql.Stmt
 	// readers
-	getConversation, conversationByCode     *sql.Stmt
-	getIdempotencyR, getMessageR            *sql.Stmt
-	listMessages, messageCount              *sql.Stmt
-	messagesAfter, unreadUser, unreadSeller *sql.Stmt
-	listDeadEvents                          *sql.Stmt
+	getConversation, conversationByCode        *sql.Stmt
+	getIdempotencyR, getMessageR               *sql.Stmt
+	listMessages, messageCount                 *sql.Stmt
+	messagesAfter, partyTotals, listDeadEvents *sql.Stmt
+
+	mod modStmts
 
 	all []*sql.Stmt
 }
 
+// stmtSpec is a statement to prepare on db into dst.
+type stmtSpec struct {
+	db   *sql.DB
+	dst  **sql.Stmt
+	text string
+}
+
 // prepare prepares every statement, the writer's on w and the readers' on r.
 func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
-	for _, p := range []struct {
-		db   *sql.DB
-		dst  **sql.Stmt
-		text string
-	}{
+	for _, p := range append([]stmtSpec{
 		{w, &st.insertConversation, sqlInsertConversation},
 		{w, &st.conversationByKey, sqlConversationByKey},
 		{w, &st.insertMessage, sqlInsertMessage},
@@ -184,10 +190,9 @@ func (st *stmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		{r, &st.listMessages, sqlListMessages},
 		{r, &st.messageCount, sqlMessageCount},
 		{r, &st.messagesAfter, sqlMessagesAfter},
-		{r, &st.unreadUser, sqlUnreadUser},
-		{r, &st.unreadSeller, sqlUnreadSeller},
+		{r, &st.partyTotals, sqlPartyTotals},
 		{r, &st.listDeadEvents, sqlListDeadEvents},
-	} {
+	}, st.mod.list(w, r)...) {
 		s, err := p.db.PrepareContext(ctx, p.text)
 		if err != nil {
 			return fmt.Errorf("sqlite: prepare %q: %w", p.text, err)

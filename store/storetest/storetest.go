@@ -30,12 +30,19 @@
 // never decrease, reading the messages after any id or read position, read
 // state and unread counts, every conversation filter and its time bounds,
 // keyset paging and, for a store that implements the optional
-// store.Seeker, positions deep in a listing; the message listings, the unread summary, the
+// store.Seeker, positions deep in a listing; the message listings, the unread summary, the party
+// totals (Unread and a party's inbox total equal a recount of the
+// conversations after random sequences of writes, sequential and from
+// many goroutines at once), the
 // notification outbox (claims, leases, digests, failures, dead events),
 // times in UTC at microsecond precision, the round trip of every field,
 // cancelled contexts, Close, the rules that must hold under concurrency
-// (run it with -race), and, for a store that implements the optional
-// store.MessageFeed, its reports.
+// (run it with -race), for a store that implements the optional
+// store.MessageFeed, its reports, and, for a store that implements the
+// optional store.Moderation, reports of messages (one per reporter and
+// message, under concurrency too), the moderation queue and its filters,
+// resolutions, hidden messages and conversations (kept, left out of
+// Visible listings, counted) and the audit trail.
 //
 // The suite builds its values the way the parley Service does: codes are
 // UUIDv7, times are UTC truncated to store.TimePrecision, and events carry
@@ -69,6 +76,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("ListMessages", n.testListMessages)
 	t.Run("MessagesAfter", n.testMessagesAfter)
 	t.Run("Unread", n.testUnread)
+	t.Run("PartyTotals", n.testPartyTotals)
 	t.Run("ClaimEvents", n.testClaimEvents)
 	t.Run("CompleteEvents", n.testCompleteEvents)
 	t.Run("FailEvent", n.testFailEvent)
@@ -79,6 +87,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Close", n.testClose)
 	t.Run("Concurrency", n.testConcurrency)
 	t.Run("MessageFeed", n.testMessageFeed)
+	t.Run("Reports", n.testReports)
+	t.Run("Audit", n.testAudit)
+	t.Run("Hiding", n.testHiding)
 }
 
 // factory makes the harness of each subtest.

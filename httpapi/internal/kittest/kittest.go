@@ -83,6 +83,9 @@ func StepClock(start time.Time) func() time.Time {
 // that are (every Parley store).
 type CountingStore struct {
 	store.Store
+	// Moderation is the wrapped store's (every store of the tests has it),
+	// so that the Service's moderation works through the wrapper.
+	store.Moderation
 	After, Get, List, Seek atomic.Int64
 }
 
@@ -155,6 +158,7 @@ func NewEnv(t *testing.T, dialect func(*parley.Service) (*httpapi.Dialect, error
 		st = memory.New()
 	}
 	cs := &CountingStore{Store: st}
+	cs.Moderation, _ = st.(store.Moderation)
 	t.Cleanup(func() { _ = st.Close() })
 	logs := &SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
