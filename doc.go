@@ -58,7 +58,9 @@
 // # Listing, polling and waiting
 //
 // List and PublicList page with opaque keyset cursors that stay fast at
-// any depth. Messages pages newest first; Poll returns the messages with
+// any depth; PageRequest.Offset asks for a page by number instead, equal
+// to following the cursors, with one indexed read. Messages pages newest
+// first; Poll returns the messages with
 // an id greater than a given one (any id: the last one a client has),
 // oldest first, and never misses one because the store orders messages
 // inside the write; Wait does the same but waits for the next message

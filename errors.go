@@ -93,6 +93,7 @@ const (
 	FieldSender           = "Sender"
 	FieldLimit            = "Limit"
 	FieldCursor           = "Cursor"
+	FieldOffset           = "Offset"
 	FieldFilter           = "Filter"
 	FieldPosition         = "Position"
 	FieldStaff            = "Staff"

@@ -26,6 +26,16 @@ type PageRequest struct {
 	// index, which grows with the number of matches: ask for it only when
 	// it is shown.
 	WithTotal bool
+	// Offset skips that many items (after Cursor, when both are set)
+	// before the page: page number N of Limit items is Offset
+	// (N-1)*Limit, and equals what following Next N-1 times gives.
+	// Messages cost the same at any depth (the page starts at a Seq
+	// computed from the offset); conversations cost one more read, an
+	// offset into the store's listing index (store.Seeker), which counts
+	// index entries without reading their rows (a store without a Seeker
+	// is walked). A page past the end is empty. Negative is a
+	// *ValidationError of FieldOffset.
+	Offset int64
 }
 
 // Page is one page of a listing.
@@ -39,6 +49,8 @@ type Page[T any] struct {
 
 func (s *Service) limit(p PageRequest) (int, error) {
 	switch {
+	case p.Offset < 0:
+		return 0, &ValidationError{Field: FieldOffset, Reason: "must not be negative"}
 	case p.Limit < 0:
 		return 0, &ValidationError{Field: FieldLimit, Reason: "must not be negative"}
 	case p.Limit == 0:
@@ -220,6 +232,17 @@ func (s *Service) list(ctx context.Context, channel string, f conversation.Filte
 		return out, err
 	}
 	q := store.ConversationQuery{Channel: channel, Filter: f, Types: types, After: after, Limit: limit, WithTotal: p.WithTotal, Visible: visible}
+	if p.Offset > 0 {
+		pos, ok, err := s.seekConversations(ctx, q, p.Offset)
+		if err != nil {
+			return out, fmt.Errorf("parley: list conversations: %w", err)
+		}
+		if !ok {
+			// Past the end: an empty page, with the total if asked.
+			return s.emptyPage(ctx, q)
+		}
+		q.After = &pos
+	}
 	page, err := s.store.ListConversations(ctx, q)
 	if err != nil {
 		return out, fmt.Errorf("parley: list conversations: %w", err)
@@ -229,6 +252,74 @@ func (s *Service) list(ctx context.Context, channel string, f conversation.Filte
 		last := page.Items[len(page.Items)-1]
 		out.Next = s.sealCursor(cursorConversations, last.LastMessageAt.UnixMicro(), last.ID)
 	}
+	return out, nil
+}
+
+// seekConversations returns the position of the n-th conversation of q's
+// listing (after q.After): with the store's Seeker in one read, else by
+// walking the listing.
+func (s *Service) seekConversations(ctx context.Context, q store.ConversationQuery, n int64) (store.ConversationCursor, bool, error) {
+	if sk, ok := s.store.(store.Seeker); ok {
+		return sk.SeekConversations(ctx, q, n)
+	}
+	q.WithTotal = false
+	for {
+		q.Limit = int(min(n, seekStep))
+		page, err := s.store.ListConversations(ctx, q)
+		if err != nil || len(page.Items) < q.Limit {
+			return store.ConversationCursor{}, false, err
+		}
+		last := page.Items[len(page.Items)-1]
+		pos := store.ConversationCursor{LastMessageAt: last.LastMessageAt, ID: last.ID}
+		if n -= int64(q.Limit); n == 0 {
+			return pos, true, nil
+		}
+		q.After = &pos
+	}
+}
+
+// seekMessages returns the BeforeSeq at which a page of c's messages
+// starts after skipping n of them from before (0: the newest), and false
+// past the end. Seqs have no gaps, so it is arithmetic, unless only
+// visible messages are listed and some are hidden: it then walks them.
+func (s *Service) seekMessages(ctx context.Context, c conversation.Conversation, visible bool, before, n int64) (int64, bool, error) {
+	if before == 0 {
+		before = c.LastSeq + 1
+	}
+	if !visible || c.HiddenMessages == 0 {
+		before -= min(n, before)
+		return before, before > 1, nil // BeforeSeq 1 would list nothing
+	}
+	for n > 0 {
+		q := store.MessageQuery{ConversationID: c.ID, BeforeSeq: before, Limit: int(min(n, seekStep)), Visible: true}
+		page, err := s.store.ListMessages(ctx, q)
+		if err != nil || len(page.Items) < q.Limit {
+			return 0, false, err
+		}
+		before = page.Items[len(page.Items)-1].Seq
+		n -= int64(q.Limit)
+	}
+	return before, true, nil
+}
+
+// seekStep is how many items a walk to a position reads at once (from a
+// store without a Seeker, or the visible messages of a conversation with
+// hidden ones).
+const seekStep = 1000
+
+// emptyPage is the page past the end of q's listing: no items, and the
+// total if asked.
+func (s *Service) emptyPage(ctx context.Context, q store.ConversationQuery) (Page[conversation.Conversation], error) {
+	out := Page[conversation.Conversation]{Items: []conversation.Conversation{}, Total: -1}
+	if !q.WithTotal {
+		return out, nil
+	}
+	q.After, q.Limit = nil, 1
+	page, err := s.store.ListConversations(ctx, q)
+	if err != nil {
+		return Page[conversation.Conversation]{}, fmt.Errorf("parley: list conversations: %w", err)
+	}
+	out.Total = page.Total
 	return out, nil
 }
 
@@ -270,7 +361,7 @@ func (s *Service) Messages(ctx context.Context, a Actor, conversationID int64, p
 	if err != nil {
 		return Page[message.Message]{}, err
 	}
-	page, err := s.messages(ctx, c.ID, false, p)
+	page, err := s.messages(ctx, c, false, p)
 	page.Items = s.shown(a, c, page.Items)
 	return page, err
 }
@@ -286,7 +377,7 @@ func (s *Service) PublicMessages(ctx context.Context, channel string, conversati
 	if !c.Type.Public() || c.Hidden {
 		return Page[message.Message]{}, fmt.Errorf("parley: conversation %d: %w", conversationID, ErrNotFound)
 	}
-	return s.messages(ctx, c.ID, true, p)
+	return s.messages(ctx, c, true, p)
 }
 
 // shown returns msgs as actor a sees them in conversation c: an operator
@@ -305,7 +396,11 @@ func (s *Service) shown(a Actor, c conversation.Conversation, msgs []message.Mes
 	return msgs
 }
 
-func (s *Service) messages(ctx context.Context, id int64, visible bool, p PageRequest) (Page[message.Message], error) {
+// messages returns a page of c's messages (with visible, only those not
+// hidden). A page by offset starts from a Seq computed from c.LastSeq, as
+// Seqs have no gaps (see package store); a visible-only listing of a
+// conversation with hidden messages has gaps, and is walked instead.
+func (s *Service) messages(ctx context.Context, c conversation.Conversation, visible bool, p PageRequest) (Page[message.Message], error) {
 	var out Page[message.Message]
 	limit, err := s.limit(p)
 	if err != nil {
@@ -315,7 +410,24 @@ func (s *Service) messages(ctx context.Context, id int64, visible bool, p PageRe
 	if err != nil {
 		return out, err
 	}
-	page, err := s.store.ListMessages(ctx, store.MessageQuery{ConversationID: id, BeforeSeq: before, Limit: limit, WithTotal: p.WithTotal, Visible: visible})
+	if p.Offset > 0 {
+		var ok bool
+		if before, ok, err = s.seekMessages(ctx, c, visible, before, p.Offset); err != nil {
+			return out, fmt.Errorf("parley: list messages: %w", err)
+		}
+		if !ok {
+			// Past the end.
+			out.Items, out.Total = []message.Message{}, -1
+			if p.WithTotal {
+				out.Total = c.MessageCount
+				if visible {
+					out.Total -= c.HiddenMessages
+				}
+			}
+			return out, nil
+		}
+	}
+	page, err := s.store.ListMessages(ctx, store.MessageQuery{ConversationID: c.ID, BeforeSeq: before, Limit: limit, WithTotal: p.WithTotal, Visible: visible})
 	if err != nil {
 		return out, fmt.Errorf("parley: list messages: %w", err)
 	}

@@ -31,6 +31,8 @@ type Call struct {
 
 	h *Handler
 	d *Dialect
+	// form is set by Body when the body is a form (Dialect.Forms).
+	form bool
 }
 
 // JSONAppender is a response value that writes its own JSON, without
@@ -131,12 +133,20 @@ func (c *Call) Link(path string, q url.Values) string {
 // Body reads the request body: at most the body limit (413 beyond it),
 // within Config.BodyTimeout (408 when it arrives more slowly), complete
 // (400 when it ends before its Content-Length). A Content-Type, when
-// given, must be JSON (application/json, text/json or a +json type): 415
-// otherwise.
+// given, must be JSON (application/json, text/json or a +json type), or,
+// for a dialect that takes forms (Dialect.Forms),
+// application/x-www-form-urlencoded in UTF-8: 415 otherwise. Object
+// decodes either.
 func (c *Call) Body() ([]byte, error) {
 	if ct := c.R.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && mt != "text/json" && !strings.HasSuffix(mt, "+json")) {
+		mt, params, err := mime.ParseMediaType(ct)
+		switch {
+		case err != nil:
+			return nil, NewProblem(CodeUnsupportedMedia)
+		case mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json"):
+		case mt == formType && c.d.Forms && (params["charset"] == "" || strings.EqualFold(params["charset"], "utf-8")):
+			c.form = true
+		default:
 			return nil, NewProblem(CodeUnsupportedMedia)
 		}
 	}
@@ -175,11 +185,18 @@ func (c *Call) Body() ([]byte, error) {
 }
 
 // Object reads the request body and decodes it as one JSON object (see
-// DecodeObject).
+// DecodeObject), or, when it is a form (Dialect.Forms), as form fields
+// with the same names (see DecodeForm): a route reads both the same way.
 func (c *Call) Object(foldCase bool) (*Object, error) {
 	b, err := c.Body()
 	if err != nil {
 		return nil, err
 	}
+	if c.form {
+		return DecodeForm(b, foldCase)
+	}
 	return DecodeObject(b, foldCase)
 }
+
+// formType is the media type of form bodies.
+const formType = "application/x-www-form-urlencoded"

@@ -20,9 +20,6 @@ const (
 	// DefaultBodyTimeout is how long a request body may take to arrive
 	// once the handler starts reading it; a slower one is answered 408.
 	DefaultBodyTimeout = 10 * time.Second
-	// DefaultMaxPageDepth is how many items deep a listing may be paged
-	// by number (?page=N); deeper pages are reached by following links.
-	DefaultMaxPageDepth = 1000
 )
 
 // Config is what every dialect served by a Handler shares: who is
@@ -56,10 +53,6 @@ type Config struct {
 	// handler reads it; a slower body is 408. 0 means DefaultBodyTimeout.
 	// (A server's ReadTimeout, when shorter, ends it first, also as 408.)
 	BodyTimeout time.Duration
-
-	// MaxPageDepth is how many items deep a listing may be paged by
-	// number; 0 means DefaultMaxPageDepth.
-	MaxPageDepth int
 
 	// Waits bounds and coalesces long polls. nil: the Handler makes its
 	// own with DefaultWaitLimits. Share one *Waits between Handlers to
@@ -124,12 +117,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.BodyTimeout == 0 {
 		c.BodyTimeout = DefaultBodyTimeout
-	}
-	if c.MaxPageDepth < 0 {
-		errs = append(errs, errors.New("MaxPageDepth is negative"))
-	}
-	if c.MaxPageDepth == 0 {
-		c.MaxPageDepth = DefaultMaxPageDepth
 	}
 	for i, m := range c.Middleware {
 		if m == nil {

@@ -10,12 +10,14 @@
 //     words, paths matched without regard to case for dialects that ask;
 //   - panics recovered as a logged 500;
 //   - request bodies: a size limit (413), a time limit (408), an early end
-//     (400), JSON media types only (415), and strict decoding of one JSON
-//     object (DecodeObject: repeated names and invalid text are 400 naming
-//     the field);
+//     (400), JSON media types only (415) unless the dialect takes forms as
+//     well (Dialect.Forms), and strict decoding of one JSON object
+//     (DecodeObject) or form (DecodeForm) into the same Object: repeated
+//     names and invalid text are 400 naming the field;
 //   - JSON responses, and links that start with Config.BaseURL or are
 //     relative, never taken from the Host header;
-//   - page numbers over the Service's cursors (PageByNumber);
+//   - page numbers at any depth (PageByNumber, over
+//     parley.PageRequest.Offset);
 //   - long polls (Call.WaitMessages): bounded per actor and in all (429
 //     with Retry-After), and coalesced, so that a message that wakes many
 //     waiters costs one store read, not one each;

@@ -45,6 +45,14 @@ type Dialect struct {
 	// the case the client sent.
 	FoldCase bool
 
+	// Forms makes the dialect take application/x-www-form-urlencoded
+	// request bodies as well as JSON (seed 001 lists both): Call.Object
+	// reads a form's name=value pairs as the string fields of an object,
+	// with the same names, so that a route validates both alike, and the
+	// kit's rules for bodies (limits, repeated names, invalid text) hold
+	// for forms too. Without it a form is 415.
+	Forms bool
+
 	// ContentType is the Content-Type of JSON responses; empty means
 	// "application/json".
 	ContentType string

@@ -84,7 +84,6 @@ func TestConfig_Validate(t *testing.T) {
 		"PrefixPattern":      {Authenticator: auth, Prefix: "/{x}"},
 		"NegativeBody":       {Authenticator: auth, MaxBodyBytes: -1},
 		"NegativeTimeout":    {Authenticator: auth, BodyTimeout: -time.Second},
-		"NegativeDepth":      {Authenticator: auth, MaxPageDepth: -1},
 		"NilMiddleware":      {Authenticator: auth, Middleware: []func(http.Handler) http.Handler{nil}},
 		"BaseURLNotHTTP":     {Authenticator: auth, BaseURL: "ftp://x"},
 		"BaseURLWithQuery":   {Authenticator: auth, BaseURL: "https://x/?a=b"},
@@ -99,7 +98,6 @@ func TestConfig_Validate(t *testing.T) {
 		c, err := Config{Authenticator: auth, BaseURL: "https://api.example.com/"}.withDefaults()
 		require.NoError(t, err)
 		assert.Equal(t, DefaultBodyTimeout, c.BodyTimeout)
-		assert.Equal(t, DefaultMaxPageDepth, c.MaxPageDepth)
 		assert.Equal(t, "https://api.example.com", c.BaseURL)
 		assert.Equal(t, DefaultWaitLimits(), c.Waits.Limits())
 		assert.NotNil(t, c.Logger)

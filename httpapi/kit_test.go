@@ -165,3 +165,44 @@ func TestDecodeObject(t *testing.T) {
 	}
 	assert.True(t, strings.HasPrefix(httpapi.ReasonRepeated, "is "))
 }
+
+// TestDecodeForm: form fields decode into the same Object as JSON, as
+// strictly.
+func TestDecodeForm(t *testing.T) {
+	for _, c := range []struct {
+		body, field string
+		fold        bool
+	}{
+		{`a=1&a=2`, "a", false},
+		{`a=1&A=2`, "A", true},
+		{`a=%FF`, "a", false},
+		{`a=%ED%A0%80`, "a", false}, // an encoded surrogate is not UTF-8
+		{`%FF=1`, "\uFFFD", false},
+	} {
+		_, err := httpapi.DecodeForm([]byte(c.body), c.fold)
+		var p *httpapi.Problem
+		require.ErrorAs(t, err, &p, c.body)
+		assert.Equal(t, httpapi.CodeInvalid, p.Code, c.body)
+		assert.Contains(t, p.Fields, c.field, c.body)
+	}
+	o, err := httpapi.DecodeForm([]byte("Message=100%25+sure+%26+%F0%9F%98%80&a=1&A=x&empty=&bare&&id=42\n"), false)
+	require.NoError(t, err, "case differs without folding; empty pairs are skipped")
+	assert.Equal(t, "100% sure & 😀", o.String("Message"))
+	assert.Equal(t, "", o.String("message"), "names are exact without folding")
+	assert.True(t, o.Has("empty"))
+	assert.True(t, o.Has("bare"), "a name without '=' is an empty value")
+	assert.Equal(t, "", o.String("bare"))
+	assert.Equal(t, int64(42), o.Int("id"), "integers take their digits")
+	assert.Equal(t, "42", o.ID("id"))
+	assert.Equal(t, int64(0), o.Int("A"))
+	assert.Len(t, o.TypeErrors, 1, "a form value that is not an integer is a type error, as in JSON")
+	folded, err := httpapi.DecodeForm([]byte("MESSAGE=hi"), true)
+	require.NoError(t, err)
+	assert.Equal(t, "hi", folded.String("message"))
+	for _, body := range []string{``, ` `, `&&`, `a=%zz`, `a=%4`, `%=1`} {
+		_, err := httpapi.DecodeForm([]byte(body), false)
+		var p *httpapi.Problem
+		require.ErrorAs(t, err, &p, body)
+		assert.Equal(t, httpapi.CodeMalformed, p.Code, body)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -116,6 +117,65 @@ func DecodeObject(body []byte, foldCase bool) (*Object, error) {
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err
+	}
+	return o, nil
+}
+
+// DecodeForm parses body as application/x-www-form-urlencoded fields
+// (name=value pairs joined by '&', '+' for a space, %XX escapes) into an
+// Object whose fields are strings: a route reads them as it reads a JSON
+// object's, and Int and ID accept their digits. It is as strict as
+// DecodeObject: an empty body or a malformed escape is CodeMalformed; a
+// name given twice (without regard to case with foldCase) is CodeInvalid
+// naming it; a name or value whose bytes are not valid UTF-8 is
+// CodeInvalid naming the field. A name without '=' has the value "".
+func DecodeForm(body []byte, foldCase bool) (*Object, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		p := NewProblem(CodeMalformed)
+		p.Message = "The request body is empty: send form fields."
+		return nil, p
+	}
+	o := &Object{raw: map[string]json.RawMessage{}, foldCase: foldCase}
+	seen := map[string]bool{}
+	errs := Fields{}
+	for _, pair := range strings.Split(string(trimmed), "&") {
+		if pair == "" {
+			continue
+		}
+		rawKey, rawVal, _ := strings.Cut(pair, "=")
+		key, err1 := url.QueryUnescape(rawKey)
+		val, err2 := url.QueryUnescape(rawVal)
+		if err1 != nil || err2 != nil {
+			p := NewProblem(CodeMalformed)
+			p.Message = "The request body is not valid form data (a malformed %-escape)."
+			return nil, p
+		}
+		okKey := utf8.ValidString(key)
+		if !okKey {
+			key = strings.ToValidUTF8(key, "\uFFFD")
+		}
+		id := key
+		if foldCase {
+			id = strings.ToLower(key)
+		}
+		switch {
+		case !okKey || !utf8.ValidString(val):
+			errs.Add(wire.Clip(key, 64), ReasonBadText)
+		case seen[id]:
+			errs.Add(wire.Clip(key, 64), ReasonRepeated)
+		}
+		seen[id] = true
+		v, _ := json.Marshal(val)
+		o.raw[key] = v
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	if len(o.raw) == 0 {
+		p := NewProblem(CodeMalformed)
+		p.Message = "The request body is empty: send form fields."
+		return nil, p
 	}
 	return o, nil
 }

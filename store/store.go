@@ -16,7 +16,9 @@
 //     conversation, and its ID, inside the write, so that within a
 //     conversation ids grow with Seq and reading the messages after a given
 //     position never misses a concurrent write, and dates it no earlier
-//     than the conversation's last activity (ApplyMessage);
+//     than the conversation's last activity (ApplyMessage); the Seqs of
+//     a conversation are 1, 2, ... LastSeq without gaps, so that the n-th
+//     newest message is found by arithmetic (the Service's page numbers);
 //   - idempotency: a write that carries an Idempotency key already used by
 //     the same scope returns the first result, or ErrIdempotencyMismatch,
 //     before anything else is looked at;
@@ -652,6 +654,32 @@ func ChangeOf(k ChangeKind, c conversation.Conversation, side conversation.Side,
 		ch.Status = c.Status
 	}
 	return ch
+}
+
+// Seeker is an optional interface for stores that can find a position deep
+// in a conversation listing without reading the conversations before it.
+// The Service uses it for page numbers (parley.PageRequest.Offset), so that
+// page 10,000 of a listing is one query rather than a walk through the
+// 9,999 pages before it; a store without it is walked with
+// ListConversations. A message listing needs no seek: its positions are
+// Seqs, which have no gaps (a listing of the Visible messages of a
+// conversation with hidden ones is walked). Every Parley store implements it, and the
+// conformance suite checks the stores that do.
+type Seeker interface {
+	// SeekConversations returns the position of the n-th conversation
+	// (n >= 1) of the listing q selects, counted after q.After when it is
+	// set, and true; false when fewer than n conversations follow.
+	// q.Limit and q.WithTotal are ignored. Its invariants:
+	//
+	//   - it agrees with ListConversations: the position is the
+	//     (LastMessageAt, ID) of the last conversation of the page that
+	//     ListConversations returns for q with Limit n, so that listing
+	//     after it continues exactly where following n items of cursors
+	//     would;
+	//   - it is one read, over the index that serves the listing (an
+	//     offset into the index, not a read of every conversation's row);
+	//   - n below 1 is an error, and reads nothing.
+	SeekConversations(ctx context.Context, q ConversationQuery, n int64) (ConversationCursor, bool, error)
 }
 
 // Moderation is an optional interface for the trust and safety features

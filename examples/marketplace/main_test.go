@@ -146,7 +146,15 @@ func TestApp_Dialects(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close() })
 	a, err := build(ctx, st, delivery{}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	post := func(path, token, body string) (int, string) { return request(t, a, http.MethodPost, path, token, body) }
+	send := func(path, token, contentType, body string) (int, string) {
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Token "+token)
+		req.Header.Set("Content-Type", contentType)
+		rec := httptest.NewRecorder()
+		a.handler.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	post := func(path, token, body string) (int, string) { return send(path, token, "application/json", body) }
 	code, body := post("/api/v2/chat/create-conversation", "demo-user-545382", `{"product_id": 1, "title": "Q800T delivery", "message": "Does it ship today?"}`)
 	assert.Equal(t, http.StatusOK, code, body)
 	assert.Contains(t, body, `"shop_name":"Test Shop"`)
@@ -158,6 +166,12 @@ func TestApp_Dialects(t *testing.T) {
 	code, body = post("/Api/v40/interactive/messages/CONVERSATIONS", "demo-guest-1001",
 		`{"message": "Any spelling?", "outletCode": "2", "sessionToken": "t-demo"}`)
 	assert.Equal(t, http.StatusOK, code, "seed 001's paths match without regard to case through the kit: %s", body)
+	code, body = send("/Api/V40/Interactive/Messages/Conversations", "demo-guest-1001", "application/x-www-form-urlencoded",
+		"Message=By+form%3F&OutletCode=2&SessionToken=t-demo")
+	assert.Equal(t, http.StatusOK, code, "seed 001 takes forms: %s", body)
+	assert.Contains(t, body, `"content":"By form?"`)
+	code, body = send("/api/v2/chat/create-conversation", "demo-user-545382", "application/x-www-form-urlencoded", "product_id=1&message=x")
+	assert.Equal(t, http.StatusUnsupportedMediaType, code, "seed 002 does not: %s", body)
 
 	// Each dialect serves its OpenAPI description, without credentials.
 	for _, path := range []string{"/api/v1/openapi.json", "/api/v2/chat/openapi.json", "/API/V40/Interactive/Messages/openapi.json"} {

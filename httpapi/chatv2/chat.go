@@ -3,6 +3,7 @@ package chatv2
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -205,11 +206,17 @@ func (d *dialect) conversations(c *httpapi.Call) error {
 }
 
 // pathID reads a positive integer path value; anything else is not found.
-func pathID(r *http.Request, name string, zeroOK bool) (int64, error) {
+// With lastID (a last_message_id) 0 is allowed too, and a number too large
+// for an id is read as the largest one: past every message, not unknown.
+func pathID(r *http.Request, name string, lastID bool) (int64, error) {
 	v := r.PathValue(name)
 	n, ok := wire.PositiveInt(v)
-	if zeroOK && v == "0" {
+	switch {
+	case !lastID:
+	case v == "0":
 		n, ok = 0, true
+	case !ok && len(v) >= 19 && wire.Digits(v) && v[0] != '0':
+		n, ok = math.MaxInt64, true
 	}
 	if !ok {
 		return 0, httpapi.NewProblem(httpapi.CodeNotFound)

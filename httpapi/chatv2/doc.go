@@ -51,10 +51,10 @@
 //
 // The pages are keyset cursors, stable while messages arrive: follow
 // next_page_url (null on the last page). For clients written against a
-// numbered paginator, ?page=N is accepted too (it is reached by following
-// the cursors from the first page, so it is allowed only within the first
-// the kit's Config.MaxPageDepth items) and answers with current_page; a page past
-// the end is empty. per_page sets the page size (default 10, at most 100).
+// numbered paginator, ?page=N is accepted too, at any depth, and answers
+// with current_page: page N is what following next_page_url N-1 times
+// from the first page gives, found with one indexed read however deep it
+// is (parley.PageRequest.Offset); a page past the end is empty. per_page sets the page size (default 10, at most 100).
 // There is no total and no previous link.
 //
 // # Creating a conversation
@@ -75,9 +75,12 @@
 //
 // # Waiting for new messages
 //
-// get-new-messages returns the messages after last_message_id (0: all of
-// them), most recent first, at most 100: the oldest 100 when more are new,
-// so a client that goes on from the newest id it got misses nothing. It
+// get-new-messages returns the conversation's messages with an id greater
+// than last_message_id, most recent first, at most 100: the oldest 100
+// when more are new, so a client that goes on from the newest id it got
+// misses nothing. Any id works, with one indexed read: 0 (all of them), a
+// message of another conversation, or one past every message (even past
+// the largest id), which answers 200 with an empty list, not 404. It
 // accepts ?wait=N: with no new message it waits up to N seconds (capped by
 // the kit's WaitLimits, 30 s by default; bounded per actor and in all,
 // beyond which it is 429 with Retry-After) and answers as soon as one is posted,

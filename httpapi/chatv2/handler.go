@@ -109,6 +109,7 @@ var fieldNames = map[string]string{
 	parley.FieldCursor:           qCursor,
 	parley.FieldFilter:           "filter",
 	parley.FieldPosition:         "Last-Event-ID",
+	parley.FieldOffset:           qPage,
 }
 
 // render writes a Problem as Laravel does, with seed 002's result flag:

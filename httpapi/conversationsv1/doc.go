@@ -43,9 +43,11 @@
 //	GET  /public-questions/                                public, no authentication
 //	GET  /public-reviews/                                  public, no authentication
 //
-// The messages listing also polls: with after=ID it returns the messages
-// after that one, oldest first, at most page_size (after=0: from the
-// first); with wait=N as well, it waits up to N seconds (capped by the
+// The messages listing also polls: with after=ID it returns the
+// conversation's messages with a greater id, oldest first, at most
+// page_size. Any id works: 0 (from the first), a message of another
+// conversation, or one past every message (an empty list, 200), with one
+// indexed read; with wait=N as well, it waits up to N seconds (capped by the
 // kit's WaitLimits) and answers as soon as a message arrives, or with an
 // empty list. Waiting costs no store query while nothing is posted, and
 // long polls are bounded per actor and in all (429 with Retry-After).
@@ -108,10 +110,10 @@
 // next carries the next page's number and a keyset cursor, so following
 // it is as fast at any depth as the first page; previous asks for the
 // page before by number. Page numbers are resolved by the kit
-// (httpapi.PageByNumber), which today reaches the first
-// httpapi.Config.MaxPageDepth items (1,000 by default): a deeper page
-// number is 400, and a page reached by following next beyond that depth
-// has no previous link. Links are relative, or start with the kit's
+// (httpapi.PageByNumber) at any depth: page N is what following next N-1
+// times from the first page gives, found with one indexed read however
+// deep it is (parley.PageRequest.Offset); a page past the end is empty,
+// with the count. Links are relative, or start with the kit's
 // BaseURL when it is set; they never follow the Host header. A cursor
 // that was altered is 400.
 //

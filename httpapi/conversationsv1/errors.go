@@ -38,6 +38,7 @@ var fieldNames = map[string]string{
 	parley.FieldCursor:           qCursor,
 	parley.FieldFilter:           "non_field_errors",
 	parley.FieldPosition:         "Last-Event-ID",
+	parley.FieldOffset:           qPage,
 }
 
 // filterNames names the Service's fields as the listings' query

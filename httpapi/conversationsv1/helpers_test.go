@@ -35,10 +35,10 @@ var testAuth = kittest.Auth
 
 // testWorld is seed 000's example world, with the many users and items
 // the tests that write in bulk name: users 1-10, 700000-700099 and
-// 800000-800199, products and order items 0-499.
+// 800000-801099, products and order items 0-499.
 func testWorld() *parley.StaticWorld {
 	w := seedWorld()
-	for _, r := range [][2]int{{1, 10}, {700000, 700099}, {800000, 800199}} {
+	for _, r := range [][2]int{{1, 10}, {700000, 700099}, {800000, 801099}} {
 		for i := r[0]; i <= r[1]; i++ {
 			id := fmt.Sprint(i)
 			w.UserMap[id] = parley.UserInfo{ID: id}

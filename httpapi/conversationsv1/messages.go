@@ -1,6 +1,7 @@
 package conversationsv1
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 
@@ -63,8 +64,12 @@ func (d *dialect) listMessages(c *httpapi.Call) error {
 // waiting up to "wait" seconds for one when there are none yet.
 func (d *dialect) newMessages(c *httpapi.Call, id int64, pp pageParams, errs httpapi.Fields) error {
 	q := c.R.URL.Query()
-	after, err := strconv.ParseInt(q.Get(qAfter), 10, 64)
-	if err != nil || after < 0 {
+	v := q.Get(qAfter)
+	after, err := strconv.ParseInt(v, 10, 64)
+	switch {
+	case err != nil && wire.Digits(v) && len(v) >= 19:
+		after = math.MaxInt64 // past every message: nothing yet, not an error
+	case err != nil || after < 0:
 		errs.Add(qAfter, "A message id (0 or more) is required for polling.")
 	}
 	wait, err := c.ParseWait(qWait, q.Get(qWait))

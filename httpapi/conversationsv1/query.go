@@ -154,7 +154,7 @@ func listing(c *httpapi.Call, pp pageParams, total int64, next string, results a
 		}
 		out.Next = link(next, n)
 	}
-	if pp.number > 1 && c.PageReachable(pp.number-1, pp.size) {
+	if pp.number > 1 {
 		out.Previous = link("", pp.number-1)
 	}
 	return out

@@ -46,36 +46,38 @@ const idempotencyHeader = "Idempotency-Key"
 // offset ("2025-01-18T07:52:37.0923950+00:00").
 const timeLayout = "2006-01-02T15:04:05.0000000-07:00"
 
-// conversationJSON is seed 001's conversation.
+// conversationJSON is seed 001's conversation. Every field the document
+// gives as a string is a string, never null: "" where Parley or the
+// Directory has no value (see the package doc, Strings).
 type conversationJSON struct {
 	Code               string        `json:"code"`
-	Subject            *string       `json:"subject"`
+	Subject            string        `json:"subject"`
 	OutletCode         string        `json:"outletCode"`
-	OrderCode          *string       `json:"orderCode"`
-	OutletName         *string       `json:"outletName"`
-	PropertyCode       *string       `json:"propertyCode"`
-	RoomNumber         *string       `json:"roomNumber"`
-	GuestFirstName     *string       `json:"guestFirstName"`
-	GuestLastName      *string       `json:"guestLastName"`
-	GuestLanguageCode  *string       `json:"guestLanguageCode"`
+	OrderCode          string        `json:"orderCode"`
+	OutletName         string        `json:"outletName"`
+	PropertyCode       string        `json:"propertyCode"`
+	RoomNumber         string        `json:"roomNumber"`
+	GuestFirstName     string        `json:"guestFirstName"`
+	GuestLastName      string        `json:"guestLastName"`
+	GuestLanguageCode  string        `json:"guestLanguageCode"`
 	ConversationStatus string        `json:"conversationStatus"`
 	ConversationType   string        `json:"conversationType"`
 	Messages           []messageJSON `json:"messages"`
 }
 
-// messageJSON is seed 001's message.
+// messageJSON is seed 001's message; its strings are never null either.
 type messageJSON struct {
-	CreateDate        string  `json:"createDate"`
-	Code              string  `json:"code"`
-	IsRead            bool    `json:"isRead"`
-	ServiceCenterName *string `json:"serviceCenterName"`
-	MessageType       string  `json:"messageType"`
-	Content           string  `json:"content"`
-	FirstName         *string `json:"firstName"`
-	LastName          *string `json:"lastName"`
-	LanguageCode      *string `json:"languageCode"`
-	IsTranslated      bool    `json:"isTranslated"`
-	ConversationID    int64   `json:"conversationId"`
+	CreateDate        string `json:"createDate"`
+	Code              string `json:"code"`
+	IsRead            bool   `json:"isRead"`
+	ServiceCenterName string `json:"serviceCenterName"`
+	MessageType       string `json:"messageType"`
+	Content           string `json:"content"`
+	FirstName         string `json:"firstName"`
+	LastName          string `json:"lastName"`
+	LanguageCode      string `json:"languageCode"`
+	IsTranslated      bool   `json:"isTranslated"`
+	ConversationID    int64  `json:"conversationId"`
 }
 
 // contentJSON is the content of a conversation response. NextPageToken,
@@ -83,14 +85,6 @@ type messageJSON struct {
 type contentJSON struct {
 	Conversation  conversationJSON `json:"conversation"`
 	NextPageToken string           `json:"nextPageToken,omitempty"`
-}
-
-// opt is s, or null when empty.
-func opt(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 // request is a decoded write request.
@@ -406,13 +400,13 @@ func (d *dialect) render(ctx context.Context, channel string, conv conversation.
 		guest.LanguageCode = conv.Language
 	}
 	out := conversationJSON{
-		Code: conv.Code.String(), Subject: opt(conv.Subject), OutletCode: conv.DataSourceID,
-		OutletName: opt(outlet.Name), PropertyCode: opt(outlet.PropertyCode), RoomNumber: opt(guest.RoomNumber),
-		GuestFirstName: opt(guest.FirstName), GuestLastName: opt(guest.LastName), GuestLanguageCode: opt(guest.LanguageCode),
+		Code: conv.Code.String(), Subject: conv.Subject, OutletCode: conv.DataSourceID,
+		OutletName: outlet.Name, PropertyCode: outlet.PropertyCode, RoomNumber: guest.RoomNumber,
+		GuestFirstName: guest.FirstName, GuestLastName: guest.LastName, GuestLanguageCode: guest.LanguageCode,
 		ConversationStatus: string(conv.Status), Messages: make([]messageJSON, 0, len(msgs)),
 	}
 	if conv.Item.Kind == conversation.ItemOrderItem {
-		out.OrderCode = opt(conv.Item.ID)
+		out.OrderCode = conv.Item.ID
 	}
 	if first.Sender.Kind == message.SenderUser && first.Sender.UserType == message.UserGuest {
 		out.ConversationType = typeGuest
@@ -422,12 +416,12 @@ func (d *dialect) render(ctx context.Context, channel string, conv conversation.
 		j := messageJSON{
 			CreateDate: m.CreatedAt.UTC().Format(timeLayout), Code: m.Code.String(),
 			IsRead: conv.IsReadBy(side.Other(), m.Seq), Content: m.Content,
-			LanguageCode: opt(m.Language), IsTranslated: m.TranslatedFrom != "", ConversationID: m.ConversationID,
+			LanguageCode: m.Language, IsTranslated: m.TranslatedFrom != "", ConversationID: m.ConversationID,
 		}
 		if m.Sender.Kind == message.SenderUser {
-			j.MessageType, j.FirstName, j.LastName = typeGuest, opt(guest.FirstName), opt(guest.LastName)
+			j.MessageType, j.FirstName, j.LastName = typeGuest, guest.FirstName, guest.LastName
 		} else {
-			j.MessageType, j.ServiceCenterName = typeOutlet, opt(outlet.ServiceCenterName)
+			j.MessageType, j.ServiceCenterName = typeOutlet, outlet.ServiceCenterName
 		}
 		out.Messages = append(out.Messages, j)
 	}

@@ -47,6 +47,21 @@
 // An outletCode the Directory does not know is 400. orderCode links the
 // conversation to that order (item "orderitem").
 //
+// # Request bodies
+//
+// The write requests are JSON (application/json, text/json) or, as seed
+// 001 lists too, application/x-www-form-urlencoded forms with the same
+// field names, matched without regard to case in both:
+//
+//	message=Can+I+get+extra+towels%3F&conversationType=guest&sessionToken=t-lbE5U33Y
+//
+// A form is read by the kit into the same fields as JSON (every value a
+// string; outletCode and orderCode take their digits), so it is validated
+// alike and fails with the same errors; the kit's rules for bodies hold
+// for forms too: the size and time limits, a name given twice (in any
+// case) and invalid UTF-8 are 400 naming the field, a malformed %-escape
+// is 400. Any other media type is 415.
+//
 // Parley keeps one conversation per guest, outlet and order: creating it
 // again adds the message to the existing conversation and answers with
 // it, so a client that creates twice loses nothing.
@@ -64,8 +79,33 @@
 // outlet's, on the outlet's messages; firstName and lastName are the
 // guest's, on the guest's. Fields the program owns (outletName,
 // propertyCode, roomNumber, serviceCenterName, guest names and language)
-// come from its Directory and are null when it does not know them. Times
-// are .NET's round-trip format ("2025-01-18T07:52:37.0923950+00:00").
+// come from its Directory. Times are .NET's round-trip format
+// ("2025-01-18T07:52:37.0923950+00:00").
+//
+// # Strings
+//
+// Every field that seed 001 gives as a string is a JSON string, never
+// null, for guests, registered users and outlets alike: where there is no
+// value it is "" (a strictly typed client then reads an empty string, as
+// .NET's model would hold for an unset value it serializes). Per field:
+//
+//	subject            the conversation's subject; "" (seed 001 creates without one)
+//	orderCode          the order the conversation is about; "" when none
+//	outletName         Directory; "" when it does not know the outlet
+//	propertyCode       Directory; "" when it does not know the outlet
+//	roomNumber         Directory; "" when it does not know the guest
+//	guestFirstName     Directory, else the name stored when the conversation started; else ""
+//	guestLastName      the same
+//	guestLanguageCode  Directory, else the language of the first message; else ""
+//	conversationType   "guest" when a guest wrote the first message, else ""
+//	serviceCenterName  the outlet's (Directory) on an outlet's message; "" on a guest's
+//	firstName          the guest's on a guest's message; "" on an outlet's (Parley does
+//	lastName           not know which staff member wrote it)
+//	languageCode       the language the content is in (the reader's when translated);
+//	                   "" when the writer gave none and none was known
+//
+// outletCode, code, conversationStatus, messageType, content and
+// createDate always have a value.
 //
 // A response carries the conversation's newest messages (pageSize, 50 by
 // default, at most 100); content.nextPageToken, when present, continues

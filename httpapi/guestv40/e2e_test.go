@@ -58,12 +58,12 @@ func TestGuest_SeedFlow(t *testing.T) {
 		delete(msgs[0], "createDate")
 		delete(msgs[0], "code")
 		assert.Equal(t, map[string]any{
-			"isRead": false, "serviceCenterName": nil, "messageType": "guest", "content": "Can I get extra towels?",
+			"isRead": false, "serviceCenterName": "", "messageType": "guest", "content": "Can I get extra towels?",
 			"firstName": "Ana", "lastName": "Lima", "languageCode": "pt", "isTranslated": false, "conversationId": convID,
 		}, msgs[0])
 		delete(c, "messages")
 		assert.Equal(t, map[string]any{
-			"code": code, "subject": nil, "outletCode": "1", "orderCode": nil, "outletName": "Front desk",
+			"code": code, "subject": "", "outletCode": "1", "orderCode": "", "outletName": "Front desk",
 			"propertyCode": "HTL-1", "roomNumber": "214", "guestFirstName": "Ana", "guestLastName": "Lima",
 			"guestLanguageCode": "pt", "conversationStatus": "open", "conversationType": "guest",
 		}, c, "the first available outlet, and the program's fields")
@@ -87,7 +87,8 @@ func TestGuest_SeedFlow(t *testing.T) {
 		require.Len(t, msgs, 1)
 		assert.Equal(t, "outlet", msgs[0]["messageType"])
 		assert.Equal(t, "Reception", msgs[0]["serviceCenterName"])
-		assert.Nil(t, msgs[0]["firstName"])
+		assert.Equal(t, "", msgs[0]["firstName"], "a string, never null")
+		assert.Equal(t, "", msgs[0]["lastName"])
 		assert.Equal(t, false, msgs[0]["isRead"])
 	})
 
@@ -213,7 +214,7 @@ func TestGuest_BadInput(t *testing.T) {
 			map[string][]string{"languageCode": {"The languageCode field must be a language code such as en or pt-BR."}}},
 		{"SellerCreates", http.MethodPost, pConvs, tokOutlet1, obj{"message": "x", "sessionToken": "s"}, nil, 403, nil},
 		{"WrongContentType", http.MethodPost, pConvs, tokGuest, obj{"message": "x", "sessionToken": "s"},
-			http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, 415, nil},
+			http.Header{"Content-Type": {"text/plain"}}, 415, nil},
 		{"TooLarge", http.MethodPost, pConvs, tokGuest, `{"sessionToken":"s","message":"` + strings.Repeat("x", 70<<10) + `"}`, nil, 413, nil},
 		{"GetWithoutSessionToken", http.MethodGet, pConvs + "/" + code, tokGuest, nil, nil, 400,
 			map[string][]string{"sessionToken": {"The sessionToken field is required."}}},

@@ -92,9 +92,9 @@ func Example() {
 	//         "content": {
 	//           "conversation": {
 	//             "code": "0194785c-7e7c-7000-8000-000000000001",
-	//             "subject": null,
+	//             "subject": "",
 	//             "outletCode": "1",
-	//             "orderCode": null,
+	//             "orderCode": "",
 	//             "outletName": "Front desk",
 	//             "propertyCode": "HTL-1",
 	//             "roomNumber": "214",
@@ -108,7 +108,7 @@ func Example() {
 	//                 "createDate": "2025-01-18T07:52:37.0923950+00:00",
 	//                 "code": "0194785c-7e7c-7000-8000-000000000002",
 	//                 "isRead": false,
-	//                 "serviceCenterName": null,
+	//                 "serviceCenterName": "",
 	//                 "messageType": "guest",
 	//                 "content": "Pode trazer toalhas?",
 	//                 "firstName": "Ana",
@@ -135,9 +135,9 @@ func Example() {
 	//         "content": {
 	//           "conversation": {
 	//             "code": "0194785c-7e7c-7000-8000-000000000001",
-	//             "subject": null,
+	//             "subject": "",
 	//             "outletCode": "1",
-	//             "orderCode": null,
+	//             "orderCode": "",
 	//             "outletName": "Front desk",
 	//             "propertyCode": "HTL-1",
 	//             "roomNumber": "214",
@@ -151,7 +151,7 @@ func Example() {
 	//                 "createDate": "2025-01-18T07:52:37.0923950+00:00",
 	//                 "code": "0194785c-7e7c-7000-8000-000000000002",
 	//                 "isRead": true,
-	//                 "serviceCenterName": null,
+	//                 "serviceCenterName": "",
 	//                 "messageType": "guest",
 	//                 "content": "Can you bring towels?",
 	//                 "firstName": "Ana",

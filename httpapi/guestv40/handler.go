@@ -55,6 +55,7 @@ func Dialect(svc *parley.Service, opts Options) (*httpapi.Dialect, error) {
 		Render:      render,
 		Fields:      fieldNames,
 		FoldCase:    true,
+		Forms:       true,
 		ContentType: "application/json; charset=utf-8",
 		OpenAPI:     openAPI,
 		OpenAPIPath: OpenAPIPath,
@@ -142,6 +143,7 @@ var fieldNames = map[string]string{
 	parley.FieldCursor:           qPageToken,
 	parley.FieldFilter:           "filter",
 	parley.FieldPosition:         "Last-Event-ID",
+	parley.FieldOffset:           "page",
 }
 
 // render writes a Problem as seed 001's envelope: status "Failure", a

@@ -44,6 +44,7 @@ import (
 var (
 	_ store.Store     = (*Store)(nil)
 	_ store.ChangeLog = (*Store)(nil)
+	_ store.Seeker    = (*Store)(nil)
 )
 
 // Store is an in-memory store.Store. Create it with New.
@@ -436,6 +437,34 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 		return true
 	})
 	return page, nil
+}
+
+// SeekConversations implements store.Seeker: it walks the listing's
+// index from q.After and stops at the n-th match.
+func (s *Store) SeekConversations(ctx context.Context, q store.ConversationQuery, n int64) (store.ConversationCursor, bool, error) {
+	if n < 1 {
+		return store.ConversationCursor{}, false, fmt.Errorf("memory: seek %d: want at least 1", n)
+	}
+	if err := s.lock(ctx); err != nil {
+		return store.ConversationCursor{}, false, err
+	}
+	defer s.mu.Unlock()
+	var after *listKey
+	if q.After != nil {
+		after = &listKey{q.After.LastMessageAt, q.After.ID}
+	}
+	q.Filter = store.NormalizeFilter(q.Filter)
+	var pos store.ConversationCursor
+	found := false
+	s.lists[indexFor(q)].each(after, func(k listKey) bool {
+		if c := &s.conv(k.id).conv; q.Matches(*c) {
+			if n--; n == 0 {
+				pos, found = store.ConversationCursor{LastMessageAt: c.LastMessageAt, ID: c.ID}, true
+			}
+		}
+		return n > 0
+	})
+	return pos, found, nil
 }
 
 // ListMessages implements store.Store.

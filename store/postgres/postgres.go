@@ -32,7 +32,10 @@ type Store struct {
 	convs convCache
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Seeker = (*Store)(nil)
+)
 
 // Open connects to the database named by dsn (a PostgreSQL URL or
 // keyword/value string, with pgxpool's pool_* settings such as

@@ -202,6 +202,36 @@ func (s *Store) conversationSQL(q store.ConversationQuery) (page string, pageArg
 	return page, args, count, countArgs
 }
 
+// SeekConversations implements store.Seeker: the listing's own
+// conditions and order with an offset, reading only the position's two
+// columns, which every listing index holds (an index-only scan while the
+// table is vacuumed).
+func (s *Store) SeekConversations(ctx context.Context, q store.ConversationQuery, n int64) (store.ConversationCursor, bool, error) {
+	var pos store.ConversationCursor
+	if n < 1 {
+		return pos, false, s.fail(ctx, "seek conversations", fmt.Errorf("seek %d: want at least 1", n))
+	}
+	found := false
+	err := s.do(ctx, "seek conversations", func(ctx context.Context) error {
+		q.Limit, q.WithTotal = 0, false
+		page, args, _, _ := s.conversationSQL(q)
+		_, rest, _ := strings.Cut(page, " WHERE ")
+		args[len(args)-1] = 1 // the LIMIT
+		args = append(args, n-1)
+		query := "SELECT last_message_at, id FROM " + s.q.conversationsTable + " WHERE " + rest + " OFFSET $" + strconv.Itoa(len(args))
+		err := s.pool.QueryRow(ctx, query, args...).Scan(&pos.LastMessageAt, &pos.ID)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return nil
+		case err != nil:
+			return err
+		}
+		pos.LastMessageAt, found = pos.LastMessageAt.UTC(), true
+		return nil
+	})
+	return pos, found, err
+}
+
 // ListMessages returns a page of a conversation's messages, newest first:
 // one round trip, with the total.
 func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) (store.Page[message.Message], error) {

@@ -83,6 +83,14 @@ func getDataset(b *testing.B, name string) *dataset {
 	return d
 }
 
+// benchInsertConversation stores a conversation with all its columns,
+// for the data sets.
+const benchInsertConversation = `INSERT INTO conversations (id, code, channel, type, user_id, datasource_id, item_kind, item_id,
+	subject, status, started_by, language, user_first_name, user_last_name, product_base_code, order_number,
+	created_at, modified_at, last_message_at, last_message_id, last_seq, message_count,
+	user_read_seq, user_unread, seller_read_seq, seller_unread)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 // build writes the data set with prepared inserts in one transaction.
 func (d *dataset) build() error {
 	dir, err := benchDir()
@@ -90,37 +98,13 @@ func (d *dataset) build() error {
 		return err
 	}
 	d.path = filepath.Join(dir, d.name+".db")
-	ctx := context.Background()
-	s, err := Open(ctx, d.path, Options{})
-	if err != nil {
-		return err
-	}
-	if err := s.Close(); err != nil {
-		return err
-	}
-	db, err := sql.Open(driverName, (&Store{path: d.path, opts: Options{}.withDefaults()}).dsn(false))
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	tx, err := db.Begin()
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	insConv, err := tx.Prepare(`INSERT INTO conversations (id, code, channel, type, user_id, datasource_id, item_kind, item_id,
-	subject, status, started_by, language, user_first_name, user_last_name, product_base_code, order_number,
-	created_at, modified_at, last_message_at, last_message_id, last_seq, message_count,
-	user_read_seq, user_unread, seller_read_seq, seller_unread)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	insMsg, err := tx.Prepare(sqlInsertMessage)
-	if err != nil {
-		return err
-	}
+	return fillBench(d.path, func(insConv, insMsg *sql.Stmt) error {
+		return d.fill(insConv, insMsg)
+	})
+}
+
+// fill writes the data set's rows with the inserts of fillBench.
+func (d *dataset) fill(insConv, insMsg *sql.Stmt) error {
 	bigCount := d.messages / 100
 	d.convs = 1 + (d.messages-bigCount)/10
 	perConv := func(i int) int {
@@ -176,6 +160,42 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 
 		}
 	}
 	d.mid = int64(d.convs / 2)
+	return nil
+}
+
+// fillBench creates a store's schema in a new database file at path and
+// calls fill with prepared inserts of conversations and messages, in one
+// transaction, then checkpoints the file.
+func fillBench(path string, fill func(insConv, insMsg *sql.Stmt) error) error {
+	s, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		return err
+	}
+	if err := s.Close(); err != nil {
+		return err
+	}
+	db, err := sql.Open(driverName, (&Store{path: path, opts: Options{}.withDefaults()}).dsn(false))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	insConv, err := tx.Prepare(benchInsertConversation)
+	if err != nil {
+		return err
+	}
+	insMsg, err := tx.Prepare(sqlInsertMessage)
+	if err != nil {
+		return err
+	}
+	if err := fill(insConv, insMsg); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}

@@ -63,6 +63,11 @@ func TestPlan_HotQueries(t *testing.T) {
 		{name: "PublicListingNextPage", index: "INDEX conversations_public "},
 		{name: "ProductPublicListing", index: "INDEX conversations_item "},
 		{name: "ChannelListing", index: "INDEX conversations_channel "},
+		// A seek counts off entries of the listing's index, reading no row.
+		{name: "SeekChannel", index: "COVERING INDEX conversations_channel "},
+		{name: "SeekSeller", index: "COVERING INDEX conversations_seller "},
+		// (SQLite does not count a generated column's index as covering.)
+		{name: "SeekPublic", index: "INDEX conversations_public "},
 		{name: "Messages", index: "INDEX messages_seq ", query: sqlListMessages, args: []any{1, int64(math.MaxInt64), 51}},
 		{name: "MessagesNextPage", index: "INDEX messages_seq ", query: sqlListMessages, args: []any{1, 30, 51}},
 		{name: "MessagesAfterID", index: "INDEX messages_conversation_id ", query: sqlMessagesAfter, args: []any{1, 1, 0, 100}},
@@ -95,6 +100,12 @@ func TestPlan_HotQueries(t *testing.T) {
 			tc.query, tc.args = list(conversation.Filter{ProductID: "p1"}, public, after)
 		case "ChannelListing":
 			tc.query, tc.args = list(conversation.Filter{}, nil, after)
+		case "SeekChannel":
+			tc.query, tc.args = seekQuery(store.ConversationQuery{Channel: "c1"}, 1000)
+		case "SeekSeller":
+			tc.query, tc.args = seekQuery(store.ConversationQuery{Channel: "c1", Filter: conversation.Filter{DataSourceID: "d1"}, After: after}, 1000)
+		case "SeekPublic":
+			tc.query, tc.args = seekQuery(store.ConversationQuery{Channel: "c1", Types: public}, 1000)
 		}
 		t.Run(tc.name, func(t *testing.T) {
 			plan := queryPlan(t, s, tc.query, tc.args...)

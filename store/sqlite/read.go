@@ -172,6 +172,42 @@ func buildList(q store.ConversationQuery, limit int) listQuery {
 	return lq
 }
 
+// seekQuery is the SQL of SeekConversations: the listing's own conditions
+// and order, reading only the two columns of the position (both in every
+// listing index, so SQLite counts off index entries and reads no row).
+func seekQuery(q store.ConversationQuery, n int64) (string, []any) {
+	q.Limit, q.WithTotal = 1, false
+	lq := buildList(q, 1)
+	_, rest, _ := strings.Cut(lq.page, " FROM conversations WHERE ")
+	query := "SELECT last_message_at, id FROM conversations WHERE " + rest + " OFFSET ?"
+	return query, append(lq.pageArgs, n-1)
+}
+
+// SeekConversations implements store.Seeker with an offset into the
+// listing's index.
+func (s *Store) SeekConversations(ctx context.Context, q store.ConversationQuery, n int64) (store.ConversationCursor, bool, error) {
+	if n < 1 {
+		return store.ConversationCursor{}, false, fmt.Errorf("sqlite: seek %d: want at least 1", n)
+	}
+	if err := s.check(ctx); err != nil {
+		return store.ConversationCursor{}, false, err
+	}
+	query, args := seekQuery(q, n)
+	st, done, err := s.listStmt(ctx, query)
+	if err != nil {
+		return store.ConversationCursor{}, false, s.fail(ctx, "seek conversations", err)
+	}
+	defer done()
+	var at, id int64
+	switch err := st.QueryRowContext(ctx, args...).Scan(&at, &id); {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ConversationCursor{}, false, nil
+	case err != nil:
+		return store.ConversationCursor{}, false, s.fail(ctx, "seek conversations", err)
+	}
+	return store.ConversationCursor{LastMessageAt: fromMicros(at), ID: id}, true, nil
+}
+
 // listStmt returns the prepared statement of a listing query, preparing it
 // on the read pool the first time, and the function to call when done
 // with it (which closes statements the full cache could not keep).

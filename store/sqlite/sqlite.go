@@ -90,7 +90,10 @@ type Store struct {
 	onCommit func(ran int, err error)
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Seeker = (*Store)(nil)
+)
 
 // Open opens the Parley database at path, creating it if it does not exist
 // and bringing its schema up to date, or a fresh in-memory database when

@@ -137,22 +137,7 @@ func (f factory) testListConversations(t *testing.T) {
 
 	t.Run("Paging", func(t *testing.T) {
 		h := f.new(t)
-		var cs []conversation.Conversation
-		var at time.Time
-		for i := range 45 {
-			if i%3 == 0 {
-				at = h.tick() // three conversations share each time
-			}
-			typ := conversation.TypeMessage
-			if i%4 == 0 {
-				typ = conversation.TypeQuestion
-			}
-			cs = append(cs, h.create(func(c *conversation.Conversation) { c.CreatedAt, c.Type = at, typ }).Conversation)
-		}
-		for _, i := range []int{4, 17, 30, 31, 2} {
-			cs[i] = h.append(cs[i], conversation.SideSeller).Conversation
-		}
-		h.create(func(c *conversation.Conversation) { c.Channel = chOther })
+		cs := pagingFixture(h, 45)
 		want := listingOrder(cs)
 
 		for _, size := range []int{1, 7, 20, 45, 100} {
@@ -304,6 +289,30 @@ func (f factory) testListConversations(t *testing.T) {
 			})
 		}
 	})
+}
+
+// pagingFixture stores n conversations in chMain, three to a time (ties
+// broken by id), a quarter of them questions, five moved up by a later
+// message, and one in chOther; it returns those of chMain as stored.
+func pagingFixture(h *harness, n int) []conversation.Conversation {
+	h.t.Helper()
+	var cs []conversation.Conversation
+	var at time.Time
+	for i := range n {
+		if i%3 == 0 {
+			at = h.tick()
+		}
+		typ := conversation.TypeMessage
+		if i%4 == 0 {
+			typ = conversation.TypeQuestion
+		}
+		cs = append(cs, h.create(func(c *conversation.Conversation) { c.CreatedAt, c.Type = at, typ }).Conversation)
+	}
+	for _, i := range []int{4, 17, 30, 31, 2} {
+		cs[i] = h.append(cs[i], conversation.SideSeller).Conversation
+	}
+	h.create(func(c *conversation.Conversation) { c.Channel = chOther })
+	return cs
 }
 
 // filterFixture stores six conversations in chMain that differ in every

@@ -16,6 +16,9 @@
 // dropping a database schema). Some subtests close the store themselves,
 // so Close must accept being called twice.
 //
+// A backend's benchmark of page numbers runs PageByNumber on its own data
+// set, beside its hand-written twins.
+//
 // # What it checks
 //
 // Every rule of the store contract: conversation keys and the
@@ -27,7 +30,8 @@
 // never decrease, reading the messages after any id or read position, the newest
 // messages of many conversations at once, read
 // state and unread counts, every conversation filter and its time bounds,
-// keyset paging, the message listings, the unread summary, the party
+// keyset paging and, for a store that implements the optional
+// store.Seeker, positions deep in a listing; the message listings, the unread summary, the party
 // totals (Unread and a party's inbox total equal a recount of the
 // conversations after random sequences of writes, sequential and from
 // many goroutines at once), the
@@ -69,6 +73,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("GetConversation", n.testGetConversation)
 	t.Run("GetConversationByCode", n.testGetConversationByCode)
 	t.Run("ListConversations", n.testListConversations)
+	t.Run("SeekConversations", n.testSeekConversations)
 	t.Run("ListMessages", n.testListMessages)
 	t.Run("MessagesAfter", n.testMessagesAfter)
 	t.Run("MessageSets", n.testMessageSets)

@@ -10,6 +10,7 @@ import (
 	"go/token"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,6 +63,7 @@ func Hardening(t *testing.T, h Harness) {
 	t.Run("SlowBody", func(t *testing.T) { slowBody(t, h) })
 	t.Run("InvalidText", func(t *testing.T) { invalidText(t, h) })
 	t.Run("RepeatedNames", func(t *testing.T) { repeatedNames(t, h) })
+	t.Run("Forms", func(t *testing.T) { forms(t, h) })
 	t.Run("LinksIgnoreHost", func(t *testing.T) { linksIgnoreHost(t, h) })
 	t.Run("WaitBounds", func(t *testing.T) { waitBounds(t, h) })
 	t.Run("WakeCoalesced", func(t *testing.T) { wakeCoalesced(t, h) })
@@ -213,6 +215,78 @@ func repeatedNames(t *testing.T, h Harness) {
 		assert.Contains(t, r.Raw, httpapi.ReasonRepeated[1:], r.Raw)
 	}
 	assert.Equal(t, before, messages(t, e, id), "nothing was written")
+}
+
+// forms: a dialect that takes forms (Dialect.Forms) reads a form with
+// the fields of its JSON body alike, and the kit's rules for bodies hold
+// for forms too: a name given twice (in another case too, with FoldCase)
+// and invalid UTF-8 in a value or a name are invalid input naming the
+// field, a malformed escape or an empty form is 400, a form over the body
+// limit 413, another charset 415; nothing is written by a rejected form.
+// A dialect that does not take forms answers a form 415.
+func forms(t *testing.T, h Harness) {
+	e := h.NewEnv(t, func(c *httpapi.Config) { c.MaxBodyBytes = 4 << 10 })
+	ref, id := h.Start(e, 1)
+	before := messages(t, e, id)
+	method, path, body := h.Post(ref, `"placeholder"`)
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.UseNumber()
+	var fields map[string]any
+	require.NoError(t, dec.Decode(&fields))
+	form := func(content string) url.Values {
+		f := url.Values{}
+		for k, v := range fields {
+			f.Set(k, fmt.Sprint(v))
+		}
+		f.Set(h.ContentField, content)
+		return f
+	}
+	formType := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	if !e.Dialect.Forms {
+		r := e.Do(method, path, TokUser1, form("by form"), nil)
+		assert.Equal(t, http.StatusUnsupportedMediaType, r.Status, r.Raw)
+		assert.Equal(t, before, messages(t, e, id), "nothing was written")
+		return
+	}
+	without := form("x")
+	without.Del(h.ContentField)
+	rest := without.Encode()
+	cases := []struct {
+		name, body, field string
+		status            int
+	}{
+		{"Repeated", form("first").Encode() + "&" + url.QueryEscape(h.ContentField) + "=second", h.ContentField, h.invalid()},
+		{"InvalidUTF8Value", rest + "&" + url.QueryEscape(h.ContentField) + "=a%FFb", h.ContentField, h.invalid()},
+		{"InvalidUTF8Name", form("fine").Encode() + "&a%FF=1", "", h.invalid()},
+		{"MalformedEscape", form("fine").Encode() + "&note=100%", "", http.StatusBadRequest},
+		{"Empty", "", "", http.StatusBadRequest},
+		{"OnlySeparators", "&&&", "", http.StatusBadRequest},
+		{"TooLarge", form(strings.Repeat("x", 5<<10)).Encode(), "", http.StatusRequestEntityTooLarge},
+	}
+	if e.Dialect.FoldCase {
+		cases = append(cases, struct {
+			name, body, field string
+			status            int
+		}{"RepeatedInAnotherCase", form("first").Encode() + "&" + strings.ToUpper(h.ContentField) + "=second", h.ContentField, h.invalid()})
+	}
+	for _, c := range cases {
+		r := e.Do(method, path, TokUser1, c.body, formType)
+		assert.Equal(t, c.status, r.Status, "%s: %s", c.name, r.Raw)
+		if c.field != "" {
+			assert.Contains(t, r.Raw, `"`+c.field+`"`, "%s: the field is named", c.name)
+		}
+	}
+	r := e.Do(method, path, TokUser1, form("fine").Encode(), http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=iso-8859-1"}})
+	assert.Equal(t, http.StatusUnsupportedMediaType, r.Status, r.Raw)
+	assert.Equal(t, before, messages(t, e, id), "nothing was written")
+
+	const content = "by form: 100% sure & more + ü 😀"
+	r = e.Do(method, path, TokUser1, form(content).Encode(), http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=UTF-8"}})
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	p, err := e.Svc.Messages(context.Background(), user1, id, parley.PageRequest{Limit: 1})
+	require.NoError(t, err)
+	assert.Equal(t, content, p.Items[0].Content)
+	assert.Equal(t, before+1, messages(t, e, id))
 }
 
 // linksIgnoreHost: no response takes the Host header into its body;

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,20 +78,31 @@ func StepClock(start time.Time) func() time.Time {
 	}
 }
 
-// CountingStore is a store that counts the reads a waiting client or a
-// listing page could cost.
+// CountingStore is a store that counts the reads a waiting client, a
+// listing page or a page asked for by number could cost. It is a
+// store.Seeker over stores that are (every Parley store).
 type CountingStore struct {
 	store.Store
 	// After counts MessagesAfter, Get GetConversation, List
 	// ListConversations, Messages ListMessages, Sets MessageSets and
-	// ChangeReads the reads of the change log.
+	// ChangeReads the reads of the change log, Seek SeekConversations.
 	After, Get, List, Messages, Sets atomic.Int64
-	ChangeReads                      atomic.Int64
+	ChangeReads, Seek                atomic.Int64
+}
+
+// SeekConversations counts and seeks.
+func (s *CountingStore) SeekConversations(ctx context.Context, q store.ConversationQuery, n int64) (store.ConversationCursor, bool, error) {
+	s.Seek.Add(1)
+	sk, ok := s.Store.(store.Seeker)
+	if !ok {
+		return store.ConversationCursor{}, false, errors.New("kittest: the store is not a store.Seeker")
+	}
+	return sk.SeekConversations(ctx, q, n)
 }
 
 // Reset sets every count to zero.
 func (s *CountingStore) Reset() {
-	for _, n := range []*atomic.Int64{&s.After, &s.Get, &s.List, &s.Messages, &s.Sets, &s.ChangeReads} {
+	for _, n := range []*atomic.Int64{&s.After, &s.Get, &s.List, &s.Messages, &s.Sets, &s.ChangeReads, &s.Seek} {
 		n.Store(0)
 	}
 }
@@ -99,7 +111,7 @@ func (s *CountingStore) Reset() {
 func (s *CountingStore) Reads() map[string]int64 {
 	return map[string]int64{
 		"MessagesAfter": s.After.Load(), "GetConversation": s.Get.Load(), "ListConversations": s.List.Load(),
-		"ListMessages": s.Messages.Load(), "MessageSets": s.Sets.Load(),
+		"ListMessages": s.Messages.Load(), "MessageSets": s.Sets.Load(), "SeekConversations": s.Seek.Load(),
 	}
 }
 
@@ -261,8 +273,11 @@ func (e *Env) DoURL(method, url, token string, body any, header http.Header) Res
 func NewRequest(t *testing.T, method, url, token string, body any) *http.Request {
 	t.Helper()
 	var rd io.Reader
+	contentType := "application/json"
 	switch b := body.(type) {
 	case nil:
+	case neturl.Values: // a form
+		rd, contentType = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
 	case string:
 		rd = strings.NewReader(b)
 	case []byte:
@@ -278,7 +293,7 @@ func NewRequest(t *testing.T, method, url, token string, body any) *http.Request
 		req.Header.Set("Authorization", token)
 	}
 	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	return req
 }
