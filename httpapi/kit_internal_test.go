@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -59,6 +60,8 @@ func TestClassify_Table(t *testing.T) {
 		{&parley.PermissionError{Reason: "secret reason"}, CodePermission, http.StatusForbidden},
 		{parley.ErrNotFound, CodeNotFound, http.StatusNotFound},
 		{parley.ErrIdempotencyMismatch, CodeIdempotencyMismatch, http.StatusUnprocessableEntity},
+		{fmt.Errorf("report 7: %w", parley.ErrReportResolved), CodeReportResolved, http.StatusConflict},
+		{fmt.Errorf("*mystore does not implement store.Moderation: %w", parley.ErrUnsupported), CodeUnsupported, http.StatusNotImplemented},
 		{errors.New("secret"), CodeServerError, http.StatusInternalServerError},
 	} {
 		p := Classify(c.err, names)

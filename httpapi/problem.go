@@ -35,6 +35,8 @@ const (
 	CodeIncompleteBody      Code = "incomplete_body"      // the body ended before its Content-Length
 	CodeBodyTimeout         Code = "body_timeout"         // the body arrived too slowly
 	CodeTooManyWaits        Code = "too_many_waits"       // the long-poll bounds are reached
+	CodeReportResolved      Code = "report_resolved"      // parley.ErrReportResolved
+	CodeUnsupported         Code = "unsupported"          // parley.ErrUnsupported: the store lacks the feature
 	CodeUnavailable         Code = "unavailable"          // cancelled, timed out, store closed
 	CodeServerError         Code = "server_error"         // anything else
 )
@@ -131,6 +133,8 @@ var table = []struct {
 	{parley.ErrSellerStart, CodeSellerStart, http.StatusForbidden, "A data source can only start message conversations."},
 	{parley.ErrConversationClosed, CodeConversationClosed, http.StatusConflict, "The conversation is closed."},
 	{parley.ErrIdempotencyMismatch, CodeIdempotencyMismatch, http.StatusUnprocessableEntity, "This Idempotency-Key was used for a different request."},
+	{parley.ErrReportResolved, CodeReportResolved, http.StatusConflict, "The report was resolved already."},
+	{parley.ErrUnsupported, CodeUnsupported, http.StatusNotImplemented, "This server's store does not support this."},
 	{parley.ErrPermission, CodePermission, http.StatusForbidden, "You do not have permission to perform this action."},
 	{parley.ErrNotFound, CodeNotFound, http.StatusNotFound, "Not found."},
 	{context.Canceled, CodeUnavailable, http.StatusServiceUnavailable, "The request was cancelled."},
