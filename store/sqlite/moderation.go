@@ -80,6 +80,7 @@ type modStmts struct {
 	getReport, listReports, countReports, listAudit                        *sql.Stmt
 	hideConversation, hideMessage, addHiddenMessages, messageHidden        *sql.Stmt
 	listVisibleMessages, visibleCount                                      *sql.Stmt
+	eraseFingerprints, eraseMessages, eraseConversations, eraseNotes       *sql.Stmt // store.Privacy
 }
 
 // list returns the statements to prepare, the writer's on w and the
@@ -101,6 +102,10 @@ func (st *modStmts) list(w, r *sql.DB) []stmtSpec {
 		{r, &st.listReports, sqlListReports},
 		{r, &st.countReports, sqlCountReports},
 		{r, &st.listAudit, sqlListAudit},
+		{w, &st.eraseFingerprints, sqlEraseFingerprints},
+		{w, &st.eraseMessages, sqlEraseMessages},
+		{w, &st.eraseConversations, sqlEraseConversations},
+		{w, &st.eraseNotes, sqlEraseNotes},
 	}
 }
 
