@@ -852,6 +852,14 @@ func As[T any](s Store) (T, bool) {
 //     reports is not an error, and only the audit entry is stored;
 //   - the audit entry p.Audit is stored (its ID assigned) on every call.
 //
+// The invariants are about the stored values that the store's reads and
+// its tables hold (the conformance suite and each backend's own test scan
+// every column of every table for what was erased). Old bytes may stay in
+// the files underneath until the database reuses or compacts them: SQLite
+// free pages and WAL frames (PRAGMA secure_delete, a checkpoint, VACUUM),
+// PostgreSQL dead row versions and WAL (VACUUM), and any backup; a program
+// under GDPR handles those with its own retention.
+//
 // Erasing changes Subject and Attributes, which the Callbacks contract
 // otherwise treats as fixed: callbacks must not decide on them (the
 // Service's do not), and a store that remembers conversations for its
