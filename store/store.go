@@ -841,12 +841,16 @@ func As[T any](s Store) (T, bool) {
 //     the channel that p.Party filed becomes ""; and the Fingerprint of
 //     every idempotency record of an erased message becomes
 //     ErasedFingerprint (a digest of the content it replaced: a retry of
-//     that write is ErrIdempotencyMismatch from then on);
+//     that write is ErrIdempotencyMismatch from then on), and the
+//     LastError of every outbox event of an erased message becomes ""
+//     (it is the program's Notifier's text, which may quote what it
+//     failed to deliver);
 //   - what is kept: ids, codes, Seqs, times, order, counts, read state,
 //     party totals, hidden flags, the party's ids themselves, and the
 //     other party's messages, subjects and reports. Erasing changes no
 //     ModifiedAt and logs no change (ChangeLog) and no event: the change
-//     log and the outbox hold ids, kinds and times, never content;
+//     log and the outbox events hold ids, kinds and times, never content
+//     (but for LastError, above);
 //   - idempotent: erasing an erased party replaces nothing (the counts of
 //     the result are zero) and succeeds; a party without conversations or
 //     reports is not an error, and only the audit entry is stored;

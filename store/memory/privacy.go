@@ -52,6 +52,11 @@ func (s *Store) EraseParty(ctx context.Context, p store.EraseParams) (store.Eras
 			s.idem[k] = r
 		}
 	}
+	for _, r := range s.events {
+		if erased[r.ev.MessageID] {
+			r.ev.LastError = ""
+		}
+	}
 	for i := range s.mod.reports {
 		r := &s.mod.reports[i]
 		if r.Channel == p.Channel && r.Reporter.Kind == p.Party.Kind && r.Reporter.ID == p.Party.ID && r.Note != "" {

@@ -15,9 +15,10 @@ var _ store.Privacy = (*Store)(nil)
 // written in. Their parameters are $1 the channel, $2 the party's kind
 // ('user' or 'datasource', which is also its side) and $3 its id.
 type eraseQueries struct {
-	// fingerprints scrubs the idempotency records of the messages about
-	// to be erased (run before messages).
-	fingerprints, messages, conversations, notes string
+	// fingerprints scrubs the idempotency records, and eventErrors the
+	// notifier's errors on the outbox events, of the messages about to be
+	// erased (both run before messages).
+	fingerprints, eventErrors, messages, conversations, notes string
 }
 
 func newEraseQueries(s string) eraseQueries {
@@ -26,6 +27,10 @@ func newEraseQueries(s string) eraseQueries {
 	return eraseQueries{
 		fingerprints: `UPDATE ` + s + `.idempotency SET fingerprint = 'erased'
 WHERE fingerprint <> 'erased' AND message_id IN (
+	SELECT id FROM ` + s + `.messages WHERE conversation_id IN (` + party + `)
+	AND sender_kind = $2::text AND sender_id = $3::text AND content <> '')`,
+		eventErrors: `UPDATE ` + s + `.events SET last_error = ''
+WHERE last_error <> '' AND message_id IN (
 	SELECT id FROM ` + s + `.messages WHERE conversation_id IN (` + party + `)
 	AND sender_kind = $2::text AND sender_id = $3::text AND content <> '')`,
 		messages: `UPDATE ` + s + `.messages SET content = ''
@@ -55,8 +60,10 @@ func (s *Store) EraseParty(ctx context.Context, p store.EraseParams) (store.Eras
 			}
 			defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 			args := []any{p.Channel, string(p.Party.Kind), p.Party.ID}
-			if _, err := tx.Exec(ctx, q.fingerprints, args...); err != nil {
-				return err
+			for _, sql := range []string{q.fingerprints, q.eventErrors} {
+				if _, err := tx.Exec(ctx, sql, args...); err != nil {
+					return err
+				}
 			}
 			tag, err := tx.Exec(ctx, q.messages, args...)
 			if err != nil {

@@ -24,6 +24,13 @@ WHERE fingerprint <> 'erased' AND message_id IN (
 	SELECT id FROM messages WHERE conversation_id IN (` + sqlPartyConversations + `)
 	AND sender_kind = ?2 AND sender_id = ?3 AND content <> '')`
 
+	// sqlEraseEventErrors clears the notifier's errors on the events of
+	// the messages about to be erased (run before sqlEraseMessages).
+	sqlEraseEventErrors = `UPDATE events SET last_error = ''
+WHERE last_error <> '' AND message_id IN (
+	SELECT id FROM messages WHERE conversation_id IN (` + sqlPartyConversations + `)
+	AND sender_kind = ?2 AND sender_id = ?3 AND content <> '')`
+
 	sqlEraseMessages = `UPDATE messages SET content = ''
 WHERE conversation_id IN (` + sqlPartyConversations + `) AND sender_kind = ?2 AND sender_id = ?3 AND content <> ''`
 
@@ -44,8 +51,10 @@ func (s *Store) EraseParty(ctx context.Context, p store.EraseParams) (store.Eras
 	err := s.write(ctx, func(t *wtx) error {
 		res = store.EraseResult{}
 		args := []any{p.Channel, string(p.Party.Kind), p.Party.ID}
-		if _, err := t.stmt(s.st.mod.eraseFingerprints).ExecContext(ctx, args...); err != nil {
-			return err
+		for _, st := range []*sql.Stmt{s.st.mod.eraseFingerprints, s.st.mod.eraseEventErrors} {
+			if _, err := t.stmt(st).ExecContext(ctx, args...); err != nil {
+				return err
+			}
 		}
 		for _, x := range []struct {
 			st **sql.Stmt

@@ -41,6 +41,8 @@ type erasureWorld struct {
 	Kept []string
 	// SellerNote is the note of a seller's report about the user's message.
 	SellerNote string
+	// ReplyError is the LastError of the dead event of the seller's reply.
+	ReplyError string
 	// IdemKey is the idempotency key of one of the user's messages, with
 	// the fingerprint it was written with.
 	IdemKey store.Idempotency
@@ -115,6 +117,18 @@ func (h *harness) buildErasureWorld() erasureWorld {
 	p.Message.Content = public("OtherChannelHello")
 	w.Other = start(p).Conversation.ID
 	w.Mine = []int64{c1.ID, c2.ID}
+
+	// The notifier failed on the events of the user's first message and of
+	// the seller's reply, quoting them.
+	failed := map[int64]string{c1.LastMessageID: secret("Err"), reply.Message.ID: public("Err")}
+	for _, ev := range h.peekEvents() {
+		if why, ok := failed[ev.MessageID]; ok && ev.ConversationID == c1.ID {
+			require.NoError(h.t, h.s.FailEvent(h.ctx, "storetest-peek", ev.ID, "webhook said: "+why, h.tick(), true))
+			delete(failed, ev.MessageID)
+		}
+	}
+	require.Empty(h.t, failed, "both events were failed")
+	w.ReplyError = "webhook said: " + w.Kept[len(w.Kept)-1]
 	return w
 }
 
@@ -185,7 +199,15 @@ func (f factory) testPrivacy(t *testing.T) {
 		assert.Equal(t, moderation.ActionPersonErased, audit[1].Action)
 		assert.Equal(t, w.User.ID, audit[1].Subject.ID)
 
-		_, _, err := h.s.Replay(h.ctx, w.IdemKey)
+		dead, err := h.s.ListDeadEvents(h.ctx, "", 100)
+		require.NoError(t, err)
+		var errs []string
+		for _, ev := range dead {
+			errs = append(errs, ev.LastError)
+		}
+		assert.ElementsMatch(t, []string{"", w.ReplyError}, errs, "the notifier's error about the user's message is cleared")
+
+		_, _, err = h.s.Replay(h.ctx, w.IdemKey)
 		assert.ErrorIs(t, err, store.ErrIdempotencyMismatch, "the digest of the erased content is scrubbed")
 
 		t.Run("Idempotent", func(t *testing.T) {
