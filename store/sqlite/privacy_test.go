@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -27,27 +28,11 @@ func scanRows(t *testing.T, st store.Store, needle string) []string {
 	t.Helper()
 	ctx := context.Background()
 	db := st.(*Store).r
-	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
-	require.NoError(t, err)
-	var tables []string
-	for rows.Next() {
-		var name string
-		require.NoError(t, rows.Scan(&name))
-		tables = append(tables, name)
-	}
-	require.NoError(t, rows.Err())
+	tables := queryStrings(t, db, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
 	require.NotEmpty(t, tables)
 	var found []string
 	for _, table := range tables {
-		cols, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table)
-		require.NoError(t, err)
-		var names []string
-		for cols.Next() {
-			var name string
-			require.NoError(t, cols.Scan(&name))
-			names = append(names, name)
-		}
-		require.NoError(t, cols.Err())
+		names := queryStrings(t, db, `SELECT name FROM pragma_table_info(?)`, table)
 		for _, col := range names {
 			var n int64
 			q := fmt.Sprintf(`SELECT count(*) FROM %q WHERE instr(CAST(%q AS TEXT), ?) > 0`, table, col)
@@ -58,4 +43,20 @@ func scanRows(t *testing.T, st store.Store, needle string) []string {
 		}
 	}
 	return found
+}
+
+// queryStrings returns the one text column of the rows of q.
+func queryStrings(t *testing.T, db *sql.DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), q, args...)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		require.NoError(t, rows.Scan(&s))
+		out = append(out, s)
+	}
+	require.NoError(t, rows.Err())
+	return out
 }
