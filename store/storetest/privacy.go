@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -136,12 +137,17 @@ func (h *harness) buildErasureWorld() erasureWorld {
 // on error.
 func (h *harness) erase(party message.Sender) store.EraseResult {
 	h.t.Helper()
-	res, err := h.privacy().EraseParty(h.ctx, store.EraseParams{
-		Channel: chMain, Party: party,
-		Audit: moderation.Entry{Channel: chMain, Staff: "staff-1", Action: moderation.ActionPersonErased, Subject: party, Reason: "GDPR request", At: h.tick()},
-	})
+	res, err := h.privacy().EraseParty(h.ctx, h.eraseParams(party))
 	require.NoError(h.t, err)
 	return res
+}
+
+// eraseParams are the parameters of the erasure of party from chMain.
+func (h *harness) eraseParams(party message.Sender) store.EraseParams {
+	return store.EraseParams{
+		Channel: chMain, Party: party,
+		Audit: moderation.Entry{Channel: chMain, Staff: "staff-1", Action: moderation.ActionPersonErased, Subject: party, Reason: "GDPR request", At: h.tick()},
+	}
 }
 
 // erased returns the snapshot s as the erasure of party from chMain
@@ -224,6 +230,41 @@ func (f factory) testPrivacy(t *testing.T) {
 			assert.Equal(t, store.EraseResult{}, h.erase(message.DataSource("nobody")))
 			h.requireUnchanged(before)
 		})
+	})
+	t.Run("Concurrent", func(t *testing.T) {
+		// Erasures of one party racing each other replace every text
+		// once: their counts add up to one erasure's, and each is audited.
+		h := f.new(t)
+		h.privacy()
+		w := h.buildErasureWorld()
+		before := h.snapshot()
+		const n = 8
+		pr := h.privacy()
+		results := make([]store.EraseResult, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			p := h.eraseParams(w.User)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i], errs[i] = pr.EraseParty(h.ctx, p)
+			}()
+		}
+		wg.Wait()
+		var sum store.EraseResult
+		for i, r := range results {
+			require.NoError(t, errs[i])
+			sum.Messages += r.Messages
+			sum.Conversations += r.Conversations
+			sum.Reports += r.Reports
+		}
+		assert.Equal(t, store.EraseResult{Messages: 3, Conversations: 2, Reports: 1}, sum)
+		h.requireUnchanged(erased(before, w.User))
+		audit := pagesByID(h, func(after int64) (store.Page[moderation.Entry], error) {
+			return h.moderator().ListAudit(h.ctx, store.AuditQuery{Channel: chMain, AfterID: after, Limit: 2})
+		}, func(e moderation.Entry) int64 { return e.ID })
+		assert.Len(t, audit, 1+n, "the hide, and every erasure")
 	})
 	t.Run("EraseDataSource", func(t *testing.T) {
 		h := f.new(t)
