@@ -1,6 +1,7 @@
 package parley_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
@@ -153,6 +154,20 @@ func TestService_Erase(t *testing.T) {
 	got2, err := h.svc.Get(ctx, shop1, f.conv.ID)
 	require.NoError(t, err)
 	assert.Equal(t, f.conv.Code, got2.Code)
+
+	// A tombstone is not sent to a translator.
+	calls := 0
+	tr := newHarness(t, func(o *parley.Options) {
+		o.Translator = parley.TranslatorFunc(func(_ context.Context, text, _, _ string) (string, error) { calls++; return text, nil })
+	})
+	msgs, err := h.svc.Poll(ctx, shop1, f.conv.ID, 0, 0)
+	require.NoError(t, err)
+	for i := range msgs {
+		msgs[i].Language = "pt"
+	}
+	got3 := tr.svc.Translate(ctx, "en", msgs)
+	assert.Equal(t, 1, calls, "only the shop's reply has content")
+	assert.Equal(t, "", got3[0].Content)
 
 	// Idempotent: nothing left to replace, recorded again.
 	got, err = h.svc.Erase(ctx, staff, aliceParty, "GDPR request 2026-17")
