@@ -407,7 +407,7 @@ func rawAppendMessage(b *testing.B, r *raw, d *dataset) func() {
 				&c.UserID, &c.DataSourceID, &c.Item.Kind, &c.Item.ID, &c.Subject, &c.Status, &c.StartedBy, &c.Language,
 				&c.Attributes.UserFirstName, &c.Attributes.UserLastName, &c.Attributes.ProductBaseCode, &c.Attributes.OrderNumber,
 				&created, &modified, &last, &c.LastMessageID, &c.LastSeq, &c.MessageCount,
-				&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread); err != nil {
+				&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread, &c.Hidden, &c.HiddenMessages); err != nil {
 				return err
 			}
 			seq := c.LastSeq + 1
@@ -523,7 +523,7 @@ WHERE channel = ? AND datasource_id = ? ORDER BY last_message_at DESC, id DESC L
 					&c.Subject, &status, &startedBy, &c.Language,
 					&c.Attributes.UserFirstName, &c.Attributes.UserLastName, &c.Attributes.ProductBaseCode, &c.Attributes.OrderNumber,
 					&created, &modified, &last, &c.LastMessageID, &c.LastSeq, &c.MessageCount,
-					&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread); err != nil {
+					&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread, &c.Hidden, &c.HiddenMessages); err != nil {
 					return nil, err
 				}
 				c.Type, c.Item.Kind, c.Status, c.StartedBy = conversation.Type(typ), conversation.ItemKind(itemKind),
@@ -580,7 +580,7 @@ func rawScanMessage(rows *sql.Rows) message.Message {
 	var kind, userType string
 	var created int64
 	if err := rows.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Code, &kind, &m.Sender.ID, &userType,
-		&m.Content, &m.Language, &created); err != nil {
+		&m.Content, &m.Language, &created, &m.Hidden); err != nil {
 		panic(err)
 	}
 	m.Sender.Kind, m.Sender.UserType = message.SenderKind(kind), message.UserType(userType)

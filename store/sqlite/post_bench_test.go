@@ -292,7 +292,7 @@ func (tw *twin) post(ctx context.Context, t *twinTx, conv int64) error {
 		&c.UserID, &c.DataSourceID, &c.Item.Kind, &c.Item.ID, &c.Subject, &c.Status, &c.StartedBy, &c.Language,
 		&c.Attributes.UserFirstName, &c.Attributes.UserLastName, &c.Attributes.ProductBaseCode, &c.Attributes.OrderNumber,
 		&created, &modified, &last, &c.LastMessageID, &c.LastSeq, &c.MessageCount,
-		&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread); err != nil {
+		&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread, &c.Hidden, &c.HiddenMessages); err != nil {
 		return err
 	}
 	seq := c.LastSeq + 1
