@@ -167,7 +167,7 @@ func TestExplain_HotQueries(t *testing.T) {
 		"ClaimEventsDigest":  {q.claimEventsDigest, []any{at, "w", at.Add(time.Minute), 10}, false},
 		"ListDeadEvents":     {q.listDeadEvents, []any{"", 10}, true},
 		"CreateConflict":     {q.conflict, []any{"s", "k", "web", "u7", "d7", "message", "product", "p7"}, false},
-		"SetRead":            {q.setRead, []any{int64(42), int64(3), int64(0), int64(2), int64(1)}, false},
+		"SetRead":            {q.setRead, []any{int64(42), int64(3), int64(0), int64(2), int64(1), "user", int64(100), int64(3), at}, false},
 		"AppendMessage":      {q.appendMessage, appendArgs(&post, nil, nil), false},
 		"AppendGuarded":      {q.appendMessage, appendArgs(&post, nil, &conversation.Conversation{Status: open, Code: newUUID()}), false},
 		"AppendPlain":        plain(nil),
@@ -175,7 +175,7 @@ func TestExplain_HotQueries(t *testing.T) {
 		"ReplayKey":          {q.replayKey, []any{"s", "k"}, false},
 		"Sweep":              {q.sweep, []any{int64(100), int64(200)}, false},
 		"ReplayConversation": {q.replayConversation, []any{"s", "k"}, false},
-		"SetStatus":          {q.setStatus, []any{int64(42), "closed", at, "open"}, false},
+		"SetStatus":          {q.setStatus, []any{int64(42), "closed", at, "open", "datasource"}, false},
 		"CreateConversation": {q.createConversation, createArgs(&start), false},
 	}
 	for name, c := range checks {

@@ -174,7 +174,7 @@ func TestStore_WatchMessages(t *testing.T) {
 
 	t.Run("NothingWrittenNothingReported", func(t *testing.T) {
 		c := start(t, e.Store, "u4")
-		r.quiet(t, c.ID) // starting a conversation is not an append
+		r.await(t, c.ID) // a start is a logged change (store.ChangeLog): it is reported
 		boom := errors.New("rule says no")
 		p := postParams(c.ID, message.DataSource("1"), "refused", t0.Add(time.Minute))
 		p.Prepare = func(conversation.Conversation) ([]notify.Event, error) { return nil, boom }
