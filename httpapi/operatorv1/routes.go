@@ -167,6 +167,20 @@ func pageRequest(q url.Values, errs httpapi.Fields, allowed ...string) parley.Pa
 	return p
 }
 
+// writeList answers a listing with page (or err), each item through
+// toWire.
+func writeList[T, W any](c *httpapi.Call, page parley.Page[T], err error, toWire func(T) W) error {
+	if err != nil {
+		return err
+	}
+	out := listJSON[W]{Next: next(c, page.Next), Results: make([]W, 0, len(page.Items))}
+	for _, it := range page.Items {
+		out.Results = append(out.Results, toWire(it))
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
 // next is the link to the page after the one whose Next is cursor.
 func next(c *httpapi.Call, cursor string) *string {
 	if cursor == "" {
@@ -188,15 +202,7 @@ func (d *dialect) listReports(c *httpapi.Call) error {
 	}
 	f := parley.ReportFilter{State: moderation.State(q.Get(fState)), Reason: moderation.Reason(q.Get(fReason))}
 	page, err := d.svc.Reports(c.R.Context(), c.Actor, f, p)
-	if err != nil {
-		return err
-	}
-	out := listJSON[reportJSON]{Next: next(c, page.Next), Results: make([]reportJSON, 0, len(page.Items))}
-	for _, r := range page.Items {
-		out.Results = append(out.Results, toReport(r))
-	}
-	c.JSON(http.StatusOK, out)
-	return nil
+	return writeList(c, page, err, toReport)
 }
 
 // pathID reads a positive id from the path; another value is not found.
@@ -305,15 +311,7 @@ func (d *dialect) audit(c *httpapi.Call) error {
 		return err
 	}
 	page, err := d.svc.Audit(c.R.Context(), c.Actor, conv, p)
-	if err != nil {
-		return err
-	}
-	out := listJSON[entryJSON]{Next: next(c, page.Next), Results: make([]entryJSON, 0, len(page.Items))}
-	for _, e := range page.Items {
-		out.Results = append(out.Results, toEntry(e))
-	}
-	c.JSON(http.StatusOK, out)
-	return nil
+	return writeList(c, page, err, toEntry)
 }
 
 // render writes a Problem in seed 000's shapes: {"field": ["sentence"]}
