@@ -111,6 +111,16 @@ func TestE2E_BadInput(t *testing.T) {
 	for _, p := range []string{"/operator/v1/reports/0/", "/operator/v1/reports/x/", "/operator/v1/reports/99999/"} {
 		assert.Equal(t, http.StatusNotFound, e.do(http.MethodGet, p, tokOperator, nil).Status, p)
 	}
+	for _, p := range []string{
+		path("/operator/v1/conversations/%d/messages/%d/hide/", w.private.ID, w.reviewMsg), // another conversation's message
+		path("/operator/v1/conversations/%d/messages/99999/hide/", w.private.ID),
+		"/operator/v1/conversations/99999/hide/",
+		"/operator/v1/conversations/x/hide/",
+		path("/operator/v1/conversations/%d/messages/0/hide/", w.private.ID),
+	} {
+		r := e.do(http.MethodPost, p, tokOperator, map[string]any{"reason": "x"})
+		assert.Equal(t, http.StatusNotFound, r.Status, "%s: %s", p, r.Raw)
+	}
 	r := e.do(http.MethodPost, resolve, tokOperator, url.Values{"outcome": {"actioned"}}.Encode())
 	assert.Equal(t, http.StatusBadRequest, r.Status, "not JSON: %s", r.Raw)
 	r = e.Do(http.MethodPost, resolve, tokOperator, "outcome=actioned", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
