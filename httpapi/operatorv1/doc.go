@@ -4,13 +4,14 @@
 // any other actor is refused (403), and an operator sees only its own
 // channel: a report, conversation or message of another channel is not
 // found (404). Every rule is the Service's (Service.Reports, GetReport,
-// ResolveReport, Hide, Unhide, Audit); this package only speaks JSON.
+// ResolveReport, Messages, Hide, Unhide, Audit); this package only speaks JSON.
 //
 // Routes, below the kit's Prefix:
 //
 //	GET  /operator/v1/reports/                                  the moderation queue, oldest first: state, reason, page_size, cursor
 //	GET  /operator/v1/reports/{id}/                             one report
 //	POST /operator/v1/reports/{id}/resolve/                     {"outcome": "dismissed"|"actioned", "note": "..."}
+//	GET  /operator/v1/conversations/{id}/messages/              a conversation's messages, newest first, hidden ones too: page_size, cursor
 //	POST /operator/v1/conversations/{id}/hide/                  hide a public conversation: {"reason": "..."}
 //	POST /operator/v1/conversations/{id}/unhide/                show it again: {"reason": "..."}
 //	POST /operator/v1/conversations/{id}/messages/{message}/hide/    hide a message: {"reason": "..."}

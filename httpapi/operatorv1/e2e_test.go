@@ -82,6 +82,7 @@ func TestE2E_BadInput(t *testing.T) {
 		{"/operator/v1/reports/?sort=id", "sort"},
 		{"/operator/v1/reports/?state=open&state=resolved", "state"},
 		{"/operator/v1/audit/?conversation=x", "conversation"},
+		{path("/operator/v1/conversations/%d/messages/?page_size=x", w.private.ID), "page_size"},
 	} {
 		r := e.do(http.MethodGet, c.path, tokOperator, nil)
 		assert.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", c.path, r.Raw)
@@ -162,6 +163,10 @@ func TestE2E_HideAndAudit(t *testing.T) {
 			r = e.do(http.MethodPost, path("/operator/v1/conversations/%d/messages/%d/hide/", w.private.ID, w.privateMsg), tokOperator, map[string]any{"reason": "contact details"})
 			require.Equal(t, http.StatusOK, r.Status, r.Raw)
 			assert.Equal(t, float64(1), r.Object(t)["hidden_messages"])
+			l := e.list(path("/operator/v1/conversations/%d/messages/", w.private.ID), tokOperator)
+			require.Len(t, l.Results, 1)
+			assert.Equal(t, true, l.Results[0]["hidden"])
+			assert.Equal(t, "Pay me outside, at x@y.com", l.Results[0]["message_content"], "operators read hidden content")
 			r = e.do(http.MethodPost, path("/operator/v1/conversations/%d/messages/%d/unhide/", w.private.ID, w.privateMsg), tokOperator, map[string]any{"reason": "mistake"})
 			require.Equal(t, http.StatusOK, r.Status, r.Raw)
 			assert.Equal(t, float64(0), r.Object(t)["hidden_messages"])
@@ -185,7 +190,7 @@ func TestE2E_HideAndAudit(t *testing.T) {
 			assert.Equal(t, []string{"insults", "appeal", "contact details", "mistake"}, reasons)
 			assert.Equal(t, 2, pages)
 
-			l := e.list(path("/operator/v1/audit/?conversation=%d", w.private.ID), tokOperator)
+			l = e.list(path("/operator/v1/audit/?conversation=%d", w.private.ID), tokOperator)
 			require.Len(t, l.Results, 2)
 			assert.Equal(t, float64(w.privateMsg), l.Results[0]["message"])
 			assert.Nil(t, l.Results[0]["report"])
@@ -205,6 +210,7 @@ func routes(w world) []struct {
 	}{
 		{http.MethodGet, "/operator/v1/reports/", nil},
 		{http.MethodGet, path("/operator/v1/reports/%d/", w.reports[0].ID), nil},
+		{http.MethodGet, path("/operator/v1/conversations/%d/messages/", w.private.ID), nil},
 		{http.MethodPost, path("/operator/v1/reports/%d/resolve/", w.reports[0].ID), map[string]any{"outcome": "dismissed"}},
 		{http.MethodPost, path("/operator/v1/conversations/%d/hide/", w.review.ID), why},
 		{http.MethodPost, path("/operator/v1/conversations/%d/unhide/", w.review.ID), why},

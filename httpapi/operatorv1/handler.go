@@ -58,6 +58,7 @@ func (d *dialect) routes() []httpapi.Route {
 		route(http.MethodGet, "/reports/{$}", d.listReports),
 		route(http.MethodGet, "/reports/{id}/{$}", d.getReport),
 		route(http.MethodPost, "/reports/{id}/resolve/{$}", d.resolveReport),
+		route(http.MethodGet, "/conversations/{id}/messages/{$}", d.messages),
 		route(http.MethodPost, "/conversations/{id}/hide/{$}", d.hide(true)),
 		route(http.MethodPost, "/conversations/{id}/unhide/{$}", d.hide(false)),
 		route(http.MethodPost, "/conversations/{id}/messages/{message}/hide/{$}", d.hide(true)),

@@ -10,6 +10,7 @@ import (
 	"github.com/parleyhq/parley/conversation"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/httpapi/internal/wire"
+	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/moderation"
 )
 
@@ -129,6 +130,20 @@ type conversationJSON struct {
 
 func toConversation(c conversation.Conversation) conversationJSON {
 	return conversationJSON{ID: c.ID, Type: string(c.Type), Hidden: c.Hidden, HiddenMessages: c.HiddenMessages, MessageCount: c.MessageCount}
+}
+
+// messageJSON is a message as an operator reads it: hidden ones too,
+// with their content.
+type messageJSON struct {
+	ID        int64      `json:"id"`
+	Sender    senderJSON `json:"sender"`
+	Content   string     `json:"message_content"`
+	Hidden    bool       `json:"hidden"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+func toMessage(m message.Message) messageJSON {
+	return messageJSON{ID: m.ID, Sender: senderJSON{Type: string(m.Sender.Kind), ID: m.Sender.ID}, Content: m.Content, Hidden: m.Hidden, CreatedAt: m.CreatedAt.UTC()}
 }
 
 // listJSON is a keyset-paged listing.
@@ -293,6 +308,23 @@ func (d *dialect) hide(hidden bool) func(c *httpapi.Call) error {
 		c.JSON(http.StatusOK, toConversation(conv))
 		return nil
 	}
+}
+
+// messages serves GET /operator/v1/conversations/{id}/messages/: a page
+// of a conversation's messages, newest first, hidden ones with their
+// content, so that an operator reads what was reported.
+func (d *dialect) messages(c *httpapi.Call) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	errs := httpapi.Fields{}
+	p := pageRequest(c.R.URL.Query(), errs)
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	page, err := d.svc.Messages(c.R.Context(), c.Actor, id, p)
+	return writeList(c, page, err, toMessage)
 }
 
 // audit serves GET /operator/v1/audit/: the audit trail.
