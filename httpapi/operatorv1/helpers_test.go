@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -16,8 +15,6 @@ import (
 	"github.com/parleyhq/parley/httpapi/operatorv1"
 	"github.com/parleyhq/parley/moderation"
 	"github.com/parleyhq/parley/store"
-	"github.com/parleyhq/parley/store/memory"
-	"github.com/parleyhq/parley/store/sqlite"
 )
 
 // The operator tokens: staff of channel 1, and of channel 2.
@@ -44,14 +41,7 @@ func auth(r *http.Request) (parley.Actor, error) {
 }
 
 // stores are the backends the end-to-end tests run over.
-var stores = map[string]func(t *testing.T) store.Store{
-	"memory": func(*testing.T) store.Store { return memory.New() },
-	"sqlite": func(t *testing.T) store.Store {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "parley.db"), sqlite.DefaultOptions())
-		require.NoError(t, err)
-		return st
-	},
-}
+var stores = kittest.Stores
 
 type env struct {
 	*kittest.Env
