@@ -53,7 +53,8 @@
 //     do not decrease with their sequence, and a conversation's
 //     LastMessageAt and ModifiedAt never move back.
 //   - Nothing is ever deleted, except the change log's old entries when
-//     the program trims them (TrimEvents).
+//     the program trims them (TrimEvents); a person's data is erased, not
+//     deleted (see Personal data).
 //
 // # Listing, polling and waiting
 //
@@ -87,6 +88,20 @@
 // event is written in the write's own transaction and a notify.Worker
 // delivers it at least once; otherwise the Notifier is called after the
 // commit, best effort. See package notify.
+//
+// # Personal data
+//
+// A channel's operators answer data-subject requests (GDPR, KVKK) for a
+// user or a data source: Export returns everything the channel stores
+// about it (its conversations with their messages and read state, hidden
+// ones included, the reports it filed and those of its messages, and the
+// audit entries about it) as a PersonalData document with a documented
+// JSON form; Erase replaces its personal data with tombstones (its
+// messages' content, the subjects it wrote, the names and order number
+// stored about a user, its reports' notes) in one transaction, keeps the
+// conversations' structure, counts and the other parties' messages, is
+// idempotent, and is recorded in the audit trail. Stores implement it
+// with store.Privacy.
 //
 // # Stores
 //

@@ -31,7 +31,9 @@ func (f TranslatorFunc) Translate(ctx context.Context, text, from, to string) (s
 // Language set to to and TranslatedFrom to the language they were written
 // in. Messages are stored as written; translation happens on reading. A
 // message the Translator fails on is returned as written (the failure is
-// logged): a failing translator never blocks a message. Without
+// logged): a failing translator never blocks a message. A message without
+// content (erased by Erase, or hidden from the reader) is not sent to the
+// Translator and is returned as it is. Without
 // Options.Translator, or with to empty, msgs are returned unchanged.
 func (s *Service) Translate(ctx context.Context, to string, msgs []message.Message) []message.Message {
 	if s.opts.Translator == nil || to == "" {
@@ -40,7 +42,9 @@ func (s *Service) Translate(ctx context.Context, to string, msgs []message.Messa
 	out := make([]message.Message, len(msgs))
 	for i, m := range msgs {
 		out[i] = m
-		if m.Language == to {
+		if m.Language == to || m.Content == "" {
+			// Nothing to translate: already in the reader's language, or
+			// no content (erased, or hidden from this reader).
 			continue
 		}
 		text, err := s.opts.Translator.Translate(ctx, m.Content, m.Language, to)

@@ -816,3 +816,85 @@ func As[T any](s Store) (T, bool) {
 	var zero T
 	return zero, false
 }
+
+// Privacy is an optional interface for the erasure of a party's personal
+// data (a data-subject request under GDPR or KVKK):
+// parley.Service.Erase calls it. store/memory, store/sqlite and
+// store/postgres implement it; a Service over a store without it answers
+// Erase with an error. The conformance suite checks the stores that
+// implement it. (Export needs no operation of its own: the Service reads
+// a party's data with the reads of Store and Moderation.)
+//
+// EraseParty(p) replaces, in p.Channel, the personal data of the party
+// p.Party (a user, Kind message.SenderUser, or a data source,
+// message.SenderDataSource, named by its ID) with tombstones. Its
+// invariants:
+//
+//   - atomic: everything below, and the audit entry p.Audit, is written in
+//     one transaction (all or nothing);
+//   - what is replaced: in the conversations of the channel whose party on
+//     that side is p.Party, the Content of every message whose sender is
+//     p.Party becomes ErasedContent (""); the Subject of every such
+//     conversation that p.Party started becomes ""; when p.Party is a
+//     user, the stored Attributes that describe it (UserFirstName,
+//     UserLastName, OrderNumber) become ""; the Note of every report of
+//     the channel that p.Party filed becomes ""; and the Fingerprint of
+//     every idempotency record of an erased message becomes
+//     ErasedFingerprint (a digest of the content it replaced: a retry of
+//     that write is ErrIdempotencyMismatch from then on), and the
+//     LastError of every outbox event of an erased message becomes ""
+//     (it is the program's Notifier's text, which may quote what it
+//     failed to deliver);
+//   - what is kept: ids, codes, Seqs, times, order, counts, read state,
+//     party totals, hidden flags, the party's ids themselves, and the
+//     other party's messages, subjects and reports. Erasing changes no
+//     ModifiedAt and logs no change (ChangeLog) and no event: the change
+//     log and the outbox events hold ids, kinds and times, never content
+//     (but for LastError, above);
+//   - idempotent: erasing an erased party replaces nothing (the counts of
+//     the result are zero) and succeeds; a party without conversations or
+//     reports is not an error, and only the audit entry is stored;
+//   - the audit entry p.Audit is stored (its ID assigned) on every call.
+//
+// The invariants are about the stored values that the store's reads and
+// its tables hold (the conformance suite and each backend's own test scan
+// every column of every table for what was erased). Old bytes may stay in
+// the files underneath until the database reuses or compacts them: SQLite
+// free pages and WAL frames (PRAGMA secure_delete, a checkpoint, VACUUM),
+// PostgreSQL dead row versions and WAL (VACUUM), and any backup; a program
+// under GDPR handles those with its own retention.
+//
+// Erasing changes Subject and Attributes, which the Callbacks contract
+// otherwise treats as fixed: callbacks must not decide on them (the
+// Service's do not), and a store that remembers conversations for its
+// callbacks (store/postgres) forgets the erased ones.
+type Privacy interface {
+	EraseParty(ctx context.Context, p EraseParams) (EraseResult, error)
+}
+
+// ErasedContent is the Content of an erased message: an empty text, which
+// no written message has (the Service requires content), so that a
+// tombstone is told apart from every message.
+const ErasedContent = ""
+
+// ErasedFingerprint is the Fingerprint of the idempotency record of an
+// erased message.
+const ErasedFingerprint = "erased"
+
+// EraseParams are the arguments of Privacy.EraseParty.
+type EraseParams struct {
+	Channel string
+	// Party is the user or data source whose data is erased (Kind and ID;
+	// UserType is ignored).
+	Party message.Sender
+	// Audit is the entry stored with the erasure.
+	Audit moderation.Entry
+}
+
+// EraseResult counts what an erasure replaced: zero everywhere when the
+// party was erased already.
+type EraseResult struct {
+	Messages      int64 // messages whose content was replaced
+	Conversations int64 // conversations whose subject or attributes were replaced
+	Reports       int64 // reports whose note was replaced
+}

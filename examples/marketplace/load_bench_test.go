@@ -60,8 +60,15 @@ func newLoadEnv(b *testing.B) *loadEnv {
 	}
 	b.Cleanup(func() { _ = st.Close() })
 	logger := slog.New(slog.DiscardHandler)
+	// The demo world (shops 1 and 2, product 1) and the benchmark's users.
+	wd := world()
+	for i := range inboxConvs + postConvs {
+		id := strconv.Itoa(100000 + i)
+		wd.UserMap[id] = parley.UserInfo{ID: id}
+	}
 	opts := parley.DefaultOptions()
 	opts.Logger = logger
+	opts.World = wd
 	svc, err := parley.New(st, opts)
 	if err != nil {
 		b.Fatal(err)

@@ -429,13 +429,14 @@ func rawConvDest(c *conversation.Conversation) []any {
 		&c.CreatedAt, &c.ModifiedAt, &c.LastMessageAt,
 		&c.LastMessageID, &c.LastSeq, &c.MessageCount,
 		&c.UserRead.ReadSeq, &c.UserRead.Unread, &c.SellerRead.ReadSeq, &c.SellerRead.Unread,
+		&c.Hidden, &c.HiddenMessages,
 	}
 }
 
 // rawMessageDest returns the scan destinations of a message row.
 func rawMessageDest(m *message.Message) []any {
 	return []any{&m.ID, &m.Code, &m.ConversationID, &m.Seq, &m.Sender.Kind, &m.Sender.ID, &m.Sender.UserType,
-		&m.Content, &m.Language, &m.CreatedAt}
+		&m.Content, &m.Language, &m.CreatedAt, &m.Hidden}
 }
 
 // benchStart returns the parameters of a start of a new conversation.

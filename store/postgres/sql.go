@@ -12,7 +12,8 @@ import (
 type queries struct {
 	schema string // the quoted schema identifier
 
-	mod modQueries // store.Moderation
+	mod   modQueries   // store.Moderation
+	erase eraseQueries // store.Privacy
 
 	// createConversation checks the idempotency record and, if there is
 	// none, inserts the conversation, its first message, the events and
@@ -151,6 +152,7 @@ func newQueries(schema string) queries {
 	var q queries
 	q.schema = s
 	q.mod = newModQueries(s)
+	q.erase = newEraseQueries(s)
 	q.conversationsTable = s + ".conversations"
 
 	q.createConversation = `WITH idem AS (

@@ -80,6 +80,8 @@ type modStmts struct {
 	getReport, listReports, countReports, listAudit                        *sql.Stmt
 	hideConversation, hideMessage, addHiddenMessages, messageHidden        *sql.Stmt
 	listVisibleMessages, visibleCount                                      *sql.Stmt
+	eraseFingerprints, eraseEventErrors, eraseMessages                     *sql.Stmt // store.Privacy
+	eraseConversations, eraseNotes                                         *sql.Stmt
 }
 
 // list returns the statements to prepare, the writer's on w and the
@@ -101,6 +103,11 @@ func (st *modStmts) list(w, r *sql.DB) []stmtSpec {
 		{r, &st.listReports, sqlListReports},
 		{r, &st.countReports, sqlCountReports},
 		{r, &st.listAudit, sqlListAudit},
+		{w, &st.eraseFingerprints, sqlEraseFingerprints},
+		{w, &st.eraseEventErrors, sqlEraseEventErrors},
+		{w, &st.eraseMessages, sqlEraseMessages},
+		{w, &st.eraseConversations, sqlEraseConversations},
+		{w, &st.eraseNotes, sqlEraseNotes},
 	}
 }
 

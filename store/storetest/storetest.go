@@ -43,7 +43,11 @@
 // optional store.Moderation, reports of messages (one per reporter and
 // message, under concurrency too), the moderation queue and its filters,
 // resolutions, hidden messages and conversations (kept, left out of
-// Visible listings, counted) and the audit trail.
+// Visible listings, counted) and the audit trail, and, for a store that
+// implements the optional store.Privacy, the erasure of a user's or a data
+// source's personal data (what is replaced, what is kept, idempotence, an
+// unknown party). RunErasureScan checks, with a scan of the raw rows that
+// the backend provides, that nothing of an erased user is left anywhere.
 //
 // The suite builds its values the way the parley Service does: codes are
 // UUIDv7, times are UTC truncated to store.TimePrecision, and events carry
@@ -95,6 +99,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Reports", n.testReports)
 	t.Run("Audit", n.testAudit)
 	t.Run("Hiding", n.testHiding)
+	t.Run("Privacy", n.testPrivacy)
 }
 
 // factory makes the harness of each subtest.
