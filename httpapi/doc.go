@@ -1,8 +1,8 @@
 // Package httpapi is Parley's HTTP kit: what every HTTP dialect that
 // Parley speaks shares, written once. A dialect package (seed 000's
-// conversationsv1, seed 002's chatv2, seed 001's guestv40) supplies only
-// its routes, its request and response shapes and its error bodies; the
-// kit owns the rest:
+// conversationsv1, seed 002's chatv2, seed 001's guestv40, the
+// operators' operatorv1) supplies only its routes, its request and
+// response shapes and its error bodies; the kit owns the rest:
 //
 //   - authentication, through the program's Authenticator (request →
 //     parley.Actor), and a route's own admission check;

@@ -27,6 +27,7 @@ func demoTokens() []demoToken {
 		{"demo-seller-1", "seller of data source 1, Test Shop", parley.Seller(channel, "1")},
 		{"demo-seller-2", "seller of data source 2, Sin's Shop", parley.Seller(channel, "2")},
 		{"demo-channel-1", "trusted integration of channel 1 (remote API; names the sender)", parley.Integration(channel)},
+		{"demo-operator-1", "operator (trust and safety staff) of channel 1", parley.Operator(channel, "staff-1")},
 	}
 }
 

@@ -115,6 +115,7 @@ func printBanner(w io.Writer, base, storeDesc string) {
 	fmt.Fprintln(w, "  seed 000's API        /users/, /api/v1/remote/1/, /public-questions/  (OpenAPI: /api/v1/openapi.json)")
 	fmt.Fprintln(w, "  seed 002's chat API   /api/v2/chat/                                   (OpenAPI: /api/v2/chat/openapi.json)")
 	fmt.Fprintln(w, "  seed 001's guest API  /API/V40/Interactive/Messages/                  (OpenAPI: /API/V40/Interactive/Messages/openapi.json)")
+	fmt.Fprintln(w, "  operators' API        /operator/v1/                                   (OpenAPI: /operator/v1/openapi.json)")
 	fmt.Fprintf(w, "  demo inbox page       %s/demo/  (live: open it twice, as a buyer and as a seller)\n", base)
 	fmt.Fprintln(w, "World (world.go): users 545382 Ada Demir, 545383 Sinan Kaya, guest 1001; shops 1 Test Shop, 2 Sin's Shop;")
 	fmt.Fprintln(w, "  products 1 (TV, base code Q800T), 2 (soundbar, HWQ990); order items 1 (ORD-1001), 2 (ORD-1002).")
@@ -128,5 +129,6 @@ func printBanner(w io.Writer, base, storeDesc string) {
 	fmt.Fprintf(w, "  curl -s %s/users/conversations/ -H 'Authorization: Token demo-user-545382'\n", base)
 	fmt.Fprintf(w, "  curl -s '%s/api/v1/remote/1/conversations/?product_base_code=Q800T' -H 'Authorization: Token demo-channel-1'\n", base)
 	fmt.Fprintf(w, "  curl -s %s/api/v2/chat/conversations -H 'Authorization: Token demo-seller-1'\n", base)
-	fmt.Fprintf(w, "  curl -s %s/public-questions/\n\n", base)
+	fmt.Fprintf(w, "  curl -s %s/public-questions/\n", base)
+	fmt.Fprintf(w, "  curl -s '%s/operator/v1/reports/?state=open' -H 'Authorization: Token demo-operator-1'\n\n", base)
 }

@@ -29,6 +29,7 @@
 //	POST /api/v1/remote/{channel}/conversations/{id}/read/ mark read: {"message": id}
 //	GET  /api/v1/remote/{channel}/messages/?conversation=  a conversation's messages, newest first
 //	POST /api/v1/remote/{channel}/messages/                add a message
+//	POST /api/v1/remote/{channel}/messages/{id}/report/    report message {id} to the operators (below)
 //	GET  /api/v1/remote/{channel}/unread/                  {"messages": n, "conversations": m}
 //	GET  /api/v1/remote/{channel}/events/                  the caller's live events (text/event-stream)
 //	GET  /users/conversations/                             the same, for users
@@ -38,10 +39,20 @@
 //	POST /users/conversations/{id}/read/
 //	GET  /users/messages/?conversation=
 //	POST /users/messages/
+//	POST /users/messages/{id}/report/
 //	GET  /users/unread/
 //	GET  /users/events/
 //	GET  /public-questions/                                public, no authentication
 //	GET  /public-reviews/                                  public, no authentication
+//
+// A report names the message's conversation, a reason from a fixed set
+// and an optional note: {"conversation": 12, "reason": "contact_details",
+// "note": "..."}; reasons are spam, abuse, contact_details,
+// personal_data, illegal and other. A party reports the messages of its
+// conversations, anyone of the channel those of a public question or
+// review. A new report is 201; the same reporter's second report of a
+// message answers the first, 200. Operators read and act on reports with
+// package operatorv1.
 //
 // The messages listing also polls: with after=ID it returns the
 // conversation's messages with a greater id, oldest first, at most

@@ -57,6 +57,7 @@ func (d *dialect) routes() []httpapi.Route {
 		add(http.MethodPost, "/conversations/{id}/read/{$}", d.markRead)
 		add(http.MethodGet, "/messages/{$}", d.listMessages)
 		add(http.MethodPost, "/messages/{$}", d.postMessage)
+		add(http.MethodPost, "/messages/{id}/report/{$}", d.reportMessage)
 		add(http.MethodGet, "/unread/{$}", d.unread)
 		add(http.MethodGet, "/events/{$}", d.events)
 	}

@@ -1,11 +1,9 @@
 package conversationsv1_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -17,7 +15,6 @@ import (
 	"github.com/parleyhq/parley/httpapi/internal/kittest"
 	"github.com/parleyhq/parley/store"
 	"github.com/parleyhq/parley/store/memory"
-	"github.com/parleyhq/parley/store/sqlite"
 )
 
 // The tokens of the test world, as the example server's.
@@ -86,14 +83,7 @@ type env struct {
 type envOption = func(*parley.Options, *httpapi.Config, *conversationsv1.Options)
 
 // stores are the backends the end-to-end tests run over.
-var stores = map[string]func(t *testing.T) store.Store{
-	"memory": func(*testing.T) store.Store { return memory.New() },
-	"sqlite": func(t *testing.T) store.Store {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "parley.db"), sqlite.DefaultOptions())
-		require.NoError(t, err)
-		return st
-	},
-}
+var stores = kittest.Stores
 
 // newEnv starts the handler on a real listener on 127.0.0.1.
 func newEnv(t *testing.T, opts ...envOption) *env {

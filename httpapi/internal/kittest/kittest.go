@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	neturl "net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ import (
 	"github.com/parleyhq/parley/message"
 	"github.com/parleyhq/parley/store"
 	"github.com/parleyhq/parley/store/memory"
+	"github.com/parleyhq/parley/store/sqlite"
 )
 
 // The tokens of the test world, as the example server's.
@@ -166,6 +168,18 @@ func (s *CountingStore) TrimChanges(ctx context.Context, before time.Time) (int6
 		return 0, errors.New("kittest: the store keeps no change log")
 	}
 	return cl.TrimChanges(ctx, before)
+}
+
+// Stores are the backends a dialect's end-to-end tests run over, by
+// name: each makes a fresh store for the test (a SQLite file in its
+// temporary directory).
+var Stores = map[string]func(t *testing.T) store.Store{
+	"memory": func(*testing.T) store.Store { return memory.New() },
+	"sqlite": func(t *testing.T) store.Store {
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "parley.db"), sqlite.DefaultOptions())
+		require.NoError(t, err)
+		return st
+	},
 }
 
 // Env is a Handler serving one dialect on a real listener on 127.0.0.1.
