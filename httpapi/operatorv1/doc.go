@@ -17,6 +17,8 @@
 //	POST /operator/v1/conversations/{id}/messages/{message}/hide/    hide a message: {"reason": "..."}
 //	POST /operator/v1/conversations/{id}/messages/{message}/unhide/  show it again: {"reason": "..."}
 //	GET  /operator/v1/audit/                                    the audit trail, oldest first: conversation, page_size, cursor
+//	GET  /operator/v1/people/{kind}/{id}/export/                everything stored about a user or datasource (parley.PersonalData)
+//	POST /operator/v1/people/{kind}/{id}/erase/                 erase their personal data: {"reason": "..."}; again: zero counts
 //	GET  /operator/v1/openapi.json                              this API's OpenAPI 3.1 description (no authentication)
 //
 // JSON is snake_case as in seed 000. Listings are keyset-paged:

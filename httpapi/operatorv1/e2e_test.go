@@ -255,3 +255,49 @@ func TestE2E_BOLA(t *testing.T) {
 	assert.Empty(t, audit.Items, "nothing was recorded")
 	assert.Regexp(t, `level=INFO [^\n]*code=permission_denied[^\n]*reason="user is not an operator"`, e.Logs.String())
 }
+
+// TestE2E_PersonalData: an operator exports everything about a person and
+// erases it with a reason; the export then holds tombstones, a second
+// erasure replaces nothing, and nobody else can do either.
+func TestE2E_PersonalData(t *testing.T) {
+	for name, newStore := range stores {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, newStore(t), nil)
+			seed(t, e)
+			export := "/operator/v1/people/user/545382/export/"
+			erase := "/operator/v1/people/user/545382/erase/"
+			why := map[string]any{"reason": "erasure request 42"}
+
+			r := e.do(http.MethodGet, export, tokOperator, nil)
+			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			assert.Equal(t, "parley.personal-data/1", r.Object(t)["format"])
+			assert.Contains(t, r.Raw, "Pay me outside")
+			assert.Contains(t, r.Raw, "The seller is an idiot.")
+
+			for _, tok := range []string{kittest.TokUser1, kittest.TokSeller1, kittest.TokChannel} {
+				assert.Equal(t, http.StatusForbidden, e.do(http.MethodGet, export, tok, nil).Status, tok)
+				assert.Equal(t, http.StatusForbidden, e.do(http.MethodPost, erase, tok, why).Status, tok)
+			}
+			other := e.do(http.MethodGet, export, tokOtherOperator, nil)
+			require.Equal(t, http.StatusOK, other.Status, other.Raw)
+			assert.NotContains(t, other.Raw, "Pay me outside", "another channel's operator sees nothing")
+			assert.Equal(t, http.StatusNotFound, e.do(http.MethodGet, "/operator/v1/people/robot/545382/export/", tokOperator, nil).Status)
+			bad := e.do(http.MethodPost, erase, tokOperator, map[string]any{})
+			require.Equal(t, http.StatusBadRequest, bad.Status, bad.Raw)
+			assert.Contains(t, bad.Raw, `"reason"`)
+			require.Contains(t, e.do(http.MethodGet, export, tokOperator, nil).Raw, "Pay me outside", "refused erasures changed nothing")
+
+			r = e.do(http.MethodPost, erase, tokOperator, why)
+			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			assert.Equal(t, float64(2), r.Object(t)["messages"])
+			after := e.do(http.MethodGet, export, tokOperator, nil)
+			require.Equal(t, http.StatusOK, after.Status, after.Raw)
+			assert.NotContains(t, after.Raw, "Pay me outside")
+			assert.NotContains(t, after.Raw, "idiot")
+
+			r = e.do(http.MethodPost, erase, tokOperator, why)
+			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			assert.Equal(t, map[string]any{"messages": float64(0), "conversations": float64(0), "reports": float64(0)}, r.Object(t), "a second erasure replaces nothing")
+		})
+	}
+}

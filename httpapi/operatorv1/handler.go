@@ -64,6 +64,8 @@ func (d *dialect) routes() []httpapi.Route {
 		route(http.MethodPost, "/conversations/{id}/messages/{message}/hide/{$}", d.hide(true)),
 		route(http.MethodPost, "/conversations/{id}/messages/{message}/unhide/{$}", d.hide(false)),
 		route(http.MethodGet, "/audit/{$}", d.audit),
+		route(http.MethodGet, "/people/{kind}/{id}/export/{$}", d.export),
+		route(http.MethodPost, "/people/{kind}/{id}/erase/{$}", d.erase),
 	}
 }
 

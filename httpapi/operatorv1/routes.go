@@ -279,6 +279,63 @@ func (d *dialect) resolveReport(c *httpapi.Call) error {
 	return nil
 }
 
+// person reads the party a personal-data route names: {kind} is "user"
+// or "datasource", {id} its id.
+func person(c *httpapi.Call) (message.Sender, error) {
+	id := c.R.PathValue("id")
+	switch c.R.PathValue("kind") {
+	case string(message.SenderUser):
+		return message.User(id, ""), nil
+	case string(message.SenderDataSource):
+		return message.DataSource(id), nil
+	}
+	p := httpapi.NewProblem(httpapi.CodeNotFound)
+	p.Err = fmt.Errorf("operatorv1: %q is not a kind of person (user or datasource)", c.R.PathValue("kind"))
+	return message.Sender{}, p
+}
+
+// export serves everything stored about one person of the channel
+// (parley.PersonalData, its documented JSON document).
+func (d *dialect) export(c *httpapi.Call) error {
+	who, err := person(c)
+	if err != nil {
+		return err
+	}
+	doc, err := d.svc.Export(c.R.Context(), c.Actor, who)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, doc)
+	return nil
+}
+
+// erasureJSON is what an erasure replaced.
+type erasureJSON struct {
+	Messages      int64 `json:"messages"`
+	Conversations int64 `json:"conversations"`
+	Reports       int64 `json:"reports"`
+}
+
+// erase replaces one person's personal data with tombstones
+// (parley.Service.Erase), with a required reason; repeating it changes
+// nothing and answers zero counts.
+func (d *dialect) erase(c *httpapi.Call) error {
+	who, err := person(c)
+	if err != nil {
+		return err
+	}
+	b, err := body(c, fReason)
+	if err != nil {
+		return err
+	}
+	e, err := d.svc.Erase(c.R.Context(), c.Actor, who, b[fReason])
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, erasureJSON{Messages: e.Messages, Conversations: e.Conversations, Reports: e.Reports})
+	return nil
+}
+
 // hide serves the hide and unhide routes of a conversation or a message.
 func (d *dialect) hide(hidden bool) func(c *httpapi.Call) error {
 	return func(c *httpapi.Call) error {
